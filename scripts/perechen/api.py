@@ -1,0 +1,45 @@
+"""Library entry points, one per command. The click layer calls exactly one of these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .config import Config
+from .fsutil import atomic_write, new_run_dir
+from .models import Register
+from .reader import Progress, read_register
+from .report import CheckReport
+from .rules import Rules
+
+
+def load_rules(config: Config) -> Rules:
+    return Rules.load(config.rules_dir)
+
+
+def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
+                   report_dir: Path | None = None, write_reports: bool = True, today: dt.date | None = None,
+                   progress: Progress | None = None, register: Register | None = None) -> CheckReport:
+    """Read the workbook, run every rule, and (unless told not to) write the reports folder."""
+    from .checks import run_checks
+
+    rules = rules or load_rules(config)
+    reg = register or read_register(workbook, rules, progress=progress)
+    findings = run_checks(reg, rules, today=today)
+    report = CheckReport(workbook=str(workbook), rows=len(reg.rows), findings=findings, register=reg)
+    if write_reports:
+        out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
+        out.mkdir(parents=True, exist_ok=True)
+        report.report_dir = out
+        write_check_reports(report, rules, out, progress=progress)
+    return report
+
+
+def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None) -> None:
+    """JSON always; the HTML page and the annotated workbook copy when their renderers are present."""
+    report.files["json"] = atomic_write(out / "report.json", report.to_json())
+    try:
+        from . import render
+    except ImportError:  # pragma: no cover - renderers arrive with the check issue
+        return
+    render.write_check_reports(report, rules, out, progress=progress)

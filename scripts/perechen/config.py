@@ -1,0 +1,118 @@
+"""perechen.toml: where the workbook is, where output goes, publication targets, mail.
+
+Secrets never live here: a setting ending in ``_env`` names the environment variable that holds it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .models import RulesError
+
+CONFIG_NAME = "perechen.toml"
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetConfig(_M):
+    type: str = "folder"  # folder | wordpress | webdav | bundle
+    path: str | None = None  # folder / bundle
+    url: str | None = None  # wordpress site root / webdav folder URL
+    user: str | None = None
+    password_env: str | None = None
+    page_slug: str = "perechen-tochek-vzaimodeystviya"
+    page_title: str = "Перечень точек взаимодействия с клиентом"
+    timeout: float = 30.0
+    retries: int = 3
+    verify_tls: bool = True
+
+
+class PublishConfig(_M):
+    auto: bool = False
+    target: str = "folder"
+    dataset_code: str = "touchpoints"
+
+
+class MailConfig(_M):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"  # none | starttls | tls
+    user: str | None = None
+    password_env: str | None = None
+    sender: str = "perechen@localhost"
+    keeper: str | None = None  # the person responsible for the register (overrides «Сведения»)
+    responsible: dict[str, str] = Field(default_factory=dict)  # «Ответственный» -> e-mail
+    timeout: float = 30.0
+    attach_workbook: bool = True
+
+
+class Config(_M):
+    workbook: str = "workbook/perechen.xlsx"
+    output: str = "output"
+    rules: str | None = None
+    review_days: int | None = None
+    publish: PublishConfig = PublishConfig()
+    targets: dict[str, TargetConfig] = Field(default_factory=lambda: {"folder": TargetConfig()})
+    mail: MailConfig = MailConfig()
+
+    # Filled by load(): the folder relative paths are resolved against.
+    base_dir: Path = Path(".")
+    source: Path | None = None
+
+    def path(self, value: str) -> Path:
+        p = Path(value)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def workbook_path(self) -> Path:
+        return self.path(self.workbook)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output)
+
+    @property
+    def rules_dir(self) -> Path | None:
+        return self.path(self.rules) if self.rules else None
+
+    def target(self, name: str | None = None) -> TargetConfig:
+        name = name or self.publish.target
+        if name in self.targets:
+            return self.targets[name]
+        if name in {"folder", "bundle"}:
+            return TargetConfig(type=name)
+        raise RulesError("config_broken", f"В {self.source or CONFIG_NAME} нет цели публикации «{name}» "
+                                          f"(раздел [targets.{name}]).")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load perechen.toml (explicit path, else ./perechen.toml, else defaults relative to cwd)."""
+    if path is None:
+        cand = Path.cwd() / CONFIG_NAME
+        if not cand.is_file():
+            return Config(base_dir=Path.cwd())
+        path = cand
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw: dict[str, Any] = tomllib.load(f)
+    except FileNotFoundError:
+        raise RulesError("config_broken", f"Файл настроек {p} не найден.", p) from None
+    except tomllib.TOMLDecodeError as e:
+        raise RulesError("config_broken", f"Ошибка в файле настроек {p}: синтаксическая ошибка TOML: {e}.", p) from None
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise RulesError("config_broken", f"Ошибка в файле настроек {p}: ключ «{loc}»: {err['msg']}.", p) from None
+    cfg.base_dir = p.resolve().parent
+    cfg.source = p
+    return cfg

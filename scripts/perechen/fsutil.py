@@ -1,0 +1,56 @@
+"""Small file-system helpers: atomic writes and timestamped folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+from .models import PerechenError
+
+
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write to a temporary name in the same folder, fsync, then rename over ``path``.
+
+    A full disk or a crash never leaves a half-written file under the final name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PerechenError("write_failed", f"Не удалось записать {path}: {e.strerror or e}.", path) from None
+    return path
+
+
+def stamp(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now()).strftime("%Y-%m-%d_%H%M%S")
+
+
+def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
+    """Create ``parent/<YYYY-MM-DD_HHMMSS>`` (with a suffix when two runs share a second)."""
+    base = stamp(now)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for i in range(1, 1000):
+            name = base if i == 1 else f"{base}-{i}"
+            d = parent / name
+            try:
+                d.mkdir()
+                return d
+            except FileExistsError:
+                continue
+    except OSError as e:
+        raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}: {e.strerror or e}.",
+                            parent) from None
+    raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}.", parent)

@@ -1,0 +1,98 @@
+"""Text normalisation shared by every stage.
+
+``normalize`` is what the tool compares: NFC, every Unicode space as a plain space, zero-width
+characters and soft hyphens removed, runs of spaces collapsed, trimmed. ``value_key`` and
+``header_key`` are looser keys for matching reference lists and headers (case, ё/е, punctuation
+spacing, Latin look-alike letters).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and invisible characters that clerks paste in from web pages and Word.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+# Unicode spaces other than the plain one (incl. NBSP, narrow NBSP, figure space, ideographic space).
+_SPACES_RE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\t\r\f\v]")
+_MULTI_SPACE_RE = re.compile(r" {2,}")
+_SPECIAL_RE = re.compile(f"[{_INVISIBLE}\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\t\r\f\v]|  ")
+
+# Latin letters that look like Cyrillic ones (and back), for loose matching and mixed-script detection.
+LATIN_TO_CYRILLIC = str.maketrans({
+    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О", "P": "Р", "T": "Т",
+    "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "k": "к",
+    "m": "м", "t": "т", "h": "н", "b": "ь",
+})
+
+_CYR = re.compile(r"[А-Яа-яЁё]")
+_LAT = re.compile(r"[A-Za-z]")
+_WORD = re.compile(r"[A-Za-zА-Яа-яЁё]+")
+
+
+def normalize(value: str) -> str:
+    """Normalise a cell's text; fast path for text that needs nothing but trimming."""
+    if value.isascii():
+        s = value.strip()
+        if "  " in s or "\t" in s or "\r" in s:
+            s = _MULTI_SPACE_RE.sub(" ", _SPACES_RE.sub(" ", s)).strip()
+        return s
+    if _SPECIAL_RE.search(value) is None and unicodedata.is_normalized("NFC", value):
+        return value.strip()
+    s = unicodedata.normalize("NFC", value)
+    s = _INVISIBLE_RE.sub("", s)
+    s = _SPACES_RE.sub(" ", s)
+    # Line breaks stay (multi-valued cells use them) but spaces around them go.
+    s = re.sub(r" *\n *", "\n", s)
+    s = _MULTI_SPACE_RE.sub(" ", s)
+    return s.strip()
+
+
+def fold(value: str) -> str:
+    """Case- and ё-insensitive form with Latin look-alikes mapped to Cyrillic inside Cyrillic words."""
+    s = normalize(value).replace("\n", " ")
+    s = " ".join(_fix_lookalikes(w) for w in s.split(" "))
+    return s.casefold().replace("ё", "е")
+
+
+def _fix_lookalikes(word: str) -> str:
+    if _CYR.search(word) and _LAT.search(word):
+        return word.translate(LATIN_TO_CYRILLIC)
+    return word
+
+
+def value_key(value: str) -> str:
+    """Key for matching a value against a reference list."""
+    s = fold(value)
+    s = re.sub(r"\s*([,;:()«»\"'])\s*", r"\1", s)
+    s = s.replace("«", "").replace("»", "").replace('"', "")
+    s = s.strip(" .;,")
+    return re.sub(r"\s+", " ", s)
+
+
+def header_key(value: str) -> str:
+    """Key for matching a column header: letters and digits only, case- and ё-insensitive."""
+    s = fold(value)
+    return re.sub(r"[^0-9a-zа-я№]+", "", s)
+
+
+def mixed_script_words(value: str) -> list[tuple[str, str]]:
+    """Words mixing Latin and Cyrillic letters, with the Latin letters found.
+
+    A wholly Latin word («Telegram», «e-mail») is legitimate and not returned.
+    """
+    out: list[tuple[str, str]] = []
+    if value.isascii():
+        return out
+    for m in _WORD.finditer(value):
+        w = m.group(0)
+        if _CYR.search(w) and _LAT.search(w):
+            out.append((w, "".join(dict.fromkeys(_LAT.findall(w)))))
+    return out
+
+
+def split_multi(value: str) -> list[str]:
+    """Split a multi-valued cell on «;» and line breaks."""
+    parts = re.split(r"[;\n]+", value)
+    return [p.strip() for p in parts if p.strip()]
