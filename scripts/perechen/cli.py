@@ -172,5 +172,24 @@ def init(path: Path, force: bool, config_path: Path | None) -> None:
     click.echo(f"Создана книга {path}.")
 
 
+def _register_commands() -> None:
+    import importlib
+
+    from .commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        modname = f"perechen.commands.{name}"
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue  # that stage is not built yet
+            raise
+        main.add_command(mod.command)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
