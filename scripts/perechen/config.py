@@ -51,6 +51,16 @@ class MailConfig(_M):
     responsible: dict[str, str] = Field(default_factory=dict)  # «Ответственный» -> e-mail
     timeout: float = 30.0
     attach_workbook: bool = True
+    max_attachment_mb: float = 10.0  # a larger annotated workbook is not attached; the mail names its path
+    cafile: str | None = None  # extra CA bundle (PEM) to trust for the SMTP server; verification stays on
+
+
+class NightlyConfig(_M):
+    lock_max_age_hours: float = 6.0  # a lock older than this is taken over even if its process seems alive
+    chart_runs: int = 30  # runs shown in the dashboard chart and run list
+    history_keep: int = 1000  # lines kept in output/reports/history.jsonl
+    log_max_kb: int = 1024  # output/logs/nightly.log is rotated at this size …
+    log_backups: int = 5  # … keeping this many old files
 
 
 class Config(_M):
@@ -61,6 +71,7 @@ class Config(_M):
     publish: PublishConfig = PublishConfig()
     targets: dict[str, TargetConfig] = Field(default_factory=lambda: {"folder": TargetConfig()})
     mail: MailConfig = MailConfig()
+    nightly: NightlyConfig = NightlyConfig()
 
     # Filled by load(): the folder relative paths are resolved against.
     base_dir: Path = Path(".")
