@@ -1,0 +1,504 @@
+"""The store of published versions (п. 5.4): ``output/published/<YYYY-MM-DD_HHMMSS>/`` + ``LATEST``.
+
+A version folder holds
+
+* ``register.json`` — the canonical published data (:func:`canonical_register`): the rows with status
+  «включено» with every field, the «Сведения» data, the schema version and a ``fingerprint``;
+* the files that were published (page, .xlsx, open data …), as given to :func:`commit_version`;
+* ``manifest.json`` — what the publisher passed (time, user, target, URLs …) plus, added here, the sha256
+  and size of every file, the data fingerprint, the row count and the version name.
+
+``output/published/LATEST`` holds the name of the current baseline (one line). It is replaced atomically
+(temporary file + ``os.replace``) only after the version folder is complete and renamed to its final name,
+so a crash at any point leaves LATEST naming the previous complete version. Folders whose name starts with
+``.tmp-`` are unfinished commits: :func:`list_versions` ignores them and the next commit removes them.
+
+Canonical form of a row (used both for the store and for ``perechen diff``):
+
+* every field of the schema, ``None`` when empty;
+* text normalised (:func:`perechen.text.normalize`);
+* a value of a reference list written as the list's canonical value when it matches (exactly, after
+  normalisation or by an alias), otherwise the normalised text as typed;
+* a multi-valued field (``multi = true``) as a list of canonical values without repeats, in the order of
+  the reference list (values not in the list follow, in alphabetical order);
+* dates as ``YYYY-MM-DD`` (an unparseable date stays as its text).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .models import PerechenError, Register, Row
+from .rules import Rules
+from .text import normalize, split_multi, value_key
+
+FORMAT = "perechen-register/1"
+MANIFEST_FORMAT = "perechen-manifest/1"
+PUBLISHED = "published"
+LATEST_NAME = "LATEST"
+REGISTER_FILE = "register.json"
+MANIFEST_FILE = "manifest.json"
+TMP_PREFIX = ".tmp-"
+LOCK_WAIT_SECONDS = 30.0
+INCLUDED = "включено"
+EXCLUDED = "исключено"
+REVIEW_STATUSES = ("черновик", "на проверке")
+
+_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{6}(?:-\d+)?$")
+
+
+class StoreError(PerechenError):
+    """The store of published versions is damaged or cannot be written."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Canonical data
+
+
+def canonical_value(rules: Rules, field_name: str, value: Any) -> Any:
+    """The canonical form of one field's value (see the module docstring)."""
+    col = rules.columns.get(field_name)
+    if value is None:
+        return [] if (col is not None and col.multi) else None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        text = "да" if value else "нет"
+    elif isinstance(value, float):
+        text = str(int(value)) if value.is_integer() else str(value)
+    elif isinstance(value, list):
+        text = "\n".join(str(v) for v in value if v is not None)
+    else:
+        text = str(value)
+    if col is not None and col.type == "date":
+        from .reader import parse_date_text
+
+        d = parse_date_text(normalize(text))
+        if d is not None:
+            return d.isoformat()
+    if col is not None and col.multi:
+        return _canonical_multi(rules, col.ref_list, text)
+    text = normalize(text)
+    if not text:
+        return None
+    if col is not None and col.ref_list:
+        m = rules.match(col.ref_list, text)
+        if m is not None:
+            return m.item.value
+    return text
+
+
+def _canonical_multi(rules: Rules, list_name: str | None, text: str) -> list[str]:
+    parts = [normalize(p) for p in split_multi(text)]
+    known: dict[str, int] = {}
+    unknown: dict[str, str] = {}
+    order = {v: i for i, v in enumerate(rules.lists[list_name].values)} if list_name else {}
+    for p in parts:
+        if not p:
+            continue
+        m = rules.match(list_name, p) if list_name else None
+        if m is not None:
+            known.setdefault(m.item.value, order.get(m.item.value, 0))
+        else:
+            unknown.setdefault(value_key(p), p)
+    out = sorted(known, key=lambda v: known[v])
+    out.extend(unknown[k] for k in sorted(unknown))
+    return out
+
+
+def canonical_row(row: Row | dict[str, Any], rules: Rules) -> dict[str, Any]:
+    """Every schema field of a row in canonical form."""
+    values = row.values if isinstance(row, Row) else row
+    return {c.field: canonical_value(rules, c.field, values.get(c.field)) for c in rules.schema.columns}
+
+
+def canonical_info(info: dict[str, str], rules: Rules) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in rules.schema.info.fields:
+        v = info.get(f.key)
+        out[f.key] = normalize(str(v)) if v not in (None, "") else ""
+    return out
+
+
+def fingerprint(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of rows + info (keys sorted, no spaces, UTF-8)."""
+    blob = json.dumps({"info": info, "rows": rows}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def canonical_register(register: Register, rules: Rules) -> dict[str, Any]:
+    """The canonical published data: the «включено» rows (workbook order), «Сведения», schema version.
+
+    Deterministic: the same data gives the same dict (and the same ``fingerprint``) whatever the file.
+    """
+    rows = []
+    for r in register.rows:
+        c = canonical_row(r, rules)
+        if c.get("status") == INCLUDED:
+            rows.append(c)
+    info = canonical_info(register.info, rules)
+    return {
+        "format": FORMAT,
+        "schema_version": rules.schema.version,
+        "fields": [c.field for c in rules.schema.columns],
+        "info": info,
+        "rows": rows,
+        "row_count": len(rows),
+        "fingerprint": fingerprint(rows, info),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Versions
+
+
+@dataclass
+class PublishedVersion:
+    """One folder of output/published/ (or a baseline read from an .xlsx, then ``path`` is the file)."""
+
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    register: dict[str, Any]
+    is_latest: bool = False
+    _by_code: dict[str, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.register.get("rows", [])
+        return rows
+
+    @property
+    def rows_by_code(self) -> dict[str, dict[str, Any]]:
+        """Rows keyed by Код (the first row wins if a code repeats)."""
+        if self._by_code is None:
+            out: dict[str, dict[str, Any]] = {}
+            for r in self.rows:
+                code = r.get("code")
+                if code:
+                    out.setdefault(str(code), r)
+            self._by_code = out
+        return self._by_code
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.register.get("fingerprint") or self.manifest.get("fingerprint") or "")
+
+    @property
+    def published_at(self) -> dt.datetime | None:
+        raw = self.manifest.get("published_at")
+        if isinstance(raw, str):
+            try:
+                return dt.datetime.fromisoformat(raw)
+            except ValueError:
+                return None
+        return None
+
+
+def published_dir(output_dir: Path) -> Path:
+    return Path(output_dir) / PUBLISHED
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {path}.", path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: {what} {path} не читается ({e}).",
+                         path) from None
+    if not isinstance(data, dict):
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: {what} {path} — не объект JSON.", path)
+    return data
+
+
+def load_version(path: Path) -> PublishedVersion:
+    """Read a version folder; check register.json against the manifest's sha256 and the data fingerprint."""
+    path = Path(path)
+    if not path.is_dir():
+        raise StoreError("store_broken", f"Папка опубликованной версии {path} не найдена.", path)
+    manifest = _read_json(path / MANIFEST_FILE, "файл")
+    reg_path = path / REGISTER_FILE
+    register = _read_json(reg_path, "файл")
+    expected = (manifest.get("files") or {}).get(REGISTER_FILE, {}).get("sha256")
+    if expected:
+        actual = hashlib.sha256(reg_path.read_bytes()).hexdigest()
+        if actual != expected:
+            raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после публикации "
+                                             "(контрольная сумма не совпадает с manifest.json).", reg_path)
+    rows = register.get("rows")
+    info = register.get("info")
+    if not isinstance(rows, list) or not isinstance(info, dict):
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: в {reg_path} нет строк или сведений.",
+                         reg_path)
+    if register.get("fingerprint") and fingerprint(rows, info) != register["fingerprint"]:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: данные {reg_path} не совпадают "
+                                         "с их отпечатком.", reg_path)
+    return PublishedVersion(name=path.name, path=path, manifest=manifest, register=register)
+
+
+def latest_name(output_dir: Path) -> str | None:
+    p = published_dir(output_dir) / LATEST_NAME
+    try:
+        name = p.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError("store_broken", f"Не удалось прочитать {p}: {e.strerror or e}.", p) from None
+    if not _VERSION_RE.match(name):
+        raise StoreError("store_broken", f"Файл {p} повреждён: в нём не имя папки версии, а «{name[:40]}».", p)
+    return name
+
+
+def latest(output_dir: Path) -> PublishedVersion | None:
+    """The current baseline named by output/published/LATEST, or None when nothing was published yet."""
+    name = latest_name(output_dir)
+    if name is None:
+        return None
+    v = load_version(published_dir(output_dir) / name)
+    v.is_latest = True
+    return v
+
+
+def list_versions(output_dir: Path) -> list[PublishedVersion]:
+    """Complete version folders, oldest first (unfinished ``.tmp-`` folders and other names are ignored)."""
+    root = published_dir(output_dir)
+    if not root.is_dir():
+        return []
+    cur = latest_name(output_dir)
+    out: list[PublishedVersion] = []
+    for p in sorted(root.iterdir(), key=lambda q: _version_sort_key(q.name)):
+        if not p.is_dir() or not _VERSION_RE.match(p.name):
+            continue
+        if not (p / MANIFEST_FILE).is_file() or not (p / REGISTER_FILE).is_file():
+            continue
+        v = load_version(p)
+        v.is_latest = p.name == cur
+        out.append(v)
+    return out
+
+
+def _version_sort_key(name: str) -> tuple[str, int]:
+    base, suffix = name[:17], name[18:]
+    return base, int(suffix) if suffix.isdigit() else 1
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Commit
+
+
+def _check_file_name(name: str) -> str:
+    p = PurePosixPath(name)
+    if (not name or p.is_absolute() or ".." in p.parts or "\\" in name or name.startswith(".")
+            or str(p) in (MANIFEST_FILE, REGISTER_FILE)):
+        raise StoreError("store_bad_name", f"Недопустимое имя файла для опубликованной версии: «{name}».")
+    return str(p)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """An exclusive lock on output/published/.lock (released by the OS if the process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    f = open(root / ".lock", "a+b")
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreError("store_busy", f"Другая публикация сейчас записывает версию в {root}; "
+                                                   "повторите после её завершения.", root) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        f.close()
+
+
+def _clean_temp(root: Path) -> None:
+    for p in root.iterdir():
+        if p.name.startswith(TMP_PREFIX):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+def _dumps(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[str, bytes],
+                   manifest: dict[str, Any], *, now: dt.datetime | None = None) -> PublishedVersion:
+    """Record a verified publication as a new version and make it the baseline (LATEST).
+
+    Order: write everything into ``output/published/.tmp-…/`` (fsync'd) → rename the folder to
+    ``<YYYY-MM-DD_HHMMSS>`` → replace LATEST atomically. ``register_json`` is usually
+    :func:`canonical_register`'s result; its fingerprint is recomputed here. ``files`` maps relative names
+    (``page.html``, ``opendata/data.csv``) to bytes. ``manifest`` gets ``version``, ``published_at`` and
+    ``user`` (when not given), ``fingerprint``, ``row_count``, ``schema_version`` and ``files``
+    ({name: {sha256, size}}, register.json included).
+    """
+    root = published_dir(output_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError("write_failed", f"Не удалось создать папку {root}: {e.strerror or e}.", root) from None
+    rows = register_json.get("rows")
+    info = register_json.get("info")
+    if not isinstance(rows, list) or not isinstance(info, dict):
+        raise StoreError("store_bad_data", "Данные для опубликованной версии неполны: нет строк или сведений.")
+    reg = dict(register_json)
+    reg["fingerprint"] = fingerprint(rows, info)
+    reg["row_count"] = len(rows)
+    names = {_check_file_name(n): data for n, data in files.items()}
+    now = now or dt.datetime.now()
+    with _locked(root):
+        _clean_temp(root)
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=root))
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o777 & ~_umask())
+        try:
+            man = dict(manifest)
+            man.setdefault("published_at", now.replace(microsecond=0).isoformat())
+            man.setdefault("user", _user())
+            man["format"] = MANIFEST_FORMAT
+            man["fingerprint"] = reg["fingerprint"]
+            man["row_count"] = len(rows)
+            man["schema_version"] = reg.get("schema_version")
+            file_list: dict[str, dict[str, Any]] = {}
+            reg_bytes = _dumps(reg)
+            _write(tmp / REGISTER_FILE, reg_bytes)
+            file_list[REGISTER_FILE] = {"sha256": hashlib.sha256(reg_bytes).hexdigest(), "size": len(reg_bytes)}
+            for name in sorted(names):
+                data = names[name]
+                _write(tmp / name, data)
+                file_list[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            man["files"] = file_list
+            final = _free_name(root, now)
+            man["version"] = final.name
+            _write(tmp / MANIFEST_FILE, _dumps(man))
+            _fsync_dir(tmp)
+            os.rename(tmp, final)
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError("write_failed", f"Не удалось записать опубликованную версию в {root}: "
+                                             f"{e.strerror or e}. Базовая версия не изменилась.", root) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(root)
+        _replace_latest(root, final.name)
+    return PublishedVersion(name=final.name, path=final, manifest=man, register=reg, is_latest=True)
+
+
+def _free_name(root: Path, now: dt.datetime) -> Path:
+    base = now.strftime("%Y-%m-%d_%H%M%S")
+    for i in range(1, 1000):
+        p = root / (base if i == 1 else f"{base}-{i}")
+        if not p.exists():
+            return p
+    raise StoreError("write_failed", f"Не удалось подобрать имя папки версии в {root}.", root)
+
+
+def _replace_latest(root: Path, name: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{LATEST_NAME}.", dir=root)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write((name + "\n").encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, root / LATEST_NAME)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise StoreError("write_failed", f"Версия {name} записана, но не удалось обновить {root / LATEST_NAME}: "
+                                         f"{e.strerror or e}. Базовой осталась прежняя версия.", root) from None
+    _fsync_dir(root)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Baselines from elsewhere
+
+
+def version_from_workbook(path: Path, rules: Rules) -> PublishedVersion:
+    """A register published before the tool existed (.xlsx in the register's schema), as a baseline."""
+    from .reader import read_register
+
+    reg = read_register(path, rules)
+    data = canonical_register(reg, rules)
+    manifest = {"source": "xlsx", "workbook": str(path), "workbook_sha256": reg.sha256,
+                "fingerprint": data["fingerprint"], "row_count": data["row_count"]}
+    return PublishedVersion(name=Path(path).name, path=Path(path), manifest=manifest, register=data)
+
+
+def load_baseline(path: Path, rules: Rules) -> PublishedVersion:
+    """``diff --against PATH``: a version folder, its register.json, or an .xlsx register."""
+    path = Path(path)
+    if path.is_dir():
+        return load_version(path)
+    if not path.exists():
+        raise StoreError("baseline_missing", f"Базовая версия {path} не найдена.", path)
+    if path.name == REGISTER_FILE:
+        return load_version(path.parent)
+    if path.suffix.lower() == ".json":
+        data = _read_json(path, "файл")
+        if not isinstance(data.get("rows"), list) or not isinstance(data.get("info"), dict):
+            raise StoreError("store_broken", f"В файле {path} нет строк или сведений перечня.", path)
+        return PublishedVersion(name=path.name, path=path, manifest={}, register=data)
+    return version_from_workbook(path, rules)
