@@ -36,6 +36,7 @@ import re
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -68,8 +69,32 @@ class StoreError(PerechenError):
 # Canonical data
 
 
+_CACHES: weakref.WeakKeyDictionary[Rules, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
+_CACHE_LIMIT = 200_000
+
+
 def canonical_value(rules: Rules, field_name: str, value: Any) -> Any:
     """The canonical form of one field's value (see the module docstring)."""
+    col = rules.columns.get(field_name)
+    if isinstance(value, str) and col is not None and col.ref_list:
+        # Reference-list values repeat a lot: remember them (per Rules object).
+        cache = _CACHES.get(rules)
+        if cache is None:
+            cache = _CACHES.setdefault(rules, {})
+        key = (field_name, value)
+        hit = cache.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = _canonical_value(rules, field_name, value)
+            if len(cache) < _CACHE_LIMIT:
+                cache[key] = hit
+        return list(hit) if isinstance(hit, list) else hit
+    return _canonical_value(rules, field_name, value)
+
+
+_MISSING = object()
+
+
+def _canonical_value(rules: Rules, field_name: str, value: Any) -> Any:
     col = rules.columns.get(field_name)
     if value is None:
         return [] if (col is not None and col.multi) else None

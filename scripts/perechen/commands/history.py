@@ -1,0 +1,72 @@
+"""``perechen history``: the published versions of the register (output/published/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from perechen.cli import CONTEXT, config_option, guarded
+
+
+def _row(v: Any, latest_name: str | None) -> dict[str, Any]:
+    m = v.manifest
+    target = m.get("target")
+    urls = m.get("urls") or m.get("url")
+    state = "latest" if v.name == latest_name else ("incomplete" if latest_name and v.name > latest_name else "")
+    return {
+        "version": v.name,
+        "published_at": m.get("published_at"),
+        "user": m.get("user"),
+        "target": target if isinstance(target, str) else (json.dumps(target, ensure_ascii=False) if target else None),
+        "urls": urls if isinstance(urls, list) else ([urls] if urls else []),
+        "rows": m.get("row_count", v.register.get("row_count")),
+        "fingerprint": v.fingerprint,
+        "latest": v.name == latest_name,
+        "state": state,
+    }
+
+
+@click.command("history", context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Формат вывода.")
+@config_option
+@guarded(json_flag="fmt")
+def command(fmt: str, config_path: Path | None) -> None:
+    """Опубликованные версии перечня: когда, кем, куда, сколько точек, отпечаток данных; * — текущая (LATEST).
+
+    Версии хранятся в output/published/<дата_время>/ и не удаляются: это история перечня.
+    """
+    from perechen import store
+    from perechen.cli import _config
+
+    cfg = _config(config_path)
+    versions = store.list_versions(cfg.output_dir)
+    latest_name = store.latest_name(cfg.output_dir)
+    rows = [_row(v, latest_name) for v in versions]
+    if fmt == "json":
+        click.echo(json.dumps({"latest": latest_name, "versions": rows}, ensure_ascii=False, indent=2))
+        return
+    root = store.published_dir(cfg.output_dir)
+    if not rows:
+        click.echo(f"Опубликованных версий нет ({root}).")
+        return
+    click.echo(f"Опубликованные версии ({root}):")
+    head = ("", "Версия", "Время", "Пользователь", "Цель", "Строк", "Отпечаток")
+    table = [head]
+    for r in rows:
+        when = (r["published_at"] or "").replace("T", " ")
+        table.append(("*" if r["latest"] else "", r["version"], when, r["user"] or "—", r["target"] or "—",
+                      str(r["rows"] if r["rows"] is not None else "—"), (r["fingerprint"] or "")[:16]))
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(head))]
+    for line in table:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    if latest_name:
+        click.echo(f"* — текущая опубликованная версия (LATEST): {latest_name}.")
+    else:
+        click.echo("LATEST не указывает ни на одну версию: следующее сравнение будет как с пустым перечнем.")
+    if any(r["state"] == "incomplete" for r in rows):
+        click.echo("Версии новее LATEST записаны, но не стали текущими (публикация прервана до переключения "
+                   "LATEST); повторная публикация завершит её.")

@@ -1,0 +1,683 @@
+"""``perechen diff``: what changed since the last publication, which case of п. 5.3 it is, and the п. 5.4 deadline.
+
+The rows that would be published now (status «включено») are compared with the baseline (the published
+version named by LATEST, a version folder, or an old .xlsx) by Код, both in the canonical form of
+:mod:`perechen.store`. Cases (one row can fall under several; each is listed):
+
+* ``added`` (5.3.1): a code that the baseline does not have;
+* ``kind_changed`` (5.3.2): Канал or Вид точки changed;
+* ``needs_changed`` (5.3.3): Удовлетворяемые потребности or Иные потребности changed, compared as sets of
+  canonical values (order, spacing, case and accepted spelling variants do not count);
+* ``excluded`` (5.3.4): a published code now «исключено», or gone from the workbook (a warning too: rows
+  are marked «исключено», not deleted);
+* ``edited`` (no clause): any other field changed.
+
+Rows «черновик» / «на проверке» are listed apart (``pending_review``). A code whose name and kind both
+changed is reported with a warning that the code was probably given to another touchpoint.
+
+Deadline (п. 5.4): the 10th working day after the earliest Дата изменения among the changes. Decision for
+a row deleted from the workbook, which has no date any more: the date of the comparison run (``today``) is
+used — the earliest day the tool can prove the change existed — and a warning says so. The same applies to
+a changed row whose Дата изменения is empty or not a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .models import PerechenError, Register
+from .rules import Rules
+from .store import EXCLUDED, INCLUDED, REVIEW_STATUSES, PublishedVersion, canonical_info, canonical_row, fingerprint
+from .text import fold, split_multi, value_key
+
+CASES: dict[str, tuple[str | None, str]] = {
+    "added": ("5.3.1", "Появление новой точки взаимодействия"),
+    "kind_changed": ("5.3.2", "Изменение вида точки взаимодействия"),
+    "needs_changed": ("5.3.3", "Изменение удовлетворяемых потребностей"),
+    "excluded": ("5.3.4", "Исключение точки взаимодействия"),
+    "edited": (None, "Редакционные изменения (публикуются, но не относятся к случаям п. 5.3)"),
+}
+CASE_ORDER = {k: i for i, k in enumerate(CASES)}
+KIND_FIELDS = ("channel", "kind")
+NEEDS_FIELDS = ("needs", "other_needs")
+NOT_COMPARED = ("code",)
+
+
+class DiffError(PerechenError):
+    """The comparison cannot run (calendar unknown for a date, broken baseline …)."""
+
+
+@dataclass
+class Change:
+    """One case for one code; ``fields`` maps a field name to {"old": …, "new": …} (canonical values)."""
+
+    code: str
+    kind: str
+    fields: dict[str, dict[str, Any]]
+    name: str | None = None
+    row: int | None = None  # row number in the current workbook (None for a deleted row)
+    change_date: dt.date | None = None  # the date that counts for the deadline
+    date_from_run: bool = False  # True when change_date is the run date (deleted row, missing date)
+    gone: bool = False
+
+    @property
+    def clause(self) -> str | None:
+        return CASES[self.kind][0]
+
+    @property
+    def title(self) -> str:
+        return CASES[self.kind][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind, "clause": self.clause,
+                "fields": {f: {"old": v["old"], "new": v["new"]} for f, v in self.fields.items()}}
+
+
+@dataclass
+class DiffWarning:
+    type: str
+    message: str
+    code: str | None = None
+    row: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "code": self.code, "row": self.row, "message": self.message}
+
+
+@dataclass
+class DiffReport:
+    workbook: str
+    baseline: PublishedVersion | None
+    changes: list[Change]
+    pending_review: list[str]
+    warnings: list[DiffWarning]
+    today: dt.date
+    fingerprint: str
+    earliest_change: dt.date | None = None
+    deadline: dt.date | None = None
+    working_days_left: int | None = None
+    overdue: bool = False
+    overdue_working_days: int = 0
+    provisional_years: tuple[int, ...] = ()
+    info_changes: dict[str, dict[str, str]] = field(default_factory=dict)
+    current_rows: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    rows_total: int = 0
+    rows_included: int = 0
+    report_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def baseline_name(self) -> str | None:
+        return self.baseline.name if self.baseline is not None else None
+
+    @property
+    def publication_required(self) -> bool:
+        return bool(self.changes) or bool(self.info_changes)
+
+    def by_case(self) -> dict[str, list[Change]]:
+        out: dict[str, list[Change]] = {k: [] for k in CASES}
+        for c in self.changes:
+            out[c.kind].append(c)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.by_case().items()}
+
+    @property
+    def exit_code(self) -> int:
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of issue 4."""
+        return {
+            "baseline": self.baseline_name,
+            "changes": [c.to_dict() for c in self.changes],
+            "pending_review": list(self.pending_review),
+            "warnings": [w.to_dict() for w in self.warnings],
+            "publication_required": self.publication_required,
+            "earliest_change": _iso(self.earliest_change),
+            "deadline": _iso(self.deadline),
+            "working_days_left": self.working_days_left,
+            "overdue": self.overdue,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Comparison
+
+
+def _needs_key(rules: Rules, field_name: str, value: Any) -> frozenset[str]:
+    """A set-valued key: canonical list values (needs) or loose keys of the parts (other_needs)."""
+    if value is None:
+        return frozenset()
+    items: Iterable[Any] = value if isinstance(value, list) else split_multi(str(value))
+    out: set[str] = set()
+    col = rules.columns.get(field_name)
+    for v in items:
+        s = str(v)
+        if col is not None and col.ref_list:
+            m = rules.match(col.ref_list, s)
+            if m is not None:
+                out.add(m.item.value)
+                continue
+        k = value_key(s)
+        if k:
+            out.add(k)
+    return frozenset(out)
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == []
+
+
+def _same(rules: Rules, field_name: str, old: Any, new: Any) -> bool:
+    if field_name in NEEDS_FIELDS:
+        return _needs_key(rules, field_name, old) == _needs_key(rules, field_name, new)
+    if _empty(old) and _empty(new):
+        return True
+    col = rules.columns.get(field_name)
+    if col is not None and col.multi:
+        return _needs_key(rules, field_name, old) == _needs_key(rules, field_name, new)
+    return bool(old == new)
+
+
+def _date_of(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _fields_list(rules: Rules, baseline: PublishedVersion | None) -> list[str]:
+    names = [c.field for c in rules.schema.columns]
+    if baseline is not None:
+        for f in baseline.register.get("fields") or []:
+            if isinstance(f, str) and f not in names:
+                names.append(f)
+    return names
+
+
+def compare(register: Register, rules: Rules, baseline: PublishedVersion | None, *, today: dt.date,
+            calendar: Any = None) -> DiffReport:
+    """Compare the workbook's publishable rows with ``baseline``; compute the deadline with ``calendar``.
+
+    ``calendar`` is a :class:`perechen.workdays.WorkCalendar`; when None it is loaded from the rules
+    folder (only if there are changes). A :class:`CalendarError` becomes a :class:`DiffError`.
+    """
+    warnings: list[DiffWarning] = []
+    changes: list[Change] = []
+    pending: list[str] = []
+    schema_fields = [c.field for c in rules.schema.columns]
+    fields = _fields_list(rules, baseline)
+    header = {c.field: c.header for c in rules.schema.columns}
+
+    # Current rows, canonical, grouped by code.
+    included_rows: list[dict[str, Any]] = []
+    by_code: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    order: list[str] = []
+    for r in register.rows:
+        c = canonical_row(r, rules)
+        status = c.get("status")
+        code = c.get("code")
+        if status == INCLUDED:
+            included_rows.append(c)
+        if not code:
+            if status == INCLUDED:
+                warnings.append(DiffWarning("no-code", f"Строка {r.number}: включённая точка без кода — её нельзя "
+                                                       "сопоставить с опубликованной версией.", None, r.number))
+            elif status in REVIEW_STATUSES:
+                warnings.append(DiffWarning("no-code", f"Строка {r.number}: точка «{status}» без кода.", None,
+                                            r.number))
+            continue
+        code = str(code)
+        if code not in by_code:
+            by_code[code] = []
+            order.append(code)
+        by_code[code].append((r.number, c))
+
+    current: dict[str, tuple[int, dict[str, Any]]] = {}
+    for code in order:
+        entries = by_code[code]
+        inc = [e for e in entries if e[1].get("status") == INCLUDED]
+        if len(inc) > 1:
+            rows_s = ", ".join(str(n) for n, _ in inc)
+            warnings.append(DiffWarning("duplicate-code", f"Код {code} повторяется у включённых точек (строки "
+                                                          f"{rows_s}); сравнивается первая из них.", code, inc[0][0]))
+        current[code] = inc[0] if inc else entries[0]
+        for n, c in entries:
+            st = c.get("status")
+            if st in REVIEW_STATUSES:
+                if code not in pending:
+                    pending.append(code)
+            elif st not in (INCLUDED, EXCLUDED, *REVIEW_STATUSES):
+                shown = st if st else "пусто"
+                warnings.append(DiffWarning("unknown-status", f"Строка {n}, код {code}: статус «{shown}» не из "
+                                                              "справочника — строка не сравнивается.", code, n))
+
+    base_rows = baseline.rows_by_code if baseline is not None else {}
+    base_published = baseline.published_at.date() if baseline is not None and baseline.published_at else None
+
+    def change_date(c: dict[str, Any], code: str, rn: int) -> tuple[dt.date, bool]:
+        d = _date_of(c.get("changed_on"))
+        if d is None:
+            warnings.append(DiffWarning("no-date", f"Строка {rn}, код {code}: «{header.get('changed_on')}» не "
+                                                   f"заполнена или не дата — срок п. 5.4 считается от даты "
+                                                   f"сравнения {today:%d.%m.%Y}.", code, rn))
+            return today, True
+        if d > today:
+            warnings.append(DiffWarning("future-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} "
+                                                       f"позже даты сравнения {today:%d.%m.%Y}.", code, rn))
+        if base_published is not None and d < base_published:
+            warnings.append(DiffWarning(
+                "stale-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} раньше последней публикации "
+                              f"({base_published:%d.%m.%Y}) — вероятно, её забыли обновить; срок п. 5.4 "
+                              "считается от указанной даты.", code, rn))
+        return d, False
+
+    # Rows in the workbook.
+    for code in order:
+        rn, c = current[code]
+        status = c.get("status")
+        old = base_rows.get(code)
+        name = c.get("name")
+        if status == INCLUDED:
+            if old is None:
+                d, from_run = change_date(c, code, rn)
+                flds = {f: {"old": None, "new": c.get(f)} for f in schema_fields if not _empty(c.get(f))}
+                changes.append(Change(code, "added", flds, name, rn, d, from_run))
+                continue
+            diff = {f: {"old": old.get(f), "new": c.get(f)} for f in fields
+                    if f not in NOT_COMPARED and not _same(rules, f, old.get(f), c.get(f))}
+            if not diff:
+                continue
+            d, from_run = change_date(c, code, rn)
+            groups = {
+                "kind_changed": {f: v for f, v in diff.items() if f in KIND_FIELDS},
+                "needs_changed": {f: v for f, v in diff.items() if f in NEEDS_FIELDS},
+                "edited": {f: v for f, v in diff.items() if f not in KIND_FIELDS and f not in NEEDS_FIELDS},
+            }
+            for kind, flds in groups.items():
+                if flds:
+                    changes.append(Change(code, kind, flds, name, rn, d, from_run))
+            if "name" in diff and "kind" in diff and fold(str(old.get("name") or "")) != fold(str(name or "")):
+                warnings.append(DiffWarning(
+                    "code-reused", f"Код {code} (строка {rn}) теперь обозначает другую точку: изменились и "
+                                   f"наименование («{old.get('name')}» → «{name}»), и вид точки. Код не отдают "
+                                   "другой точке: исключите старую точку и заведите новую под новым кодом.",
+                    code, rn))
+        elif status == EXCLUDED:
+            if old is None:
+                continue
+            d, from_run = change_date(c, code, rn)
+            changes.append(Change(code, "excluded", {"status": {"old": old.get("status"), "new": status}},
+                                  old.get("name") or name, rn, d, from_run))
+        elif status in REVIEW_STATUSES and old is not None:
+            warnings.append(DiffWarning(
+                "published-under-review", f"Опубликованная точка {code} (строка {rn}) сейчас «{status}»: на сайте "
+                                          "остаётся опубликованная редакция; если опубликовать перечень до её "
+                                          "включения, точка пропадёт с сайта.", code, rn))
+
+    # Published codes gone from the workbook.
+    for code, old in base_rows.items():
+        if code in current:
+            continue
+        changes.append(Change(code, "excluded", {"status": {"old": old.get("status"), "new": None}},
+                              old.get("name"), None, today, True, gone=True))
+        warnings.append(DiffWarning(
+            "row-deleted", f"Опубликованная точка {code} «{old.get('name')}» удалена из книги. Строки не удаляют: "
+                           "поставьте статус «исключено», чтобы книга хранила историю (п. 5.3.4). Срок п. 5.4 "
+                           f"считается от даты сравнения {today:%d.%m.%Y}.", code))
+
+    changes.sort(key=lambda ch: (ch.row is None, ch.row or 0, CASE_ORDER[ch.kind]))
+
+    info_now = canonical_info(register.info, rules)
+    fp_now = fingerprint(included_rows, info_now)
+    info_changes: dict[str, dict[str, str]] = {}
+    if baseline is not None:
+        base_info = baseline.register.get("info") or {}
+        labels = {f.key: f.label for f in rules.schema.info.fields}
+        for key, label in labels.items():
+            a, b = str(base_info.get(key) or ""), info_now.get(key, "")
+            if a != b:
+                info_changes[key] = {"old": a, "new": b}
+                warnings.append(DiffWarning("info-changed", f"Изменились сведения «{label}» (лист «Сведения»): "
+                                                            f"«{a or '—'}» → «{b or '—'}».", None))
+        bv = baseline.register.get("schema_version")
+        if bv and bv != rules.schema.version:
+            warnings.append(DiffWarning("schema-version", f"Опубликованная версия записана по схеме {bv}, "
+                                                          f"правила сейчас — {rules.schema.version}."))
+        if not changes and not info_changes and baseline.fingerprint and baseline.fingerprint != fp_now:
+            warnings.append(DiffWarning(
+                "order-only", "Данные отличаются от опубликованных только порядком строк или написанием, которое "
+                              "не считается изменением (порядок потребностей, пробелы, синонимы). Это не изменение "
+                              "по п. 5.3; при следующей публикации страница обновится."))
+
+    report = DiffReport(workbook=str(register.path), baseline=baseline, changes=changes, pending_review=pending,
+                        warnings=warnings, today=today, fingerprint=fp_now, info_changes=info_changes,
+                        current_rows={code: c for code, (_, c) in current.items()},
+                        rows_total=len(register.rows), rows_included=len(included_rows))
+    if changes:
+        _deadline(report, rules, calendar)
+    return report
+
+
+def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
+    from .workdays import CalendarError, WorkCalendar
+
+    dates = [c.change_date for c in report.changes if c.change_date is not None]
+    if not dates:
+        return
+    earliest = min(dates)
+    report.earliest_change = earliest
+    try:
+        cal = calendar if calendar is not None else WorkCalendar.load(rules.directory)
+        st = cal.status(earliest, report.today)
+    except CalendarError as e:
+        raise DiffError("calendar", f"Не удалось рассчитать срок размещения (п. 5.4): {e}") from None
+    report.deadline = st.deadline
+    report.working_days_left = st.working_days_left
+    report.overdue = st.overdue
+    report.overdue_working_days = st.overdue_working_days if st.overdue else 0
+    report.provisional_years = tuple(st.provisional_years)
+    if report.provisional_years:
+        years = ", ".join(str(y) for y in report.provisional_years)
+        report.warnings.append(DiffWarning("provisional-calendar", f"Производственный календарь на {years} год "
+                                                                   "предварительный (постановление о переносе "
+                                                                   "выходных не проверено): срок может сдвинуться."))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Presentation helpers (shared by the text, HTML and XLSX renderers)
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    n10, n100 = abs(n) % 10, abs(n) % 100
+    if n10 == 1 and n100 != 11:
+        return one
+    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
+        return few
+    return many
+
+
+def work_days(n: int) -> str:
+    return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
+
+
+def show_value(field_name: str, value: Any) -> str:
+    """A canonical value as a clerk reads it: lists joined with «; », dates as ДД.ММ.ГГГГ, empty as «—»."""
+    if _empty(value):
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if field_name == "changed_on" or isinstance(value, dt.date):
+        d = _date_of(value)
+        if d is not None:
+            return d.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def deadline_line(report: DiffReport) -> str:
+    if not report.changes:
+        if report.info_changes:
+            return "Изменились только сведения об органе: опубликуйте перечень повторно."
+        return "Неопубликованных изменений нет — размещать на сайте нечего."
+    assert report.earliest_change is not None and report.deadline is not None
+    head = (f"Срок размещения на сайте (п. 5.4): 10 рабочих дней со дня самого раннего неопубликованного "
+            f"изменения ({report.earliest_change:%d.%m.%Y}) — не позднее {report.deadline:%d.%m.%Y}.")
+    if report.overdue:
+        return f"{head} ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}."
+    left = report.working_days_left or 0
+    if left == 0:
+        return f"{head} Сегодня последний день срока."
+    return f"{head} Осталось {work_days(left)}."
+
+
+def baseline_line(report: DiffReport) -> str:
+    b = report.baseline
+    if b is None:
+        return ("Опубликованной версии нет: все включённые точки — новые (п. 5.3.1), перечень нужно "
+                "разместить на сайте.")
+    if b.manifest.get("source") == "xlsx":
+        return f"Сравнение с перечнем, опубликованным до perechen: {b.path}."
+    when = b.published_at
+    parts = [f"Сравнение с опубликованной версией {b.name}"]
+    extra = []
+    if when is not None:
+        extra.append(f"опубликована {when:%d.%m.%Y %H:%M}")
+    if b.manifest.get("user"):
+        extra.append(f"пользователь {b.manifest['user']}")
+    if b.manifest.get("target"):
+        extra.append(f"цель {b.manifest['target']}")
+    if extra:
+        parts.append(" (" + ", ".join(extra) + ")")
+    return "".join(parts) + "."
+
+
+def summary_line(report: DiffReport) -> str:
+    counts = report.counts()
+    if not report.changes:
+        return "Изменений по сравнению с опубликованной версией нет."
+    bits = [f"{CASES[k][1].split(' (')[0].lower()}: {n}" for k, n in counts.items() if n]
+    return f"Изменений: {len(report.changes)} ({'; '.join(bits)})."
+
+
+TEXT_LIMIT = 50
+
+
+def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) -> str:
+    header = {c.field: c.header for c in rules.schema.columns}
+    lines = [baseline_line(report), ""]
+    for kind, items in report.by_case().items():
+        if not items:
+            continue
+        clause, title = CASES[kind]
+        lines.append(f"{title}{f' (п. {clause})' if clause else ''}: {len(items)}")
+        for ch in items[:limit]:
+            where = f"строка {ch.row}" if ch.row is not None else "строка удалена из книги"
+            when = f", изменено {ch.change_date:%d.%m.%Y}" if ch.change_date and not ch.date_from_run else ""
+            lines.append(f"  {ch.code} «{ch.name or '—'}» ({where}{when})")
+            if kind == "added":
+                continue
+            for f, v in ch.fields.items():
+                lines.append(f"      {header.get(f, f)}: «{show_value(f, v['old'])}» → «{show_value(f, v['new'])}»")
+        if len(items) > limit:
+            lines.append(f"  … и ещё {len(items) - limit} (полный список — в отчётах diff.xlsx, diff.html "
+                         "или --format json)")
+        lines.append("")
+    if report.pending_review:
+        shown = ", ".join(report.pending_review[:limit])
+        more = f" и ещё {len(report.pending_review) - limit}" if len(report.pending_review) > limit else ""
+        lines.append(f"Ждут проверки («черновик», «на проверке»), пока не публикуются: {shown}{more}")
+        lines.append("")
+    if report.warnings:
+        lines.append(f"Предупреждения: {len(report.warnings)}")
+        for w in report.warnings[:limit]:
+            lines.append(f"  ! {w.message}")
+        if len(report.warnings) > limit:
+            lines.append(f"  … и ещё {len(report.warnings) - limit}")
+        lines.append("")
+    lines.append(summary_line(report))
+    lines.append(deadline_line(report))
+    if report.report_dir is not None:
+        lines.append(f"Отчёты: {report.report_dir}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Report files: diff.json, diff.html, diff.xlsx
+
+HTML_LIMIT = 1000
+_FILL_CHANGED = "FFF2CC"
+_FILL_OLD = "FDE2E1"
+_FILL_NEW = "DCF2DF"
+
+
+def write_diff_reports(report: DiffReport, rules: Rules, out: Path) -> dict[str, Path]:
+    """Write diff.json, diff.html and diff.xlsx into ``out``; return their paths (also kept in report.files)."""
+    from .fsutil import atomic_write
+
+    out.mkdir(parents=True, exist_ok=True)
+    report.report_dir = out
+    report.files["json"] = atomic_write(out / "diff.json", report.to_json())
+    report.files["html"] = atomic_write(out / "diff.html", render_html(report, rules))
+    report.files["xlsx"] = atomic_write(out / "diff.xlsx", render_xlsx(report, rules))
+    return report.files
+
+
+def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("perechen", "templates"),
+                      autoescape=select_autoescape(["html", "xml"], default=True), undefined=StrictUndefined,
+                      trim_blocks=False, lstrip_blocks=False)
+    header = {c.field: c.header for c in rules.schema.columns}
+    cases = []
+    counts = []
+    for kind, items in report.by_case().items():
+        if not items:
+            continue
+        clause, title = CASES[kind]
+        counts.append({"title": title, "clause": clause, "n": len(items)})
+        shown = []
+        for ch in items[:limit]:
+            cur = report.current_rows.get(ch.code, {})
+            summary = "; ".join(x for x in (show_value("channel", cur.get("channel")),
+                                            show_value("kind", cur.get("kind"))) if x != "—")
+            shown.append({
+                "code": ch.code, "name": ch.name or "—",
+                "row": ch.row if ch.row is not None else "удалена",
+                "date": (ch.change_date.strftime("%d.%m.%Y") if ch.change_date and not ch.date_from_run
+                         else "не указана"),
+                "summary": summary or "—",
+                "fields": [{"header": header.get(f, f), "old": show_value(f, v["old"]), "new": show_value(f, v["new"])}
+                           for f, v in ch.fields.items()],
+            })
+        cases.append({"kind": kind, "title": title, "clause": clause, "rows": shown, "total": len(items),
+                      "truncated": len(items) > limit})
+    tpl = env.get_template("diff.html")
+    return tpl.render(
+        workbook=report.workbook, today=report.today.strftime("%d.%m.%Y"),
+        baseline_line=baseline_line(report), deadline_line=deadline_line(report),
+        summary_line=summary_line(report), overdue=report.overdue,
+        overdue_days=work_days(report.overdue_working_days), counts=counts, cases=cases,
+        pending=report.pending_review, warnings=[w.message for w in report.warnings],
+    )
+
+
+def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
+    """Old and new values side by side, one line per code; the cells of changed fields highlighted.
+
+    Written with openpyxl in write-only mode; every text cell is a string (``data_type = "s"``), so a value
+    starting with «=» stays text.
+    """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Изменения")
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    fill_changed = PatternFill("solid", fgColor=_FILL_CHANGED)
+    fill_old = PatternFill("solid", fgColor=_FILL_OLD)
+    fill_new = PatternFill("solid", fgColor=_FILL_NEW)
+    cols = list(rules.schema.columns)
+    have_old = report.baseline is not None
+
+    def cell(value: Any, *, font: Font | None = None, fill: PatternFill | None = None) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"
+        if font is not None:
+            c.font = font
+        if fill is not None:
+            c.fill = fill
+        c.alignment = wrap
+        return c
+
+    head = ["Код", "Случаи", "Пункты", "Строка книги", "Дата изменения"]
+    for col in cols:
+        if have_old:
+            head.append(f"{col.header}: было")
+        head.append(f"{col.header}: стало" if have_old else col.header)
+    widths = [12, 34, 14, 10, 14]
+    for col in cols:
+        widths.extend([max(12, min(col.width, 40))] * (2 if have_old else 1))
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}1"
+    ws.append([cell(h, font=bold) for h in head])
+
+    grouped: dict[str, list[Change]] = {}
+    for ch in report.changes:
+        grouped.setdefault(ch.code, []).append(ch)
+    base_rows = report.baseline.rows_by_code if report.baseline is not None else {}
+    for code, chs in grouped.items():
+        old = base_rows.get(code, {})
+        new = report.current_rows.get(code, {}) if not any(c.gone for c in chs) else {}
+        changed = {f for c in chs for f in c.fields}
+        first = chs[0]
+        when = first.change_date.strftime("%d.%m.%Y") if first.change_date and not first.date_from_run else ""
+        line = [cell(code, font=bold),
+                cell("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs)),
+                cell("; ".join(c.clause for c in chs if c.clause) or "—"),
+                cell(first.row if first.row is not None else "удалена"),
+                cell(when)]
+        added = any(c.kind == "added" for c in chs)
+        for col in cols:
+            f = col.field
+            hit = f in changed and not added
+            if have_old:
+                ov = old.get(f)
+                line.append(cell("" if _empty(ov) else show_value(f, ov), fill=fill_old if hit else None))
+            nv = new.get(f)
+            line.append(cell("" if _empty(nv) else show_value(f, nv),
+                             fill=fill_new if hit else (fill_changed if added and not _empty(nv) else None)))
+        ws.append(line)
+
+    ss = wb.create_sheet("Сводка")
+    ss.column_dimensions["A"].width = 34
+    ss.column_dimensions["B"].width = 90
+    summary: list[tuple[str, Any]] = [
+        ("Книга", report.workbook),
+        ("Базовая версия", report.baseline_name or "нет (ничего не опубликовано)"),
+        ("Дата сравнения", report.today.strftime("%d.%m.%Y")),
+        ("Изменений", len(report.changes)),
+    ]
+    for kind, n in report.counts().items():
+        clause, title = CASES[kind]
+        summary.append((f"{title.split(' (')[0]}{f' (п. {clause})' if clause else ''}", n))
+    summary += [
+        ("Самое раннее изменение", report.earliest_change.strftime("%d.%m.%Y") if report.earliest_change else "—"),
+        ("Срок размещения (п. 5.4)", report.deadline.strftime("%d.%m.%Y") if report.deadline else "—"),
+        ("Осталось рабочих дней", report.working_days_left if report.working_days_left is not None else "—"),
+        ("Просрочено", f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}" if report.overdue else "нет"),
+        ("Ждут проверки", ", ".join(report.pending_review) or "—"),
+    ]
+    for k, v in summary:
+        ss.append([cell(k, font=bold), cell(v)])
+    for warn in report.warnings:
+        ss.append([cell("Предупреждение", font=bold), cell(warn.message)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
