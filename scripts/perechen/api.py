@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from .config import Config
+from .diff import DiffReport
 from .fsutil import atomic_write, new_run_dir
 from .models import Register
 from .reader import Progress, read_register
@@ -43,3 +44,24 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
     except ImportError:  # pragma: no cover - renderers arrive with the check issue
         return
     render.write_check_reports(report, rules, out, progress=progress)
+
+
+def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,
+                  today: dt.date | None = None, report_dir: Path | None = None, write_reports: bool = True,
+                  progress: Progress | None = None, register: Register | None = None,
+                  calendar: object | None = None) -> DiffReport:
+    """Compare the workbook's publishable rows with the baseline (LATEST, or ``against``); п. 5.3 and 5.4.
+
+    ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
+    Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
+    """
+    from . import diff, store
+
+    rules = rules or load_rules(config)
+    reg = register or read_register(workbook, rules, progress=progress)
+    baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
+    report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar)
+    if write_reports:
+        out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
+        diff.write_diff_reports(report, rules, out)
+    return report
