@@ -1,0 +1,54 @@
+"""``perechen nightly``: the scheduled job (lock, check, diff, publish, dashboard, mail, log)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from perechen.cli import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, today_option
+
+
+@click.command("nightly", context_settings=CONTEXT)
+@click.option("--demo", is_flag=True,
+              help="Демонстрация: встроенная книга-пример, публикация в папку output/site/, без писем.")
+@click.option("--no-mail", is_flag=True, help="Не отправлять письма в этот раз.")
+@click.option("--quiet", "-q", is_flag=True, help="Печатать только итог и путь к сводке (для cron).")
+@today_option
+@config_option
+@guarded()
+def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, config_path: Path | None) -> None:
+    """Ночная проверка: проверить книгу, сравнить с опубликованной версией, при необходимости опубликовать,
+    обновить сводку output/reports/index.html и разослать письма.
+
+    Публикация выполняется только при publish.auto = true в perechen.toml, если в книге нет ошибок и есть
+    утверждённые изменения. Журнал — output/logs/nightly.log. Одновременно выполняется только один запуск
+    (блокировка output/nightly.lock).
+
+    Коды выхода: 0 — всё в порядке; 1 — в книге есть ошибки или прошёл срок размещения (п. 5.4);
+    2 — запуск невозможен (книга не читается, уже идёт другой запуск, не удалась публикация и т. п.).
+    """
+    from perechen.cli import _config
+    from perechen.lock import LockBusy
+    from perechen.nightly import run_nightly
+
+    cfg = _config(config_path)
+    try:
+        result = run_nightly(cfg, today=today.date() if today else None, demo=demo, send_mail=not no_mail)
+    except LockBusy as e:
+        click.echo(f"Ошибка: {e.message}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    lines = result.lines
+    if quiet:
+        lines = [ln for ln in lines if ln.startswith(("Проверка:", "Книгу", "Правила", "Ошибка", "Сводка:"))]
+    for ln in lines:
+        click.echo(ln)
+    if demo and result.dashboard is not None:
+        click.echo("")
+        click.echo(f"Откройте сводку в браузере: {result.dashboard.resolve().as_uri()}")
+        site = cfg.output_dir / "site"
+        if (result.summary.get("publish") or {}).get("ok") and site.is_dir():
+            click.echo(f"Опубликованная страница (цель folder): {site.resolve()}")
+    sys.exit(result.exit_code)

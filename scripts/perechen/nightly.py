@@ -1,0 +1,678 @@
+"""``perechen nightly``: the scheduled job — lock, read, check, diff, publish, dashboard, mail, log.
+
+Order of work (each step's outcome goes into the run summary ``nightly.json``):
+
+1. take ``output/nightly.lock`` (:mod:`perechen.lock`); a live lock → :class:`~perechen.lock.LockBusy`
+   (exit 2, nothing written); a stale one is recovered and the interrupted run is recorded in the history;
+2. open the rotating log ``output/logs/nightly.log``; create ``output/reports/<YYYY-MM-DD_HHMMSS>/``;
+3. read the workbook (the reader retries while it is being saved and names who has it open); an unreadable
+   workbook still gets ``report.json`` (``{"file_error": …}``) and ``summary.html`` in the run folder;
+4. check (all reports of ``perechen check`` into the run folder), then diff against the published version;
+5. publish only when ``publish.auto = true``, the check found no errors and there are approved changes;
+6. mail the summary (keeper + each responsible person with findings), unless mail is off;
+7. write ``nightly.json`` and ``summary.html``, append to ``output/reports/history.jsonl`` and rewrite
+   ``output/reports/index.html`` atomically.
+
+Exit code: 2 when the job could not do its work (lock busy, settings/rules broken, workbook unreadable,
+diff or publication failed, internal error); else 1 when the check found rule errors or the 5.4 deadline
+has passed for changes still unpublished; else 0. A mail that could not be sent is logged and shown in
+the summary but does not change the exit code (the register's state does not depend on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import logging
+import os
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+from .config import Config, MailConfig, PublishConfig, TargetConfig
+from .fsutil import atomic_write, new_run_dir
+from .lock import LockInfo, RunLock
+from .models import FileError, PerechenError, Register
+
+log = logging.getLogger("perechen.nightly")
+
+SUMMARY_FILE = "nightly.json"
+RUN_PAGE = "summary.html"
+LOCK_NAME = "nightly.lock"
+LOG_NAME = "nightly.log"
+NO_RESPONSIBLE = "Ответственный не указан"
+SUMMARY_VERSION = 1
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+BUNDLED_WORKBOOK = PACKAGE_ROOT / "workbook" / "perechen.xlsx"
+
+_CHANGE_TITLES = {
+    "added": "новая точка взаимодействия (п. 5.3.1)",
+    "kind_changed": "изменение вида точки взаимодействия (п. 5.3.2)",
+    "needs_changed": "изменение удовлетворяемых потребностей (п. 5.3.3)",
+    "excluded": "исключение точки взаимодействия (п. 5.3.4)",
+    "edited": "редакционное изменение",
+}
+
+
+@dataclass
+class NightlyResult:
+    exit_code: int
+    summary: dict[str, Any]
+    run_dir: Path | None
+    dashboard: Path | None
+    log_file: Path | None
+    lines: list[str] = field(default_factory=list)  # what the command prints
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------------
+
+def demo_config(config: Config) -> Config:
+    """The bundled workbook, the folder target, automatic publication, no mail."""
+    cfg = config.model_copy(deep=True)
+    cfg.workbook = str(BUNDLED_WORKBOOK)
+    cfg.publish = PublishConfig(auto=True, target="folder", dataset_code=config.publish.dataset_code)
+    cfg.targets = {"folder": TargetConfig(type="folder")}
+    cfg.mail = MailConfig(enabled=False)
+    return cfg
+
+
+def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,
+                now: dt.datetime | None = None, workbook: Path | None = None) -> NightlyResult:
+    """Run the whole nightly job. Raises :class:`~perechen.lock.LockBusy` when another run holds the lock."""
+    if demo:
+        config = demo_config(config)
+        send_mail = False
+    out = config.output_dir
+    lock = RunLock(out / LOCK_NAME, max_age=dt.timedelta(hours=config.nightly.lock_max_age_hours))
+    lock.acquire()
+    try:
+        handler, log_file = _start_logging(out / "logs", config)
+        try:
+            return _Run(config, lock, today=today, demo=demo, send_mail=send_mail, now=now,
+                        workbook=workbook, log_file=log_file).run()
+        finally:
+            _stop_logging(handler)
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------------------------------
+# Logging
+# --------------------------------------------------------------------------------------------------
+
+class _Handler(RotatingFileHandler):
+    pass
+
+
+def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | None, Path | None]:
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / LOG_NAME
+        h = _Handler(path, maxBytes=max(16, config.nightly.log_max_kb) * 1024,
+                     backupCount=max(1, config.nightly.log_backups), encoding="utf-8")
+    except OSError:
+        return None, None
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s"))
+    h.setLevel(logging.INFO)
+    root = logging.getLogger("perechen")
+    root.addHandler(h)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return h, path
+
+
+def _stop_logging(handler: logging.Handler | None) -> None:
+    if handler is None:
+        return
+    logging.getLogger("perechen").removeHandler(handler)
+    handler.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------------
+
+class _Run:
+    def __init__(self, config: Config, lock: RunLock, *, today: dt.date | None, demo: bool, send_mail: bool,
+                 now: dt.datetime | None, workbook: Path | None, log_file: Path | None) -> None:
+        self.config = config
+        self.lock = lock
+        self.started = now or dt.datetime.now()
+        self.today = today or self.started.date()
+        self.demo = demo
+        self.send_mail = send_mail and config.mail.enabled
+        self.workbook = Path(workbook) if workbook else config.workbook_path
+        self.log_file = log_file
+        self.reports_root = config.output_dir / "reports"
+        self.run_dir: Path | None = None
+        self.rules: Any = None
+        self.register: Register | None = None
+        self.findings: list[dict[str, Any]] = []
+        self.failures: list[str] = []  # reasons for exit code 2
+        self.files: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self.report: Any = None
+        self.diff_result: Any = None
+        self.calendar: Any = None
+        self.s: dict[str, Any] = {
+            "version": SUMMARY_VERSION,
+            "run": None,
+            "started": self.started.isoformat(timespec="seconds"),
+            "started_text": self.started.strftime("%d.%m.%Y %H:%M"),
+            "finished": None,
+            "today": self.today.isoformat(),
+            "demo": demo,
+            "workbook": str(self.workbook),
+            "status": None,
+            "exit_code": None,
+            "file_error": None,
+            "failure_title": None,
+            "lock_owner": None,
+            "agency": None,
+            "recovered_lock": None,
+            "check": None,
+            "diff": None,
+            "publish": None,
+            "mail": {"enabled": self.send_mail, "results": [], "missing": [], "text": ""},
+            "keeper_email": None,
+            "report_dir": None,
+            "files": self.files,
+            "errors": [],
+            "log_file": str(log_file) if log_file else None,
+        }
+
+    # -- orchestration ---------------------------------------------------------------------------
+    def run(self) -> NightlyResult:
+        from .dashboard import append_history, history_entry, note_interrupted
+
+        log.info("Ночная проверка начата: книга %s%s", self.workbook, " (демонстрация)" if self.demo else "")
+        self._note_recovered(note_interrupted)
+        try:
+            self.run_dir = new_run_dir(self.reports_root, self.started)
+        except PerechenError as e:
+            # Nowhere to write reports: say so and stop (exit 2).
+            log.error("%s", e.message)
+            self.s["file_error"] = e.to_dict()
+            self.s["status"], self.s["exit_code"] = "failed", 2
+            return NightlyResult(2, self.s, None, None, self.log_file, [f"Ошибка: {e.message}"])
+        self.lock.set_run_dir(self.run_dir)
+        self.s["run"] = self.run_dir.name
+        self.s["report_dir"] = str(self.run_dir)
+
+        readable = self._stage("rules", self._load_rules) and self._stage("read", self._read)
+        if readable:
+            checked = self._stage("check", self._check)
+            if checked:
+                diffed = self._stage("diff", self._diff)
+                self._stage("publish", lambda: self._publish(diffed))
+        else:
+            self._stage("file_error_report", self._file_error_report)
+        self._decide_exit()
+        self._stage("mail", self._mail)
+        self.s["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+        self.s["timings"] = self.timings
+        self._stage("summary", self._write_summary)
+        try:
+            append_history(self.reports_root, history_entry(self.s, self.reports_root),
+                           keep=self.config.nightly.history_keep)
+        except (OSError, PerechenError) as e:
+            log.error("Не удалось дописать историю запусков: %s", e)
+        dashboard = self._dashboard()
+        log.info("Ночная проверка завершена: код выхода %s (%s)", self.s["exit_code"], self.s["status"])
+        return NightlyResult(self.s["exit_code"], self.s, self.run_dir, dashboard, self.log_file,
+                             self._lines(dashboard))
+
+    def _stage(self, name: str, fn: Callable[[], Any]) -> bool:
+        t0 = time.monotonic()
+        try:
+            result = fn()
+            return result is not False
+        except PerechenError as e:
+            log.error("Этап %s: %s", name, e.message)
+            self._fail(name, e.message, code=e.code)
+            return False
+        except Exception as e:
+            log.error("Этап %s: внутренняя ошибка %s\n%s", name, type(e).__name__,
+                      "".join(traceback.format_exception(e)))
+            self._fail(name, f"внутренняя ошибка perechen ({type(e).__name__}) на этапе «{name}»; подробности "
+                             f"в журнале {self.log_file or 'output/logs'}.", code="internal")
+            return False
+        finally:
+            self.timings[name] = round(time.monotonic() - t0, 3)
+
+    def _fail(self, stage: str, message: str, *, code: str = "error") -> None:
+        self.failures.append(message)
+        self.s["errors"].append({"stage": stage, "code": code, "message": message})
+
+    def _note_recovered(self, note_interrupted: Callable[..., Any]) -> None:
+        held: LockInfo | None = self.lock.recovered
+        if held is None and not self.lock.recovered_unreadable:
+            return
+        if held is None:
+            log.warning("Снята повреждённая блокировка прерванного запуска.")
+            self.s["recovered_lock"] = {"pid": None, "host": None, "started": None, "run_dir": None}
+            return
+        log.warning("Снята блокировка прерванного запуска (%s).", held.describe())
+        self.s["recovered_lock"] = {"pid": held.pid, "host": held.host,
+                                    "started": held.started.isoformat(timespec="seconds"), "run_dir": held.run_dir}
+        try:
+            note_interrupted(self.reports_root, held, keep=self.config.nightly.history_keep)
+        except (OSError, PerechenError) as e:
+            log.error("Не удалось отметить прерванный запуск в истории: %s", e)
+
+    # -- stages ----------------------------------------------------------------------------------
+    def _load_rules(self) -> None:
+        from .api import load_rules
+
+        try:
+            self.rules = load_rules(self.config)
+        except PerechenError as e:
+            self.s["failure_title"] = "Правила проверки не загружены"
+            self.s["file_error"] = {"code": e.code, "message": e.message}
+            raise
+
+    def _read(self) -> None:
+        from .reader import lock_owner, read_register
+
+        try:
+            self.register = read_register(self.workbook, self.rules)
+        except FileError as e:
+            owner = lock_owner(self.workbook)
+            msg = e.message
+            if owner:
+                msg += f" Книга открыта пользователем: {owner}."
+                self.s["lock_owner"] = owner
+            self.s["file_error"] = {"code": e.code, "message": msg}
+            self.s["failure_title"] = "Книгу не удалось прочитать"
+            raise FileError(e.code, msg, e.path) from None
+        self.s["lock_owner"] = self.register.lock_owner
+        if self.register.lock_owner:
+            log.info("Книга открыта пользователем %s; проверена последняя сохранённая версия.",
+                     self.register.lock_owner)
+        log.info("Книга прочитана: лист «%s», строк %d.", self.register.sheet, len(self.register.rows))
+
+    def _file_error_report(self) -> None:
+        assert self.run_dir is not None
+        fe = self.s["file_error"] or (self.s["errors"][-1] if self.s["errors"] else {"code": "error", "message": ""})
+        self.s["file_error"] = {"code": fe.get("code", "error"), "message": fe.get("message", "")}
+        doc = {"workbook": str(self.workbook), "file_error": self.s["file_error"]}
+        atomic_write(self.run_dir / "report.json", json.dumps(doc, ensure_ascii=False, indent=2))
+        self.files["json"] = "report.json"
+
+    def _check(self) -> None:
+        from .api import check_workbook
+
+        assert self.register is not None and self.run_dir is not None
+        report = check_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
+                                register=self.register, today=self.today)
+        for key, path in report.files.items():
+            self.files[key] = _rel(Path(path), self.run_dir)
+        self.report = report
+        reg = self.register
+        by_row = {r.number: r for r in reg.rows}
+        code_field = "code"
+        per: dict[str, Counter[str]] = {}
+        for f in report.findings:
+            d = f.to_dict()
+            row = by_row.get(f.row) if f.row is not None else None
+            if row is not None:
+                person = row.text("responsible").strip() or NO_RESPONSIBLE
+                d["responsible"] = person
+                d["row_code"] = row.text(code_field) or None
+            else:
+                person = None
+                d["responsible"] = None
+                d["row_code"] = None
+            self.findings.append(d)
+            if person is not None:
+                per.setdefault(person, Counter())[f.severity.value] += 1
+        ordered = sorted(per.items(), key=lambda pc: (-pc[1]["error"], -pc[1]["warning"], pc[0]))
+        by_resp = [{"responsible": p, "errors": c["error"], "warnings": c["warning"], "infos": c["info"]}
+                   for p, c in ordered]
+        whole = Counter(f.severity.value for f in report.findings if f.row is None or f.row not in by_row)
+        self.s["check"] = {
+            "rows": report.rows,
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "infos": report.infos,
+            "by_status": self._count_by("status"),
+            "by_channel": self._count_by("channel"),
+            "by_responsible": by_resp,
+            "whole_workbook": {"errors": whole["error"], "warnings": whole["warning"], "infos": whole["info"]},
+        }
+        keeper = (reg.info or {}).get("email")
+        self.s["keeper_email"] = keeper or None
+        self.s["agency"] = (reg.info or {}).get("short_name") or (reg.info or {}).get("agency")
+        log.info("Проверка: ошибок %d, предупреждений %d, сведений %d.", report.errors, report.warnings,
+                 report.infos)
+
+    def _count_by(self, field_name: str) -> list[dict[str, Any]]:
+        assert self.register is not None
+        column = self.rules.columns.get(field_name)
+        list_name = getattr(column, "ref_list", None)
+        counts: Counter[str] = Counter()
+        for row in self.register.rows:
+            text = row.text(field_name).strip()
+            if not text:
+                counts["(не заполнено)"] += 1
+                continue
+            value = text
+            if list_name:
+                try:
+                    m = self.rules.match(list_name, text)
+                except KeyError:
+                    m = None
+                if m is not None:
+                    value = m.item.value
+            counts[value] += 1
+        order: list[str] = []
+        if list_name and list_name in self.rules.lists:
+            order = [it.value for it in self.rules.lists[list_name].items]
+        items = [{"value": v, "count": counts[v]} for v in order if counts.get(v)]
+        items += [{"value": v, "count": n} for v, n in sorted(counts.items()) if v not in order]
+        return items
+
+    def _diff(self) -> bool:
+        from . import api
+
+        fn = getattr(api, "diff_workbook", None)
+        if fn is None:  # pragma: no cover - only in a build without the diff stage
+            log.warning("Сравнение с опубликованной версией недоступно в этой сборке perechen.")
+            return False
+        assert self.run_dir is not None
+        self.calendar = self._calendar()
+        kwargs = _accepted(fn, rules=self.rules, report_dir=self.run_dir, register=self.register, today=self.today,
+                           write_reports=True, calendar=self.calendar)
+        result = fn(self.workbook, self.config, **kwargs)
+        for key, path in (getattr(result, "files", None) or {}).items():
+            self.files[f"diff_{key}"] = _rel(Path(path), self.run_dir)
+        self.diff_result = result
+        self.s["diff"] = self._diff_summary(result)
+        d = self.s["diff"]
+        log.info("Сравнение с версией %s: изменений %d, ждут проверки %d, срок %s, осталось рабочих дней %s%s.",
+                 d["baseline"] or "(нет опубликованной)", d["pending_changes"], d["pending_review"], d["deadline"],
+                 d["working_days_left"], ", ПРОСРОЧЕНО" if d["overdue"] else "")
+        return True
+
+    def _diff_summary(self, result: Any) -> dict[str, Any]:
+        data: dict[str, Any] = result.to_dict()
+        cal = self.calendar
+        listed: list[dict[str, Any]] = []
+        for ch in getattr(result, "changes", []):
+            what = _CHANGE_TITLES.get(ch.kind, str(ch.kind))
+            item: dict[str, Any] = {"code": ch.code, "name": ch.name or "", "kind": ch.kind, "clause": ch.clause,
+                                    "what": what, "title": f"{ch.name} — {what}" if ch.name else what,
+                                    "fields": sorted(ch.fields), "row": ch.row,
+                                    "changed_on": ch.change_date.isoformat() if ch.change_date else None,
+                                    "date_from_run": bool(getattr(ch, "date_from_run", False)),
+                                    "deadline": None, "working_days_left": None, "overdue": None}
+            if ch.change_date is not None and cal is not None:
+                try:
+                    st = cal.status(ch.change_date, self.today)
+                    item.update(deadline=st.deadline.isoformat(), working_days_left=st.working_days_left,
+                                overdue=st.overdue)
+                except Exception as e:  # a year the calendar does not cover: diff already said so
+                    log.debug("Срок для %s не рассчитан: %s", ch.code, e)
+            listed.append(item)
+        info_changes = dict(getattr(result, "info_changes", {}) or {})
+        for key in sorted(info_changes):
+            what = "изменение сведений на листе «Сведения»"
+            listed.append({"code": "Сведения", "name": key, "kind": "info", "clause": None, "what": what,
+                           "title": f"Сведения «{key}» — изменены", "fields": [key], "row": None,
+                           "changed_on": None, "date_from_run": False, "deadline": None, "working_days_left": None,
+                           "overdue": None})
+        listed.sort(key=lambda c: (c["deadline"] or "9999", c["code"]))
+        return {
+            "baseline": data.get("baseline"),
+            "pending_changes": len(listed),
+            "changes_list": listed,
+            "pending_review": len(data.get("pending_review") or []),
+            "pending_review_codes": list(data.get("pending_review") or [])[:200],
+            "warnings": [w.get("message") for w in (data.get("warnings") or [])][:200],
+            "publication_required": bool(data.get("publication_required")),
+            "earliest_change": data.get("earliest_change"),
+            "deadline": data.get("deadline"),
+            "working_days_left": data.get("working_days_left"),
+            "overdue": bool(data.get("overdue")),
+            "overdue_working_days": getattr(result, "overdue_working_days", None),
+            "published_now": False,
+        }
+
+    def _calendar(self) -> Any:
+        from .workdays import WorkCalendar
+
+        try:
+            return WorkCalendar.load(self.rules.directory)
+        except Exception as e:
+            log.warning("Производственный календарь не загружен: %s", e)
+            return None
+
+    def _publish(self, diffed: bool) -> None:
+        from . import api
+
+        auto = self.config.publish.auto
+        chk = self.s["check"] or {}
+        diff = self.s["diff"]
+        pub: dict[str, Any] = {"auto": auto, "attempted": False, "ok": None, "target": self.config.publish.target,
+                               "version": None, "text": "", "reason": None}
+        self.s["publish"] = pub
+        if not auto:
+            pub["reason"] = "auto_off"
+            pub["text"] = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
+        elif chk.get("errors"):
+            pub["reason"] = "rule_errors"
+            pub["text"] = (f"не выполнялась: в книге есть ошибки ({chk['errors']}); на сайте остаётся прежняя "
+                           "версия перечня.")
+        elif not diffed or diff is None:
+            pub["reason"] = "no_diff"
+            pub["text"] = "не выполнялась: не удалось сравнить книгу с опубликованной версией."
+        elif not diff.get("publication_required"):
+            pub["reason"] = "no_changes"
+            pub["text"] = "не требуется: утверждённых изменений относительно опубликованной версии нет."
+        elif getattr(api, "publish_workbook", None) is None:
+            pub["reason"] = "unavailable"
+            pub["text"] = "не выполнялась: публикация недоступна в этой сборке perechen."
+        if pub["reason"] is not None:
+            log.info("Публикация %s", pub["text"])
+            return
+        pub["attempted"] = True
+        fn = api.publish_workbook  # type: ignore[attr-defined]
+        kwargs = _accepted(fn, rules=self.rules, register=self.register, today=self.today,
+                           target=self.config.publish.target, report_dir=self.run_dir)
+        log.info("Публикация: цель «%s».", self.config.publish.target)
+        try:
+            result = fn(self.workbook, self.config, **kwargs)
+        except PerechenError as e:
+            pub["ok"] = False
+            pub["error"] = e.message
+            pub["text"] = (f"НЕ выполнена: {e.message} Опубликованная версия осталась прежней; следующий запуск "
+                           "повторит попытку.")
+            raise
+        pub["ok"] = bool(getattr(result, "ok", True))
+        version = getattr(result, "version", None)
+        pub["version"] = getattr(version, "name", None) or (str(version) if version else None)
+        urls = getattr(result, "urls", None)
+        if isinstance(urls, dict):
+            pub["urls"] = {str(k): str(v) for k, v in urls.items()}
+        elif isinstance(urls, (list, tuple)):
+            pub["urls"] = [str(u) for u in urls]
+        if pub["ok"]:
+            pub["text"] = (f"выполнена: цель «{self.config.publish.target}»"
+                           f"{', версия ' + pub['version'] if pub['version'] else ''}.")
+            log.info("Публикация выполнена (%s).", pub["version"] or "без номера версии")
+            if diff is not None:
+                diff["published_now"] = True
+        else:
+            msg = str(getattr(result, "error", "") or getattr(result, "message", "") or "ошибка публикации")
+            pub["error"] = msg
+            pub["text"] = f"НЕ выполнена: {msg} Опубликованная версия осталась прежней."
+            raise PerechenError("publish_failed", pub["text"])
+
+    def _decide_exit(self) -> None:
+        chk = self.s["check"] or {}
+        diff = self.s["diff"] or {}
+        overdue = bool(diff.get("overdue") and diff.get("pending_changes") and not diff.get("published_now"))
+        if self.failures or self.s["file_error"]:
+            status, code = "failed", 2
+        elif chk.get("errors"):
+            status, code = "errors", 1
+        elif overdue:
+            status, code = "overdue", 1
+        elif chk.get("warnings"):
+            status, code = "warnings", 0
+        else:
+            status, code = "ok", 0
+        self.s["status"], self.s["exit_code"] = status, code
+        self.s["overdue"] = overdue
+
+    def _mail(self) -> None:
+        from .mail import (
+            attachment_for,
+            compose_keeper,
+            compose_responsible,
+            responsible_address,
+            send_all,
+            split_addresses,
+        )
+
+        mcfg = self.config.mail
+        m = self.s["mail"]
+        if not self.send_mail:
+            m["text"] = "не отправлялись: почта выключена" + (" (демонстрационный запуск)." if self.demo
+                                                              else " (mail.enabled = false в perechen.toml).")
+            return
+        keeper_to = split_addresses(mcfg.keeper) or split_addresses(self.s.get("keeper_email"))
+        if not keeper_to and not self.s.get("keeper_email"):
+            keeper_to = split_addresses(_last_keeper(self.reports_root))
+        xlsx = self.files.get("xlsx")
+        attach, note = attachment_for(mcfg, (self.run_dir / xlsx) if xlsx and self.run_dir else None)
+        dashboard = (self.reports_root / "index.html").resolve()
+        mails = []
+        missing: list[str] = []
+        per: dict[str, list[dict[str, Any]]] = {}
+        for f in self.findings:
+            if f.get("responsible") and f.get("severity") in ("error", "warning"):
+                per.setdefault(f["responsible"], []).append(f)
+        for person, items in sorted(per.items()):
+            to = responsible_address(mcfg, person)
+            if not to:
+                missing.append(person)
+                continue
+            items.sort(key=lambda f: (f.get("severity") != "error", f.get("row") or 0))
+            mails.append(compose_responsible(self.s, person, items, to=to, attachment=attach, attachment_note=note))
+        if keeper_to:
+            mails.insert(0, compose_keeper(self.s, sorted(self.findings, key=lambda f: (
+                f.get("severity") != "error", f.get("row") or 0)), to=keeper_to, attachment=attach,
+                missing=missing, dashboard=dashboard, attachment_note=note))
+        else:
+            log.warning("Адрес ответственного за ведение перечня не известен: укажите mail.keeper в perechen.toml "
+                        "или «Электронная почта» на листе «Сведения».")
+            m["text"] = ("Адрес ответственного за ведение перечня не известен (mail.keeper или «Электронная "
+                         "почта» на листе «Сведения»): сводка ему не отправлена.")
+        m["missing"] = sorted(set(missing))
+        if not mails:
+            m["text"] = m.get("text") or "не отправлялись: некому."
+            return
+        results = send_all(mcfg, mails, base_dir=self.config.base_dir)
+        m["results"] = [r.to_dict() for r in results]
+        sent = sum(1 for r in results if r.ok)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            m["text"] = (f"отправлено {sent} из {len(results)}; НЕ отправлено: {len(failed)} — "
+                         f"{failed[0].error}")
+        else:
+            m["text"] = f"отправлено {sent}."
+        if missing:
+            m["text"] += f" Нет адреса для: {', '.join(sorted(set(missing)))}."
+
+    # -- outputs ---------------------------------------------------------------------------------
+    def _write_summary(self) -> None:
+        from .dashboard import render_run_page
+
+        assert self.run_dir is not None
+        self.files["summary"] = RUN_PAGE
+        self.files["nightly"] = SUMMARY_FILE
+        atomic_write(self.run_dir / SUMMARY_FILE, json.dumps(self.s, ensure_ascii=False, indent=2, default=str))
+        atomic_write(self.run_dir / RUN_PAGE, render_run_page(self.s, self.findings))
+
+    def _dashboard(self) -> Path | None:
+        from .dashboard import write_dashboard
+
+        try:
+            return write_dashboard(self.reports_root, chart_runs=self.config.nightly.chart_runs)
+        except Exception as e:
+            log.error("Сводка index.html не обновлена: %s\n%s", e, "".join(traceback.format_exception(e)))
+            self.s["errors"].append({"stage": "dashboard", "code": "dashboard", "message": str(e)})
+            return None
+
+    def _lines(self, dashboard: Path | None) -> list[str]:
+        s = self.s
+        lines: list[str] = []
+        if s["recovered_lock"]:
+            lines.append("Снята блокировка прерванного запуска"
+                         + (f" (процесс {s['recovered_lock']['pid']})." if s["recovered_lock"]["pid"] else "."))
+        if s["file_error"]:
+            lines.append(f"{s['failure_title'] or 'Запуск не выполнен'}: {s['file_error']['message']}")
+        elif s["check"]:
+            c = s["check"]
+            lines.append(f"Проверка: строк {c['rows']}, ошибок {c['errors']}, предупреждений {c['warnings']}.")
+        if s["lock_owner"] and not s["file_error"]:
+            lines.append(f"Книга была открыта пользователем {s['lock_owner']}; проверена сохранённая версия.")
+        from .mail import deadline_lines
+
+        if s["diff"]:
+            d = dict(s["diff"])
+            if d.get("published_now"):
+                lines.append(f"Изменения ({d['pending_changes']}) опубликованы в этом запуске.")
+            else:
+                lines += deadline_lines(d)
+        if s["publish"] and s["publish"].get("text"):
+            lines.append(f"Публикация: {s['publish']['text']}")
+        for err in s["errors"]:
+            if err.get("message") and (not s["file_error"] or err["message"] != s["file_error"]["message"]):
+                lines.append(f"Ошибка: {err['message']}")
+        lines.append(f"Письма: {s['mail']['text']}")
+        if self.run_dir is not None:
+            lines.append(f"Отчёты: {self.run_dir}")
+        if self.log_file is not None:
+            lines.append(f"Журнал: {self.log_file}")
+        if dashboard is not None:
+            lines.append(f"Сводка: {dashboard.resolve()}")
+        return lines
+
+
+def _accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments ``fn`` accepts (the stage functions grow options independently)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return os.path.relpath(path, base)
+
+
+def _last_keeper(reports_root: Path) -> str | None:
+    """The keeper's address seen by the latest readable run (for a night when the workbook is unreadable)."""
+    from .dashboard import load_history
+
+    for entry in reversed(load_history(reports_root)):
+        if entry.get("keeper_email"):
+            return str(entry["keeper_email"])
+    return None
