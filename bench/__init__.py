@@ -1,0 +1,1 @@
+"""Benchmarks of perechen as whole processes (never timed tests): see bench/README.md."""
