@@ -362,7 +362,9 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         if bv and bv != rules.schema.version:
             warnings.append(DiffWarning("schema-version", f"Опубликованная версия записана по схеме {bv}, "
                                                           f"правила сейчас — {rules.schema.version}."))
-        if not changes and not info_changes and baseline.fingerprint and baseline.fingerprint != fp_now:
+        same_codes = {str(r.get("code")) for r in included_rows if r.get("code")} == set(base_rows)
+        if (not changes and not info_changes and same_codes and baseline.fingerprint
+                and baseline.fingerprint != fp_now):
             warnings.append(DiffWarning(
                 "order-only", "Данные отличаются от опубликованных только порядком строк или написанием, которое "
                               "не считается изменением (порядок потребностей, пробелы, синонимы). Это не изменение "
