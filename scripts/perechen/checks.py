@@ -242,11 +242,12 @@ class Context:
         return idx
 
     def channels(self) -> list[str | None]:
-        """Each row's channel: from «Канал» when it is a list value, else from the kind's channel."""
+        """Each row's channel: the kind's channel when the kind is known (a «Канал» that disagrees is
+        the kind-channel finding, not a reason for more), else «Канал» when it is a list value."""
         ch = self.cache.get("channels")
         if ch is None:
             kinds = self.items("kind")
-            ch = [c.value if c is not None else (k.channel if k is not None else None)
+            ch = [k.channel if k is not None and k.channel else (c.value if c is not None else None)
                   for c, k in zip(self.items("channel"), kinds, strict=True)]
             self.cache["channels"] = ch
         return ch
