@@ -30,6 +30,7 @@ class TargetConfig(_M):
     page_title: str = "Перечень точек взаимодействия с клиентом"
     timeout: float = 30.0
     retries: int = 3
+    backoff: float = 0.5  # seconds before the first retry; doubles with each retry
     verify_tls: bool = True
 
 
