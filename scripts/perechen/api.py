@@ -65,3 +65,17 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         diff.write_diff_reports(report, rules, out)
     return report
+
+
+def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
+                     rules: Rules | None = None, today: dt.date | None = None, progress: Progress | None = None,
+                     on_step: object | None = None) -> object:
+    """Publish the workbook's «включено» rows to a target (perechen.publish); returns a PublishResult.
+
+    Refuses (status "refused", exit code 1) when the check finds rule errors; raises PerechenError (exit 2)
+    when it cannot run or a step fails — then output/published/LATEST stays where it was.
+    """
+    from .publish import publish_workbook as _publish
+
+    return _publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
+                    progress=progress, on_step=on_step)  # type: ignore[arg-type]

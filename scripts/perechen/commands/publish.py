@@ -1,0 +1,62 @@
+"""``perechen publish``: the approved register on the agency's site (пп. 5.2, 5.4 of the order)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from perechen.cli import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, progress_printer
+
+
+@click.command("publish", context_settings=CONTEXT)
+@click.argument("workbook", required=False, type=click.Path(path_type=Path))
+@click.option("--target", "target", default=None, metavar="NAME",
+              help="Цель публикации из perechen.toml ([targets.NAME]); по умолчанию — [publish] target, "
+                   "иначе folder (output/site/).")
+@click.option("--dry-run", is_flag=True,
+              help="Подготовить всё и показать, что изменится на сайте, ничего не изменяя.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Формат вывода.")
+@config_option
+@guarded(json_flag="fmt")
+def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, config_path: Path | None) -> None:
+    """Опубликовать утверждённый перечень на официальном сайте (пп. 5.2, 5.4 Порядка).
+
+    Публикуются только строки со статусом «включено» и только из книги без ошибок (иначе публикация
+    отклоняется с перечнем ошибок). На сайт попадают страница (HTML), таблица .xlsx и открытые данные
+    (CSV по методическим рекомендациям 3.0, datapackage.json). После загрузки каждый файл и страница
+    читаются обратно и сверяются; только тогда новая версия записывается в output/published/ и становится
+    базовой (LATEST). Повторный запуск без изменений ничего не меняет на сайте.
+
+    Цели: folder (папка, по умолчанию output/site/), wordpress (REST API и пароль приложения), webdav,
+    bundle (архив с инструкцией для Госвеба, 1С-Битрикс). Пароли — только в переменных окружения,
+    названных в password_env.
+
+    Коды выхода: 0 — опубликовано или публиковать нечего; 1 — отклонено из-за ошибок в книге;
+    2 — публикация невозможна или не завершена (базовая версия не изменилась).
+    """
+    from perechen.api import load_rules
+    from perechen.cli import _config
+    from perechen.publish import PublishResult, publish_workbook, render_text
+    from perechen.targets.base import PublishFailed
+
+    cfg = _config(config_path)
+    wb = workbook or cfg.workbook_path
+    rules = load_rules(cfg)
+    try:
+        result: PublishResult = publish_workbook(wb, cfg, target=target, dry_run=dry_run, rules=rules,
+                                                 progress=None if fmt == "json" else progress_printer())
+    except PublishFailed as e:
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps({"status": "failed", "error": e.to_dict()}, ensure_ascii=False, indent=2))
+        click.echo(f"Ошибка: {e.message}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    if fmt == "json":
+        click.echo(result.to_json())
+    else:
+        click.echo(render_text(result))
+    sys.exit(result.exit_code)

@@ -1,0 +1,387 @@
+"""``perechen publish``: the approved register on the agency's site (пп. 5.2, 5.4 of the order).
+
+Order of work — the baseline (output/published/LATEST) moves only at the very end:
+
+1. check the workbook (no reports written); any rule error → refuse, listing the errors (exit 1);
+2. take the canonical published data (status «включено») from :mod:`perechen.store` and render the page,
+   the .xlsx and the open data (:mod:`perechen.opendata`);
+3. the target (:mod:`perechen.targets`) brings the site to that content — writing only what differs —
+   and reads every file and the page back, comparing sha256 / the data fingerprint;
+4. only then a new version is committed to the store and LATEST moves to it.
+
+A failure at any step raises :class:`~perechen.targets.base.PublishFailed` naming the step; LATEST is left
+where it was and a rerun finishes the job without duplicates (targets are idempotent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import store
+from .config import Config
+from .models import Finding, PerechenError, Register, Severity
+from .opendata import DataVersion, Publication, actualisation_date
+from .rules import Rules
+from .targets.base import Action, ProgressFn, PublishFailed, RunContext, SiteContent, StepHook, redact
+
+STATUS_TEXT = {
+    "published": "опубликовано",
+    "unchanged": "на сайте уже актуальная версия, ничего не изменено",
+    "refused": "публикация отклонена",
+    "dry_run": "пробный запуск, на сайте ничего не изменено",
+}
+
+
+@dataclass
+class PublishResult:
+    status: str  # published | unchanged | refused | dry_run
+    target: str
+    target_type: str
+    location: str = ""
+    workbook: str = ""
+    fingerprint: str | None = None
+    rows: int = 0
+    updated: dt.date | None = None
+    baseline: str | None = None  # LATEST before this run
+    version: str | None = None  # the version committed by this run
+    actions: list[Action] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+    page_url: str | None = None
+    changes: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[Finding] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log_file: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "refused" else 0
+
+    @property
+    def writes(self) -> list[Action]:
+        return [a for a in self.actions if a.writes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "target": self.target,
+            "target_type": self.target_type,
+            "location": self.location,
+            "workbook": self.workbook,
+            "fingerprint": self.fingerprint,
+            "rows": self.rows,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "baseline": self.baseline,
+            "version": self.version,
+            "actions": [a.to_dict() for a in self.actions],
+            "changed_on_site": len(self.writes),
+            "urls": self.urls,
+            "page_url": self.page_url,
+            "changes": self.changes,
+            "errors": [f.to_dict() for f in self.errors],
+            "reasons": self.reasons,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "log_file": self.log_file,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def render_text(result: PublishResult) -> str:
+    """A short Russian account of the run for the terminal."""
+    lines: list[str] = []
+    if result.status == "refused":
+        lines.append(f"Публикация отклонена: {result.workbook}.")
+        lines.extend(f"  {r}" for r in result.reasons)
+        for f in result.errors:
+            where = f"{f.location}: " if f.location else ""
+            lines.append(f"  {where}{f.message}")
+        lines.append("Исправьте ошибки (perechen check покажет их подробно) и запустите публикацию снова.")
+        return "\n".join(lines)
+    head = {"published": "Опубликовано", "unchanged": "Без изменений", "dry_run": "Пробный запуск (--dry-run)"}
+    lines.append(f"{head.get(result.status, result.status)}: цель «{result.target}» ({result.target_type}) "
+                 f"{result.location}".rstrip())
+    if result.updated:
+        lines.append(f"Точек взаимодействия: {result.rows}; дата актуализации {result.updated:%d.%m.%Y}.")
+    ch = result.changes
+    if ch:
+        parts = [f"{label}: {', '.join(ch[key])}" for key, label in
+                 (("added", "новые"), ("changed", "изменены"), ("removed", "исключены")) if ch.get(key)]
+        if ch.get("info"):
+            parts.append("изменены сведения об органе")
+        base = f"с версией {result.baseline}" if result.baseline else "(опубликованных версий ещё нет)"
+        lines.append(f"Изменения по сравнению {base}: " + ("; ".join(parts) if parts else "нет") + ".")
+    writes = result.writes
+    if result.status == "dry_run":
+        lines.append("На сайте было бы изменено:" if writes else "На сайте ничего не изменилось бы.")
+    elif writes:
+        lines.append("На сайте изменено:")
+    for a in writes:
+        lines.append(f"  {a.describe()}")
+    kept = len(result.actions) - len(writes)
+    if kept:
+        lines.append(f"  без изменений: {kept}")
+    if result.page_url:
+        lines.append(f"Страница: {result.page_url}")
+    if result.version:
+        lines.append(f"Записана опубликованная версия {result.version} (теперь это базовая версия LATEST).")
+    for w in result.warnings:
+        lines.append(f"Предупреждение: {w}")
+    lines.append(f"Готово за {result.seconds:.1f} с.")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def code_changes(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Codes added / changed / removed between two lists of canonical rows."""
+    old = {str(r.get("code")): r for r in old_rows if r.get("code")}
+    new = {str(r.get("code")): r for r in new_rows if r.get("code")}
+    return {
+        "added": [c for c in new if c not in old],
+        "changed": [c for c in new if c in old and new[c] != old[c]],
+        "removed": [c for c in old if c not in new],
+    }
+
+
+def provenance_text(previous: store.PublishedVersion | None, data: dict[str, Any]) -> str:
+    if previous is None:
+        return "Первая публикация набора данных."
+    ch = code_changes(previous.rows, data["rows"])
+    parts = []
+    if ch["added"]:
+        parts.append("добавлены точки взаимодействия " + ", ".join(ch["added"]))
+    if ch["changed"]:
+        parts.append("изменены сведения о точках " + ", ".join(ch["changed"]))
+    if ch["removed"]:
+        parts.append("исключены точки " + ", ".join(ch["removed"]))
+    if previous.register.get("info") != data["info"]:
+        parts.append("обновлены сведения об органе")
+    if not parts:
+        return "Актуализация набора данных."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _published_date(v: store.PublishedVersion) -> dt.date | None:
+    at = v.published_at
+    return at.date() if at else None
+
+
+def build_publication(register: Register, rules: Rules, config: Config, versions: list[store.PublishedVersion],
+                      *, today: dt.date) -> Publication:
+    """The canonical data plus what the store of published versions tells about the set's history."""
+    data = store.canonical_register(register, rules)
+    dated = []
+    for r in register.rows:
+        status = store.canonical_value(rules, "status", r.values.get("status"))
+        if status in (store.INCLUDED, store.EXCLUDED):
+            dated.append({"changed_on": store.canonical_value(rules, "changed_on", r.values.get("changed_on"))})
+    updated = actualisation_date(dated, today)
+    fp = data["fingerprint"]
+    previous = next((v for v in reversed(versions) if v.fingerprint != fp), None)
+    created = next((d for d in (_published_date(v) for v in versions) if d), None) or today
+    history: dict[str, DataVersion] = {}
+    for v in versions:
+        od = v.manifest.get("opendata")
+        if not isinstance(od, dict):
+            continue
+        name, version = od.get("data_file"), od.get("data_version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            continue
+        path = v.path / name
+        if path.is_file():
+            history[version] = DataVersion(version, name, path.read_bytes())
+    pub = Publication(rules=rules, data=data, updated=updated, dataset_code=config.publish.dataset_code,
+                      created=created, provenance=provenance_text(previous, data))
+    pub.history = [h for k, h in sorted(history.items()) if k != pub.data_version]
+    return pub
+
+
+@contextlib.contextmanager
+def _publish_lock(output_dir: Path) -> Iterator[None]:
+    """One publication at a time per output folder (the lock goes away with the process)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    root = store.published_dir(output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    f = open(root / ".publish.lock", "a+b")
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PerechenError("publish_busy", "Другая публикация уже идёт (заблокирован "
+                                                f"{root / '.publish.lock'}). Дождитесь её завершения.") from None
+        yield
+    finally:
+        f.close()
+
+
+class _Log:
+    """output/logs/publish-<stamp>.log: steps, actions and the result — never a secret."""
+
+    def __init__(self, path: Path | None, secrets: list[str]) -> None:
+        self.path = path
+        self.secrets = secrets
+        self._f: TextIO | None = None
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._f = open(path, "a", encoding="utf-8")
+            except OSError:
+                self.path = None
+
+    def __call__(self, line: str) -> None:
+        if self._f is not None:
+            self._f.write(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {redact(line, self.secrets)}\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
+                     rules: Rules | None = None, today: dt.date | None = None, progress: ProgressFn | None = None,
+                     on_step: StepHook | None = None, now: Callable[[], dt.datetime] | None = None) -> PublishResult:
+    """Publish the workbook's approved rows to a target (see the module docstring).
+
+    Returns a :class:`PublishResult` (status published / unchanged / refused / dry_run); raises
+    :class:`PerechenError` (exit 2) when it cannot run, :class:`PublishFailed` naming the failed step.
+    """
+    from .api import check_workbook, load_rules
+    from .fsutil import stamp
+    from .targets import make_target
+
+    t0 = time.monotonic()
+    rules = rules or load_rules(config)
+    today = today or dt.date.today()
+    name = target or config.publish.target
+    tcfg = config.target(name)
+    result = PublishResult(status="dry_run" if dry_run else "published", target=name, target_type=tcfg.type,
+                           workbook=str(workbook))
+    secrets: list[str] = []
+    log = _Log(None if dry_run else config.output_dir / "logs" / f"publish-{stamp()}.log", secrets)
+    result.log_file = str(log.path) if log.path else None
+    ctx = RunContext(on_step=on_step, progress=progress, log=log, secrets=secrets)
+    try:
+        log(f"публикация {workbook} → цель «{name}» ({tcfg.type}){' [пробный запуск]' if dry_run else ''}")
+        ctx.step("check")
+        report = check_workbook(workbook, config, rules=rules, write_reports=False, today=today, progress=progress)
+        register = report.register
+        assert register is not None
+        errors = [f for f in report.findings if f.severity is Severity.ERROR]
+        if report.warnings:
+            result.warnings.append(f"в книге предупреждений: {report.warnings} (подробно — perechen check).")
+        if errors:
+            result.status, result.errors = "refused", errors
+            result.reasons.append(f"В книге ошибок: {len(errors)}. Перечень с ошибками не публикуется.")
+            log(f"отклонено: ошибок {len(errors)}")
+            return result
+        versions = store.list_versions(config.output_dir)
+        baseline = next((v for v in versions if v.is_latest), None)
+        result.baseline = baseline.name if baseline else None
+        pub = build_publication(register, rules, config, versions, today=today)
+        pub.page_title = tcfg.page_title
+        result.fingerprint, result.rows, result.updated = pub.fingerprint, len(pub.rows), pub.updated
+        result.changes = code_changes(baseline.rows if baseline else [], pub.rows)
+        if baseline is not None and baseline.register.get("info") != pub.info:
+            result.changes["info"] = ["сведения"]
+        if not pub.rows:
+            result.status = "refused"
+            result.reasons.append("В книге нет ни одной точки взаимодействия со статусом «включено»: публиковать "
+                                  "нечего.")
+            return result
+        if not (pub.info.get("inn") or "").strip():
+            result.warnings.append("на листе «Сведения» не указан ИНН: идентификатор набора открытых данных "
+                                   f"— «{pub.identifier}» без ИНН (методические рекомендации: <ИНН>-<код набора>).")
+        site = SiteContent(pub)
+        ctx.step("render")
+        with contextlib.ExitStack() as stack:
+            if not dry_run:
+                stack.enter_context(_publish_lock(config.output_dir))
+            tgt = make_target(name, tcfg, config, ctx)
+            stack.callback(tgt.close)
+            result.location = tgt.location
+            if not tcfg.verify_tls and tcfg.type in ("wordpress", "webdav"):
+                result.warnings.append("проверка сертификатов TLS отключена (verify_tls = false) — так можно только "
+                                       "в тестовой сети.")
+            if dry_run:
+                result.actions = tgt.plan(site)
+                return result
+            outcome = tgt.publish(site)
+            result.actions, result.urls, result.page_url = outcome.actions, outcome.urls, outcome.page_url
+            result.warnings.extend(outcome.warnings)
+            for a in outcome.actions:
+                log(f"{a.op} {a.name} {a.detail}".rstrip())
+            wrote = any(a.writes for a in outcome.actions)
+            if not wrote and baseline is not None and baseline.fingerprint == pub.fingerprint:
+                result.status = "unchanged"
+                log("на сайте уже актуальная версия")
+                return result
+            ctx.step("commit")
+            files = {f.name: f.content for f in site.relative_files() if f.name not in
+                     {h.name for h in pub.history}}
+            files.update(outcome.files)
+            manifest = {
+                "target": name,
+                "target_type": tcfg.type,
+                "location": tgt.location,
+                "page_url": outcome.page_url,
+                "url": outcome.page_url,
+                "urls": outcome.urls,
+                "workbook": str(workbook),
+                "workbook_sha256": register.sha256,
+                "updated": pub.updated.isoformat(),
+                "actions": [a.to_dict() for a in outcome.actions],
+                "opendata": {
+                    "identifier": pub.identifier,
+                    "data_version": pub.data_version,
+                    "data_file": pub.data_name,
+                    "structure_file": pub.structure_name,
+                    "created": (pub.created or pub.updated).isoformat(),
+                    "provenance": pub.provenance,
+                },
+                "tool": f"perechen {_version()}",
+            }
+            try:
+                version = store.commit_version(config.output_dir, pub.data, files, manifest,
+                                               now=now() if now else None)
+            except PerechenError as e:
+                raise PublishFailed("запись опубликованной версии", e.message + " Сайт уже обновлён и проверен; "
+                                    "повторный запуск только запишет версию.", target=name) from None
+            result.version = version.name
+            log(f"записана версия {version.name}")
+            return result
+    except PerechenError as e:
+        result.status = "failed"
+        log(f"ошибка: {e.message}")
+        raise
+    finally:
+        result.seconds = time.monotonic() - t0
+        log(f"итог: {result.status}, {result.seconds:.2f} с")
+        log.close()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("perechen")
+    except Exception:
+        return "?"

@@ -1,0 +1,170 @@
+"""HTTP for the targets: timeouts, bounded retries with backoff, Russian reasons, no secrets in messages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .base import PublishFailed, RunContext, TransientError, redact
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND", "MKCOL"})
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1] or url
+
+
+def check_url(url: str | None, what: str) -> str:
+    """A target URL must be http(s) and carry no user name or password (secrets live in env vars)."""
+    if not url:
+        raise PublishFailed("настройка", f"в perechen.toml не указан адрес ({what}).")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PublishFailed("настройка", f"адрес {what} должен начинаться с http:// или https://.")
+    if "@" in parts.netloc:
+        raise PublishFailed("настройка", f"в адресе {what} не должно быть имени пользователя и пароля: "
+                                         "укажите user и password_env в perechen.toml.")
+    return url
+
+
+class Http:
+    """One requests.Session per run with the target's auth, timeouts and retry policy."""
+
+    def __init__(self, *, timeout: float, retries: int, backoff: float, verify: bool, ctx: RunContext,
+                 auth: tuple[str, str] | None = None, target: str = "",
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "perechen-publish"
+        if auth is not None:
+            self.session.auth = auth
+        self.session.verify = verify
+        self.timeout = (min(10.0, timeout), timeout)
+        self.timeout_s = timeout
+        self.retries = max(0, retries)
+        self.backoff = max(0.0, backoff)
+        self.ctx = ctx
+        self.target = target
+        self.sleep = sleep
+        self.on_auth_error: Callable[[requests.Response], str] | None = None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def pause(self, attempt: int) -> None:
+        if self.backoff:
+            self.sleep(min(30.0, self.backoff * (2 ** attempt)))
+
+    def fail(self, step: str, reason: str) -> PublishFailed:
+        return PublishFailed(step, redact(reason, self.ctx.secrets), target=self.target)
+
+    def once(self, method: str, url: str, *, step: str, ok: Iterable[int] = (200,), **kw: Any) -> requests.Response:
+        """One attempt. Transient failures raise TransientError; others raise PublishFailed."""
+        kw.setdefault("timeout", self.timeout)
+        kw.setdefault("allow_redirects", method in ("GET", "HEAD"))
+        try:
+            resp = self.session.request(method, url, **kw)
+        except requests.exceptions.SSLError as e:
+            raise self.fail(step, f"не удалось проверить сертификат TLS сервера {host_of(url)} ({_short(e)}). "
+                                  "Проверка сертификатов не отключается: установите корректный сертификат на "
+                                  "сервере или добавьте корневой сертификат организации в систему.") from None
+        except requests.exceptions.ConnectTimeout:
+            raise TransientError(f"сервер {host_of(url)} не отвечает (соединение не установлено за "
+                                 f"{self.timeout[0]:.0f} с).") from None
+        except requests.exceptions.Timeout:
+            raise TransientError(f"сервер {host_of(url)} не ответил за {self.timeout_s:g} с.") from None
+        except requests.exceptions.ConnectionError as e:
+            raise TransientError(f"сервер {host_of(url)} недоступен ({_conn_reason(e)}).") from None
+        except requests.exceptions.RequestException as e:
+            raise self.fail(step, f"ошибка HTTP-запроса к {host_of(url)}: {_short(e)}.") from None
+        oks = set(ok)
+        if resp.status_code in oks:
+            return resp
+        reason = self.describe(resp)
+        if resp.status_code in (401, 403) and self.on_auth_error is not None:
+            raise self.fail(step, self.on_auth_error(resp))
+        if resp.status_code in RETRY_STATUSES:
+            raise TransientError(reason)
+        raise self.fail(step, reason)
+
+    def request(self, method: str, url: str, *, step: str, ok: Iterable[int] = (200,), **kw: Any) -> requests.Response:
+        """Idempotent requests are retried (bounded, with backoff); others get one attempt."""
+        oks = tuple(ok)
+        attempts = self.retries + 1 if method.upper() in IDEMPOTENT else 1
+        last = ""
+        for attempt in range(attempts):
+            try:
+                return self.once(method, url, step=step, ok=oks, **kw)
+            except TransientError as e:
+                last = e.reason
+                self.ctx.note(f"{step}: попытка {attempt + 1} из {attempts}: {e.reason}")
+                if attempt + 1 < attempts:
+                    self.pause(attempt)
+        raise self.fail(step, last + (f" Попыток: {attempts}." if attempts > 1 else ""))
+
+    def describe(self, resp: requests.Response) -> str:
+        msg = ""
+        try:
+            data = resp.json()
+            if isinstance(data, dict) and isinstance(data.get("message"), str):
+                msg = data["message"]
+                if isinstance(data.get("code"), str):
+                    msg = f"{msg} [{data['code']}]"
+        except ValueError:
+            pass
+        text = f"сервер ответил {resp.status_code} {resp.reason or ''}".rstrip()
+        if msg:
+            text += f": {_strip_tags(msg)[:300]}"
+        return redact(text + ".", self.ctx.secrets)
+
+
+def converge(http: Http, step: str, action: Callable[[], Any], check: Callable[[], Any]) -> Any:
+    """Run a non-idempotent write so that a retry never duplicates it.
+
+    After a transient failure (timeout, 5xx — the server may have done the work), ``check()`` looks
+    whether the write landed; only when it did not is the write tried again.
+    """
+    attempts = http.retries + 1
+    last = ""
+    for attempt in range(attempts):
+        if attempt:
+            http.pause(attempt - 1)
+            found = check()
+            if found:
+                return found
+        try:
+            return action()
+        except TransientError as e:
+            last = e.reason
+            http.ctx.note(f"{step}: попытка {attempt + 1} из {attempts}: {e.reason}")
+    found = check()
+    if found:
+        return found
+    raise http.fail(step, last + f" Попыток: {attempts}.")
+
+
+def _short(e: BaseException) -> str:
+    text = str(e)
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def _conn_reason(e: BaseException) -> str:
+    text = str(e)
+    if "Connection refused" in text or "Errno 111" in text:
+        return "соединение отклонено"
+    if "Name or service not known" in text or "getaddrinfo" in text or "NameResolution" in text:
+        return "имя сервера не найдено"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "сервер разорвал соединение"
+    return "ошибка соединения"
+
+
+def _strip_tags(text: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", text)
