@@ -238,7 +238,8 @@ def test_three_duplicates_each_names_the_others(make_workbook, good_rows: Rows, 
 def test_area_without_key_touchpoint(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[0]["key"] = "нет"  # the only key touchpoint of «Внутриведомственное взаимодействие»
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("area-no-key", "error", "2.2", "B2")]
+    # СЭД is written interaction, which 3.2 makes a key touchpoint: a warning on the same row.
+    assert summary(found) == [("area-no-key", "error", "2.2", "B2"), ("written-not-key", "warning", "3.2", "J2")]
     assert "«Внутриведомственное взаимодействие»" in found[0].message and "стр. 2, 4, 7" in found[0].message
 
 
@@ -425,6 +426,15 @@ def test_written_flag_comes_from_lists(make_workbook, good_rows: Rows, rules: Ru
     assert summary(found) == [("written-features-missing", "warning", "3.2.1", "N10")]
 
 
+def test_written_kind_not_key(make_workbook, good_rows: Rows, rules: Rules) -> None:
+    good_rows[3]["key"] = "нет"  # система учёта заявок: written interaction (3.2, 3.2.1)
+    good_rows[2]["key"] = "нет"  # АРМ ГС is not written: fine
+    add_row(good_rows, 1, code="ТВ-09", name="Почта приёмной", key="нет", status="исключено")
+    found = check(make_workbook, rules, good_rows)
+    assert summary(found) == [("written-not-key", "warning", "3.2", "J5")]
+    assert "«система учёта заявок»" in found[0].message and "«Ключевая»" in found[0].message
+
+
 # -- 13. rows nobody reviewed (2.1.2) -------------------------------------------------------------------
 
 
@@ -504,6 +514,7 @@ def test_every_message_template_formats(make_workbook, good_rows: Rows, rules: R
     rows[0].update(process=None, needs=["другое", "всякое"], channel="офлайн", basis="Приказ", checked_by=None)
     rows[1].update(channel="Цифровая", basis_kind="распорядительное действие", basis="устно", code="ТВ-03")
     rows[2].update(changed_on="вчера", key="возможно", written_features=["уведомление о получении"])
+    rows[3].update(key="нет")
     rows[3].update(changed_on=TODAY + dt.timedelta(days=3), code="ТВ 4", written_features=None)
     rows[4].update(accessibility=None, checked_by=rows[4]["responsible"])
     rows[5].update(status="черновик", changed_on=dt.date(2026, 1, 12))

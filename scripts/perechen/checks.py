@@ -808,6 +808,24 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
                 yield ctx.finding(check, row, "kind", value="", detail=detail, kind=k.value, header=col.header)
 
 
+@check_kind("written_key")
+def check_written_key(ctx: Context, check: Check) -> Iterator[Finding]:
+    """A written kind (3.2.1) not marked key: 3.2 names written interaction among the key touchpoints."""
+    if not ctx.has("kind", "key"):
+        return
+    key_values = set(_str_list(check, "key_values", ["да"]))
+    kinds = ctx.items("kind")
+    keys = ctx.items("key")
+    rows = ctx.rows
+    for i in ctx.active(_skip(check)):
+        k = kinds[i]
+        if k is None or not k.written:
+            continue
+        it = keys[i]
+        if it is not None and it.value not in key_values:  # an unreadable key cell has its own finding
+            yield ctx.finding(check, rows[i], "key", kind=k.value)
+
+
 @check_kind("review_overdue")
 def check_review_overdue(ctx: Context, check: Check) -> Iterator[Finding]:
     """Rows still «черновик»/«на проверке» more than N working days after their Дата изменения.
