@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from perechen.checks import has_date, has_number, run_checks
+from perechen.checks import CHECK_KINDS, has_date, has_number, run_checks
 from perechen.models import Finding
 from perechen.reader import read_register
 from perechen.rules import Rules
@@ -238,8 +238,7 @@ def test_three_duplicates_each_names_the_others(make_workbook, good_rows: Rows, 
 def test_area_without_key_touchpoint(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[0]["key"] = "нет"  # the only key touchpoint of «Внутриведомственное взаимодействие»
     found = check(make_workbook, rules, good_rows)
-    # СЭД is written interaction, which 3.2 makes a key touchpoint: a warning on the same row.
-    assert summary(found) == [("area-no-key", "error", "2.2", "B2"), ("written-not-key", "warning", "3.2", "J2")]
+    assert summary(found) == [("area-no-key", "error", "2.2", "B2")]
     assert "«Внутриведомственное взаимодействие»" in found[0].message and "стр. 2, 4, 7" in found[0].message
 
 
@@ -426,11 +425,20 @@ def test_written_flag_comes_from_lists(make_workbook, good_rows: Rows, rules: Ru
     assert summary(found) == [("written-features-missing", "warning", "3.2.1", "N10")]
 
 
-def test_written_kind_not_key(make_workbook, good_rows: Rows, rules: Rules) -> None:
+def test_written_kind_not_key_when_enabled(make_workbook, good_rows: Rows, tmp_path: Path) -> None:
+    """The 3.2 rule ships commented out in rules/checks.toml; uncommenting it is all it takes."""
+    d = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", d)
+    text = (d / "checks.toml").read_text(encoding="utf-8")
+    start = text.index("# [[checks]]\n# code = \"written-not-key\"")
+    end = text.index("\n\n", start)
+    block = "\n".join(ln.removeprefix("# ") for ln in text[start:end].splitlines())
+    (d / "checks.toml").write_text(text[:start] + block + text[end:], encoding="utf-8")
+    custom = Rules.load(d)
     good_rows[3]["key"] = "нет"  # система учёта заявок: written interaction (3.2, 3.2.1)
     good_rows[2]["key"] = "нет"  # АРМ ГС is not written: fine
     add_row(good_rows, 1, code="ТВ-09", name="Почта приёмной", key="нет", status="исключено")
-    found = check(make_workbook, rules, good_rows)
+    found = run_checks(read_register(make_workbook(good_rows), custom), custom, today=TODAY)
     assert summary(found) == [("written-not-key", "warning", "3.2", "J5")]
     assert "«система учёта заявок»" in found[0].message and "«Ключевая»" in found[0].message
 
@@ -514,7 +522,6 @@ def test_every_message_template_formats(make_workbook, good_rows: Rows, rules: R
     rows[0].update(process=None, needs=["другое", "всякое"], channel="офлайн", basis="Приказ", checked_by=None)
     rows[1].update(channel="Цифровая", basis_kind="распорядительное действие", basis="устно", code="ТВ-03")
     rows[2].update(changed_on="вчера", key="возможно", written_features=["уведомление о получении"])
-    rows[3].update(key="нет")
     rows[3].update(changed_on=TODAY + dt.timedelta(days=3), code="ТВ 4", written_features=None)
     rows[4].update(accessibility=None, checked_by=rows[4]["responsible"])
     rows[5].update(status="черновик", changed_on=dt.date(2026, 1, 12))
@@ -524,6 +531,7 @@ def test_every_message_template_formats(make_workbook, good_rows: Rows, rules: R
     kinds = {rules.check(f.code).kind for f in found}
     declared = {c.kind for c in rules.checks if c.kind != "reader"}
     assert declared - kinds <= {"area_key", "process_channels"}, declared - kinds
+    assert set(CHECK_KINDS) - declared == {"written_key"}  # the one kind rules/ ships switched off
     for f in found:
         assert "{" not in f.message and "}" not in f.message, (f.code, f.message)
         assert f.clause and f.sheet == "Перечень" and f.cell and f.row

@@ -63,7 +63,7 @@ def mistakes_workbook(make_workbook: Any) -> Path:
     extra(0, code="ТВ-15", kind="платформа обратной связи", name="Платформа обратной связи",
           status="готово")                                                       # P17 status
     extra(1, code="ТВ-16", kind="личный кабинет", name="Личный кабинет заявителя",
-          written_features=[*written_all, "автоответ"], key="нет")              # N18 feature, J18 not key
+          written_features=[*written_all, "автоответ"])                         # N18 written feature
     extra(2, code="ТВ-17", process="Информирование о деятельности Службы", area=EXAMPLE.AREA_APPEALS,
           kind="официальный сайт", name="Новости на официальном сайте")         # C19 no offline alternative
     extra(7, code="ТВ-18", process="Выездные осмотры техники", key="нет",
@@ -124,7 +124,7 @@ def test_golden_expected_cells(rules: Rules) -> None:
         ("key-value", "J9"), ("offline-no-accessibility", "M9"),
         ("duplicate-kind", "F10"), ("duplicate-name", "D11"), ("code-duplicate", "A12"), ("review-overdue", "P12"),
         ("area-no-key", "B13"), ("basis-action", "L14"), ("date-future", "R15"), ("kind-channel", "F16"),
-        ("status-value", "P17"), ("written-features-value", "N18"), ("written-not-key", "J18"),
+        ("status-value", "P17"), ("written-features-value", "N18"),
         ("process-no-offline", "C19"), ("process-no-digital", "C20"), ("hidden-rows", "A20"),
         ("unknown-column", "T1"), ("duplicate-column", "U1"),
     ])

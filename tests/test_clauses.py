@@ -72,7 +72,9 @@ CLAUSES: dict[str, ByRules | ByList | NotFromRegister] = {
     "3.1": ByRules(("channel-value", "kind-channel")),
     "3.1.1": ByList("channels", ("channel-value", "kind-channel")),
     "3.1.2": ByList("channels", ("channel-value", "kind-channel")),
-    "3.2": ByRules(("written-not-key",)),
+    # Written interaction is a key touchpoint: the rule kind written_key exists but ships switched off in
+    # rules/checks.toml («Ключевая» marks an area's main touchpoint, 2.2); 3.2.1's functions are checked.
+    "3.2": NotFromRegister("правило written-not-key выключено в rules/checks.toml; функции — п. 3.2.1"),
     "3.2.1": ByRules(("written-features-missing", "written-features-value")),
     "4": ByRules(("kind-value",)),
     "4.1": ByRules(("kind-channel",)),
