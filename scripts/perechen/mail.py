@@ -145,7 +145,8 @@ def deadline_lines(diff: dict[str, Any] | None) -> list[str]:
 def subject_for(summary: dict[str, Any]) -> str:
     day = _d(summary.get("today"))
     if summary.get("file_error"):
-        return f"Перечень точек взаимодействия: книгу не удалось прочитать — проверка {day}"
+        what = str(summary.get("failure_title") or "ночная проверка не выполнена").lower()
+        return f"Перечень точек взаимодействия: {what} — проверка {day}"
     chk = summary.get("check") or {}
     parts = [f"ошибок {chk.get('errors', 0)}", f"предупреждений {chk.get('warnings', 0)}"]
     diff = summary.get("diff") or {}
@@ -167,8 +168,8 @@ def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, t
                         f"Книга: {summary.get('workbook', '')}", ""]
     fe = summary.get("file_error")
     if fe:
-        lines += ["КНИГУ НЕ УДАЛОСЬ ПРОЧИТАТЬ. Проверка, сравнение и публикация не выполнялись.",
-                  fe.get("message", ""), ""]
+        title = str(summary.get("failure_title") or "Запуск не выполнен").upper()
+        lines += [f"{title}. Проверка, сравнение и публикация не выполнялись.", fe.get("message", ""), ""]
         if summary.get("lock_owner"):
             lines += [f"Книга открыта пользователем: {summary['lock_owner']}.", ""]
     else:
@@ -182,6 +183,9 @@ def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, t
         pub = summary.get("publish") or {}
         if pub.get("text"):
             lines.append(f"Публикация: {pub['text']}")
+        for err in summary.get("errors") or []:
+            if err.get("stage") not in ("publish", "mail") and err.get("message"):
+                lines.append(f"Сбой: {err['message']}")
         lines.append("")
         per = chk.get("by_responsible") or []
         if per:

@@ -485,37 +485,40 @@ class _Run:
             log.info("Публикация %s", pub["text"])
             return
         pub["attempted"] = True
-        fn = api.publish_workbook  # type: ignore[attr-defined]
+        fn = api.publish_workbook
+        # The register nightly checked is handed over when publish accepts it (one read of the workbook).
         kwargs = _accepted(fn, rules=self.rules, register=self.register, today=self.today,
-                           target=self.config.publish.target, report_dir=self.run_dir)
+                           target=self.config.publish.target)
         log.info("Публикация: цель «%s».", self.config.publish.target)
         try:
             result = fn(self.workbook, self.config, **kwargs)
         except PerechenError as e:
             pub["ok"] = False
             pub["error"] = e.message
-            pub["text"] = (f"НЕ выполнена: {e.message} Опубликованная версия осталась прежней; следующий запуск "
-                           "повторит попытку.")
+            pub["text"] = f"НЕ выполнена: {e.message} Следующий ночной запуск повторит попытку."
             raise
-        pub["ok"] = bool(getattr(result, "ok", True))
-        version = getattr(result, "version", None)
-        pub["version"] = getattr(version, "name", None) or (str(version) if version else None)
-        urls = getattr(result, "urls", None)
-        if isinstance(urls, dict):
-            pub["urls"] = {str(k): str(v) for k, v in urls.items()}
-        elif isinstance(urls, (list, tuple)):
-            pub["urls"] = [str(u) for u in urls]
-        if pub["ok"]:
-            pub["text"] = (f"выполнена: цель «{self.config.publish.target}»"
-                           f"{', версия ' + pub['version'] if pub['version'] else ''}.")
-            log.info("Публикация выполнена (%s).", pub["version"] or "без номера версии")
+        status = str(getattr(result, "status", "published"))
+        pub["status"] = status
+        pub["version"] = getattr(result, "version", None)
+        pub["location"] = getattr(result, "location", None) or None
+        pub["page_url"] = getattr(result, "page_url", None)
+        pub["urls"] = dict(getattr(result, "urls", None) or {})
+        pub["log_file"] = getattr(result, "log_file", None)
+        pub["warnings"] = list(getattr(result, "warnings", None) or [])
+        where = f"цель «{self.config.publish.target}»" + (f" ({pub['location']})" if pub["location"] else "")
+        if status in ("published", "unchanged"):
+            pub["ok"] = True
+            pub["text"] = (f"выполнена: {where}, версия {pub['version']}." if status == "published" else
+                           f"не понадобилась: на сайте ({where}) уже актуальная версия.")
+            log.info("Публикация: %s", pub["text"])
             if diff is not None:
                 diff["published_now"] = True
         else:
-            msg = str(getattr(result, "error", "") or getattr(result, "message", "") or "ошибка публикации")
-            pub["error"] = msg
-            pub["text"] = f"НЕ выполнена: {msg} Опубликованная версия осталась прежней."
-            raise PerechenError("publish_failed", pub["text"])
+            reasons = " ".join(getattr(result, "reasons", None) or []) or f"статус «{status}»."
+            pub["ok"] = False
+            pub["error"] = reasons
+            pub["text"] = f"НЕ выполнена: {reasons} Опубликованная версия осталась прежней."
+            raise PerechenError("publish_refused", pub["text"])
 
     def _decide_exit(self) -> None:
         chk = self.s["check"] or {}
@@ -638,6 +641,8 @@ class _Run:
         if s["publish"] and s["publish"].get("text"):
             lines.append(f"Публикация: {s['publish']['text']}")
         for err in s["errors"]:
+            if err.get("stage") == "publish":
+                continue  # already in the «Публикация:» line
             if err.get("message") and (not s["file_error"] or err["message"] != s["file_error"]["message"]):
                 lines.append(f"Ошибка: {err['message']}")
         lines.append(f"Письма: {s['mail']['text']}")

@@ -48,7 +48,7 @@ def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, c
     if demo and result.dashboard is not None:
         click.echo("")
         click.echo(f"Откройте сводку в браузере: {result.dashboard.resolve().as_uri()}")
-        site = cfg.output_dir / "site"
-        if (result.summary.get("publish") or {}).get("ok") and site.is_dir():
-            click.echo(f"Опубликованная страница (цель folder): {site.resolve()}")
+        pub = result.summary.get("publish") or {}
+        if pub.get("ok") and pub.get("location"):
+            click.echo(f"Опубликованный перечень (цель folder): {pub['location']}")
     sys.exit(result.exit_code)
