@@ -79,3 +79,15 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
 
     return _publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
                     progress=progress, on_step=on_step)  # type: ignore[arg-type]
+
+
+def nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,
+            workbook: Path | None = None) -> object:
+    """The scheduled job (perechen.nightly): lock, check, diff, publish when allowed, dashboard, mail, log.
+
+    Returns a NightlyResult (exit_code, summary, run_dir, dashboard, log_file, lines); raises
+    perechen.lock.LockBusy (exit 2) when another run holds output/nightly.lock.
+    """
+    from .nightly import run_nightly
+
+    return run_nightly(config, today=today, demo=demo, send_mail=send_mail, workbook=workbook)
