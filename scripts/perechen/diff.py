@@ -32,7 +32,15 @@ from typing import Any
 
 from .models import PerechenError, Register
 from .rules import Rules
-from .store import EXCLUDED, INCLUDED, REVIEW_STATUSES, PublishedVersion, canonical_info, canonical_row, fingerprint
+from .store import (
+    EXCLUDED,
+    INCLUDED,
+    REVIEW_STATUSES,
+    PublishedVersion,
+    canonical_info,
+    canonicalizer,
+    fingerprint,
+)
 from .text import fold, split_multi, value_key
 
 CASES: dict[str, tuple[str | None, str]] = {
@@ -46,6 +54,7 @@ CASE_ORDER = {k: i for i, k in enumerate(CASES)}
 KIND_FIELDS = ("channel", "kind")
 NEEDS_FIELDS = ("needs", "other_needs")
 NOT_COMPARED = ("code",)
+STALE_ONE_BY_ONE = 5  # more «stale date» warnings than this are given as one
 
 
 class DiffError(PerechenError):
@@ -97,7 +106,6 @@ class DiffReport:
     pending_review: list[str]
     warnings: list[DiffWarning]
     today: dt.date
-    fingerprint: str
     earliest_change: dt.date | None = None
     deadline: dt.date | None = None
     working_days_left: int | None = None
@@ -110,6 +118,16 @@ class DiffReport:
     rows_included: int = 0
     report_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    included_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    info: dict[str, str] = field(default_factory=dict)
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the data that would be published now (same as the store's)."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.included_rows, self.info)
+        return self._fingerprint
 
     @property
     def baseline_name(self) -> str | None:
@@ -231,8 +249,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     included_rows: list[dict[str, Any]] = []
     by_code: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     order: list[str] = []
-    for r in register.rows:
-        c = canonical_row(r, rules)
+    for r, c in zip(register.rows, canonicalizer(rules).rows(register.rows), strict=True):
         status = c.get("status")
         code = c.get("code")
         if status == INCLUDED:
@@ -284,13 +301,13 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             warnings.append(DiffWarning("future-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} "
                                                        f"позже даты сравнения {today:%d.%m.%Y}.", code, rn))
         if base_published is not None and d < base_published:
-            warnings.append(DiffWarning(
-                "stale-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} раньше последней публикации "
-                              f"({base_published:%d.%m.%Y}) — вероятно, её забыли обновить; срок п. 5.4 "
-                              "считается от указанной даты.", code, rn))
+            stale.append((code, rn, d))
         return d, False
 
+    stale: list[tuple[str, int, dt.date]] = []
+
     # Rows in the workbook.
+    exact = True  # every included row equal to its published version (then no fingerprint is needed)
     for code in order:
         rn, c = current[code]
         status = c.get("status")
@@ -302,6 +319,9 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                 flds = {f: {"old": None, "new": c.get(f)} for f in schema_fields if not _empty(c.get(f))}
                 changes.append(Change(code, "added", flds, name, rn, d, from_run))
                 continue
+            if old == c:  # the usual case: the row is exactly as published
+                continue
+            exact = False
             diff = {f: {"old": old.get(f), "new": c.get(f)} for f in fields
                     if f not in NOT_COMPARED and not _same(rules, f, old.get(f), c.get(f))}
             if not diff:
@@ -333,6 +353,20 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                                           "остаётся опубликованная редакция; если опубликовать перечень до её "
                                           "включения, точка пропадёт с сайта.", code, rn))
 
+    if stale and base_published is not None:
+        if len(stale) <= STALE_ONE_BY_ONE:
+            for code, rn, d in stale:
+                warnings.append(DiffWarning(
+                    "stale-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} раньше последней "
+                                  f"публикации ({base_published:%d.%m.%Y}) — вероятно, её забыли обновить; срок "
+                                  "п. 5.4 считается от указанной даты.", code, rn))
+        else:
+            shown = ", ".join(code for code, _, _ in stale[:STALE_ONE_BY_ONE])
+            warnings.append(DiffWarning(
+                "stale-date", f"У {len(stale)} изменённых точек дата изменения раньше последней публикации "
+                              f"({base_published:%d.%m.%Y}): {shown} и другие — вероятно, её забыли обновить; "
+                              "срок п. 5.4 считается от указанных дат.", None, stale[0][1]))
+
     # Published codes gone from the workbook.
     for code, old in base_rows.items():
         if code in current:
@@ -347,7 +381,6 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     changes.sort(key=lambda ch: (ch.row is None, ch.row or 0, CASE_ORDER[ch.kind]))
 
     info_now = canonical_info(register.info, rules)
-    fp_now = fingerprint(included_rows, info_now)
     info_changes: dict[str, dict[str, str]] = {}
     if baseline is not None:
         base_info = baseline.register.get("info") or {}
@@ -362,18 +395,23 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         if bv and bv != rules.schema.version:
             warnings.append(DiffWarning("schema-version", f"Опубликованная версия записана по схеме {bv}, "
                                                           f"правила сейчас — {rules.schema.version}."))
-        same_codes = {str(r.get("code")) for r in included_rows if r.get("code")} == set(base_rows)
-        if (not changes and not info_changes and same_codes and baseline.fingerprint
-                and baseline.fingerprint != fp_now):
+        if not changes and not info_changes and baseline.fingerprint and not (
+                exact and [r.get("code") for r in included_rows] == [r.get("code") for r in baseline.rows]):
+            same_codes = {str(r.get("code")) for r in included_rows if r.get("code")} == set(base_rows)
+            order_only = same_codes and baseline.fingerprint != fingerprint(included_rows, info_now)
+        else:
+            order_only = False
+        if order_only:
             warnings.append(DiffWarning(
                 "order-only", "Данные отличаются от опубликованных только порядком строк или написанием, которое "
                               "не считается изменением (порядок потребностей, пробелы, синонимы). Это не изменение "
                               "по п. 5.3; при следующей публикации страница обновится."))
 
     report = DiffReport(workbook=str(register.path), baseline=baseline, changes=changes, pending_review=pending,
-                        warnings=warnings, today=today, fingerprint=fp_now, info_changes=info_changes,
+                        warnings=warnings, today=today, info_changes=info_changes,
                         current_rows={code: c for code, (_, c) in current.items()},
-                        rows_total=len(register.rows), rows_included=len(included_rows))
+                        rows_total=len(register.rows), rows_included=len(included_rows),
+                        included_rows=included_rows, info=info_now)
     if changes:
         _deadline(report, rules, calendar)
     return report

@@ -1,0 +1,172 @@
+"""Benchmark `perechen diff` as whole processes: a large register against a baseline with ~1% of rows
+changed, added or excluded (bench/make_register.py --variant baseline).
+
+Measured, interleaved, several repetitions each (the first round warms the page cache and is not counted):
+
+  calamine       python-calamine reads every cell of the current file (the anchor: the floor for one read)
+  vs-store       perechen diff CUR (baseline = the published version named by output/published/LATEST,
+                 i.e. register.json) with all reports (diff.html, diff.xlsx, diff.json)
+  vs-store-json  the same with --format json --no-report (what a script / the nightly run does)
+  vs-xlsx        perechen diff CUR --against BASELINE.xlsx with all reports (two workbook reads)
+
+Wall time is the median; peak RSS is that of exactly the measured child (os.wait4 through a small
+launcher, see bench/bench_check.py). Before measuring, one JSON run is checked against the generator's
+manifest: every changed, added and excluded code must be reported under the expected case.
+
+Usage (from the repository root):
+    .venv/bin/python -m bench.bench_diff                 # 100,000 rows, 3 repetitions
+    .venv/bin/python -m bench.bench_diff --rows 10000 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import make_register
+from bench.bench_check import CALAMINE_READ, PERECHEN, Measure, run_once
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "output" / "bench"
+
+
+def ensure_pair(rows: int, *, seed: int, change_rate: float, today: dt.date) -> tuple[Path, Path, dict[str, Any]]:
+    """The current register and its baseline variant (same seed), generated when missing."""
+    cur = OUT / f"register_{rows}.xlsx"
+    base = OUT / f"register_{rows}_baseline.xlsx"
+    want_cur = {"rows": rows, "seed": seed, "variant": "current", "today": today.isoformat(), "shared_strings": False}
+    want_base = {"seed": seed, "variant": "baseline", "today": today.isoformat(), "change_rate": change_rate}
+
+    def fresh(path: Path, want: dict[str, Any]) -> dict[str, Any] | None:
+        mp = make_register.manifest_path(path)
+        if path.exists() and mp.exists():
+            m: dict[str, Any] = json.loads(mp.read_text(encoding="utf-8"))
+            if all(m.get(k) == v for k, v in want.items()):
+                return m
+        return None
+
+    for path, variant, want in ((cur, "current", want_cur), (base, "baseline", want_base)):
+        if fresh(path, want) is None:
+            t0 = time.perf_counter()
+            print(f"… генерирую {path.name}", file=sys.stderr, flush=True)
+            make_register.build(rows, path, seed=seed, variant=variant, change_rate=change_rate, today=today)
+            print(f"  готово за {time.perf_counter() - t0:.1f} с, {path.stat().st_size / 1e6:.1f} МБ",
+                  file=sys.stderr, flush=True)
+    manifest = fresh(base, want_base)
+    assert manifest is not None
+    return cur, base, manifest
+
+
+def make_store(project: Path, baseline: Path) -> str:
+    """A project folder whose output/published/LATEST is the baseline register, as publish would leave it."""
+    from perechen import store
+    from perechen.reader import read_register
+    from perechen.rules import Rules
+
+    (project / "perechen.toml").write_text(f'output = "output"\nrules = "{(ROOT / "rules").as_posix()}"\n',
+                                           encoding="utf-8")
+    rules = Rules.load(ROOT / "rules")
+    data = store.canonical_register(read_register(baseline, rules), rules)
+    v = store.commit_version(project / "output", data, {}, {"target": "bench"})
+    return v.name
+
+
+def verify(cur: Path, project: Path, today: dt.date, manifest: dict[str, Any]) -> dict[str, int]:
+    """One JSON run: the reported cases must match the generator's list of differences."""
+    p = subprocess.run([sys.executable, "-c", PERECHEN, "diff", str(cur), "--config", str(project / "perechen.toml"),
+                        "--format", "json", "--no-report", "--today", today.isoformat()],
+                       capture_output=True, text=True, check=False, cwd=project)
+    if p.returncode != 0:
+        raise SystemExit(f"perechen diff завершился с кодом {p.returncode}: {p.stderr[-800:]}")
+    out = json.loads(p.stdout)
+    by: dict[str, set[str]] = {}
+    for c in out["changes"]:
+        by.setdefault(c["kind"], set()).add(c["code"])
+    codes = manifest["diff_codes"]
+    assert by.get("added", set()) == set(codes["added"]), "added codes differ from the generator's"
+    assert by.get("excluded", set()) == set(codes["excluded"]), "excluded codes differ from the generator's"
+    changed = set().union(*(by.get(k, set()) for k in ("kind_changed", "needs_changed", "edited")))
+    assert changed == set(codes["changed"]), "changed codes differ from the generator's"
+    return {k: len(v) for k, v in by.items()} | {"changes": len(out["changes"]), "warnings": len(out["warnings"])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Замер perechen diff на большом перечне.")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--change-rate", type=float, default=0.01)
+    args = ap.parse_args(argv)
+    today = make_register.DEFAULT_TODAY
+    cur, base, manifest = ensure_pair(args.rows, seed=args.seed, change_rate=args.change_rate, today=today)
+    py = sys.executable
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="bench-diff-") as tmp:
+        work = Path(tmp)
+        project = work / "project"
+        project.mkdir()
+        t0 = time.perf_counter()
+        version = make_store(project, base)
+        print(f"Базовая версия {version} записана за {time.perf_counter() - t0:.1f} с", file=sys.stderr)
+        counts = verify(cur, project, today, manifest)
+        print(f"Проверка соответствия генератору: {counts}", file=sys.stderr)
+        cfg = str(project / "perechen.toml")
+        t = today.isoformat()
+        measures = [
+            Measure("calamine", [py, "-c", CALAMINE_READ, str(cur)]),
+            Measure("vs-store", [py, "-c", PERECHEN, "diff", str(cur), "--config", cfg, "--today", t,
+                                 "--report-dir", "{report_dir}"]),
+            Measure("vs-store-json", [py, "-c", PERECHEN, "diff", str(cur), "--config", cfg, "--today", t,
+                                      "--format", "json", "--no-report"]),
+            Measure("vs-xlsx", [py, "-c", PERECHEN, "diff", str(cur), "--config", cfg, "--today", t,
+                                "--against", str(base), "--report-dir", "{report_dir}"]),
+        ]
+        result = work / "run.json"
+        for rep in range(args.repeat + 1):
+            for m in measures:
+                if m.failure:
+                    continue
+                report_dir = work / "reports" / f"{m.name}-{rep}"
+                argv_ = [a.replace("{report_dir}", str(report_dir)) for a in m.argv]
+                r = run_once(argv_, cwd=project, env=env, result_path=result)
+                shutil.rmtree(report_dir, ignore_errors=True)
+                if r.rc != 0:
+                    m.failure = f"exit code {r.rc}: {Path(f'{result}.err').read_text('utf-8', 'replace')[-600:]}"
+                    continue
+                if rep:
+                    m.runs.append(r)
+    n = f"{args.rows:,}".replace(",", " ")
+    lines = [
+        f"perechen diff, {n} строк, базовая версия с {manifest['diff']} отличиями "
+        f"({platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков):",
+        "",
+        "| замер | время | пиковая RSS | к calamine |",
+        "|---|---|---|---|",
+    ]
+    cal = measures[0]
+    for m in measures:
+        if m.failure:
+            lines.append(f"| {m.name} | сбой: {m.failure.splitlines()[0]} | | |")
+            continue
+        ratio = f"{m.wall / cal.wall:.2f}×" if cal.runs and m.runs else "—"
+        lines.append(f"| {m.name} | {m.wall:.2f} s | {m.rss:.0f} MB | {ratio} |")
+    lines += ["", f"Отчёт о случаях: {counts}"]
+    text = "\n".join(lines)
+    print(text)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"bench_diff_{args.rows}.md").write_text(text + "\n", encoding="utf-8")
+    return 1 if any(m.failure for m in measures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
