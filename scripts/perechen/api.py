@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config
-from .diff import DiffReport
 from .fsutil import atomic_write, new_run_dir
 from .models import Register
 from .reader import Progress, read_register
 from .report import CheckReport
 from .rules import Rules
+
+if TYPE_CHECKING:  # `perechen check` must not pay for importing the diff and store modules
+    from .diff import DiffReport
 
 
 def load_rules(config: Config) -> Rules:
