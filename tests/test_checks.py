@@ -303,8 +303,10 @@ def test_basis_action(make_workbook, good_rows: Rows, rules: Rules, basis: str, 
 
 
 def test_date_and_number_recognisers() -> None:
-    assert has_date("от 26.02.2024") and has_date("26 февраля 2024 г.") and has_date("от 1.3.24")
+    assert has_date("от 26.02.2024") and has_date("26 февраля 2024 г.") and has_date("от 1.3.2024")
+    assert has_date("26/02/2024") and has_date("от 26 . 02 . 2024") and has_date("(08.02.2024)")
     assert not has_date("от 31.02.2024") and not has_date("№ 25-о") and not has_date("2024 год")
+    assert not has_date("пункт 5.3.14") and not has_date("от 126.02.2024") and not has_date("от 26.02.20245")
     assert has_number("№25-о") and has_number("№ П-12") and has_number("N 12")
     assert not has_number("Приказ от 26.02.2024") and not has_number("Новый приказ")
 

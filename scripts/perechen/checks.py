@@ -347,6 +347,13 @@ def _rows_list(numbers: Sequence[int], limit: int = 10) -> str:
     return shown
 
 
+def _others(numbers: Sequence[int], me: int, limit: int = 10) -> str:
+    """The other rows of a group, for a message (linear however large the group)."""
+    head = [n for n in numbers[: limit + 1] if n != me][:limit]
+    rest = len(numbers) - 1 - len(head)
+    return ", ".join(map(str, head)) + (f" и ещё {rest}" if rest > 0 else "")
+
+
 def _key(s: str) -> str:
     """Comparison key for free text the reader already normalised: case, ё/е, line breaks, end dots."""
     k = s.casefold()
@@ -566,8 +573,8 @@ def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
             numbers = [rows[i].number for i in dup]
             for i in dup:
                 row = rows[i]
-                others = [n for n in numbers if n != row.number]
-                yield ctx.finding(check, row, by, other=_rows_list(others), process=row.values.get(within) or "")
+                yield ctx.finding(check, row, by, other=_others(numbers, row.number),
+                                  process=row.values.get(within) or "")
 
 
 @check_kind("area_key")
@@ -592,44 +599,62 @@ def check_area_key(ctx: Context, check: Check) -> Iterator[Finding]:
                                   detail=f"стр. {_rows_list([rows[i].number for i in group])}")
 
 
-# Basis: dates as «26.02.2024» or «26 февраля 2024 г.», numbers as «№ 25-о».
+# Basis: dates as «26.02.2024» or «26 февраля 2024 г.», numbers as «№ 25-о». Bases vary from row to
+# row (each has its own date and number), so these run once per distinct text: the common forms are
+# found by patterns that start with a literal (fast in `re`), the general ones only when those fail.
 _MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
            "ноября", "декабря")
-_DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s?[./]\s?(\d{1,2})\s?[./]\s?(\d{4}|\d{2})(?!\d)")
+_DATE_TAIL = re.compile(r"\.(\d{1,2})\.(\d{4})(?!\d)")  # «.02.2024» after the day's digits
+_DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s?[./]\s?(\d{1,2})\s?[./]\s?(\d{4})(?!\d)")
 _DATE_WORDS = re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})(?!\d)", re.IGNORECASE)
-_NUMBER = re.compile(r"№\s*\S|(?<![A-Za-zА-Яа-яЁё])N[oо]?\.?\s*\d")
-_WORD_RE = re.compile(r"[0-9a-zа-я]+")
+_NUMBER_SIGN = re.compile(r"№\s*\S")
+_NUMBER_N = re.compile(r"(?<![A-Za-zА-Яа-яЁё])N[oо]?\.?\s*\d")
+
+
+def _real_date(y: int, m: int, d: int) -> bool:
+    try:
+        dt.date(y, m, d)
+    except ValueError:
+        return False
+    return True
 
 
 def has_date(text: str) -> bool:
-    """The text holds a real calendar date, as «26.02.2024» or «26 февраля 2024 г.»."""
+    """The text holds a real calendar date, as «26.02.2024» or «26 февраля 2024 г.» (a four-digit year, so
+    that clause numbers like «п. 5.3.14» are not taken for dates)."""
+    for m in _DATE_TAIL.finditer(text):
+        p = m.start()
+        q = p
+        while q > 0 and p - q < 2 and text[q - 1].isdigit():
+            q -= 1
+        if q < p and (q == 0 or not text[q - 1].isdigit()) and \
+                _real_date(int(m.group(2)), int(m.group(1)), int(text[q:p])):
+            return True
     for m in _DATE_NUM.finditer(text):
-        d, mth, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if y < 100:
-            y += 2000
-        try:
-            dt.date(y, mth, d)
+        if _real_date(int(m.group(3)), int(m.group(2)), int(m.group(1))):
             return True
-        except ValueError:
-            continue
     for m in _DATE_WORDS.finditer(text):
-        try:
-            dt.date(int(m.group(3)), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(1)))
+        if _real_date(int(m.group(3)), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(1))):
             return True
-        except ValueError:
-            continue
     return False
 
 
 def has_number(text: str) -> bool:
     """The text holds a document number: «№ 25-о» (or «N 25»)."""
-    return _NUMBER.search(text) is not None
+    if "№" in text and _NUMBER_SIGN.search(text) is not None:
+        return True
+    return "N" in text and _NUMBER_N.search(text) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _stems_re(stems: tuple[str, ...]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(s.casefold().replace("ё", "е")) for s in sorted(stems, key=len, reverse=True))
+    return re.compile(r"(?<![0-9a-zа-я])(?:" + (alts or r"(?!)") + ")")
 
 
 def names_one_of(text: str, stems: Sequence[str]) -> bool:
     """Some word of the text starts with one of the stems (case- and ё-insensitive)."""
-    words = _WORD_RE.findall(text.casefold().replace("ё", "е"))
-    return any(w.startswith(s) for w in words for s in stems)
+    return _stems_re(tuple(stems)).search(text.casefold().replace("ё", "е")) is not None
 
 
 @check_kind("basis")
@@ -689,7 +714,7 @@ def check_code_unique(ctx: Context, check: Check) -> Iterator[Finding]:
     for group in dups.values():
         numbers = [r.number for r in group]
         for row in group:
-            yield ctx.finding(check, row, "code", other=_rows_list([n for n in numbers if n != row.number]))
+            yield ctx.finding(check, row, "code", other=_others(numbers, row.number))
 
 
 @check_kind("code_pattern")
@@ -911,5 +936,8 @@ def check_same_person(ctx: Context, check: Check) -> Iterator[Finding]:
         b = vals.get(other)
         if b is None:
             continue
-        if a == b or (isinstance(a, str) and isinstance(b, str) and key(a) == key(b)):
+        # _key only drops case, ё, repeated spaces and end punctuation: texts of very different
+        # lengths cannot match, and most pairs are told apart without building keys.
+        if a == b or (isinstance(a, str) and isinstance(b, str) and abs(len(a) - len(b)) <= 3
+                      and key(a) == key(b)):
             yield ctx.finding(check, row, f)
