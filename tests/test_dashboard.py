@@ -40,7 +40,7 @@ def nights(tmp_path: Path, make_workbook: Any, rows: list[dict[str, Any]]) -> Co
     wb.write_bytes(make_workbook(rows).read_bytes())
     run_nightly(cfg, today=dt.date(2026, 11, 27), now=dt.datetime(2026, 11, 27, 1, 0))
     good = wb.read_bytes()
-    wb.write_bytes(b"PK\x03\x04 half-saved")
+    wb.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)  # not .xlsx
     run_nightly(cfg, today=dt.date(2026, 11, 28), now=dt.datetime(2026, 11, 28, 1, 0))
     wb.write_bytes(good)
     run_nightly(cfg, today=TODAY, now=dt.datetime(2026, 11, 30, 1, 0))
@@ -124,6 +124,8 @@ def test_dashboard_in_headless_chromium(tmp_path: Path, make_workbook: Any, good
         assert r.js_flag is None
         assert not r.horizontal_scroll_at_200
         assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(shot.read_bytes()[16:20], "big")
+        assert width == 1280, f"{page.name} is wider than the 1280 px window ({width} px)"
 
 
 @pytest.mark.browser

@@ -34,7 +34,7 @@ FILE_LABELS = [
     ("summary", "итоги"),
     ("html", "отчёт проверки"),
     ("xlsx", "книга с пометками"),
-    ("json", "JSON"),
+    ("json", "отчёт проверки (JSON)"),
 ]
 
 
@@ -302,6 +302,8 @@ def render_dashboard(reports_root: Path, history: list[dict[str, Any]], *, chart
 
 
 def _extra_label(key: str, path: str) -> str:
+    if key == "nightly":
+        return "итоги (JSON)"
     ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if key.startswith("diff"):
         return {"html": "сравнение", "xlsx": "сравнение (Excel)", "json": "сравнение (JSON)"}.get(ext, key)
