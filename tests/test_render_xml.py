@@ -1,0 +1,155 @@
+"""The zip/XML surgery of the annotated copy on package variants other writers produce."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from perechen import render
+from perechen.models import Finding, Severity
+from perechen.reader import read_register
+from perechen.report import CheckReport
+from perechen.rules import Rules
+from tests.test_render import SHEET, rewrite_part, run_reports
+
+pytestmark = pytest.mark.filterwarnings("ignore:Unknown extension is not supported:UserWarning")
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _prefix_main(data: bytes) -> bytes:
+    """Write every element of the main namespace with an ``x:`` prefix (as some .NET generators do)."""
+    text = data.decode("utf-8")
+    text = text.replace(f'xmlns="{MAIN}"', f'xmlns:x="{MAIN}"', 1)
+    text = re.sub(r"<(/?)([A-Za-z_][\w.-]*)(?=[\s/>])", r"<\1x:\2", text)
+    return text.encode("utf-8")
+
+
+def _findings() -> list[Finding]:
+    return [
+        Finding("a", Severity.ERROR, "2.1", "Ошибка в существующей ячейке.", sheet=SHEET, cell="B3", row=3),
+        Finding("b", Severity.WARNING, "2.2", "Ячейки нет в строке.", sheet=SHEET, cell="Z4", row=4),
+        Finding("c", Severity.INFO, None, "Строки нет.", sheet=SHEET, cell="A3000", row=3000),
+        Finding("d", Severity.WARNING, None, "Перед первой ячейкой.", sheet="Сведения", cell="A1"),
+    ]
+
+
+def _check(path: Path) -> openpyxl.Workbook:
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET]
+    assert ws["B3"].fill.fgColor.rgb == render.FILL_RGB[Severity.ERROR]
+    assert ws["Z4"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
+    assert ws["A3000"].fill.fgColor.rgb == render.FILL_RGB[Severity.INFO]
+    assert "Ошибка в существующей ячейке." in ws["B3"].comment.text
+    assert wb.sheetnames[0] == "Замечания"
+    return wb
+
+
+def test_prefixed_namespace_parts(make_workbook: Any, tmp_path: Path) -> None:
+    path = make_workbook()
+    for part in ("xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml", "xl/styles.xml"):
+        rewrite_part(path, part, _prefix_main)
+    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    assert notes == []
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    _check(out)
+    z = zipfile.ZipFile(out)
+    assert b"<x:legacyDrawing" in z.read("xl/worksheets/sheet1.xml")
+    assert b"<x:sheet " in z.read("xl/workbook.xml")
+    styles = z.read("xl/styles.xml")
+    assert b"<fill>" not in styles and b"<x:fill>" in styles
+
+
+def test_rows_without_numbers_are_left_unpainted_with_a_note(make_workbook: Any, tmp_path: Path) -> None:
+    path = make_workbook()
+    rewrite_part(path, "xl/worksheets/sheet1.xml", lambda d: re.sub(rb'(<row) r="\d+"', rb"\1", d))
+    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    assert len(notes) == 1 and "Перечень" in notes[0] and "без номеров" in notes[0]
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    wb = openpyxl.load_workbook(out)
+    assert wb["Замечания"].max_row == len(_findings()) + 1
+    assert wb["Сведения"]["A1"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
+
+
+def test_empty_sheet_data(make_workbook: Any, tmp_path: Path) -> None:
+    path = make_workbook()
+    rewrite_part(path, "xl/worksheets/sheet3.xml",
+                 lambda d: re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>", d, flags=re.S))
+    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    assert notes == []
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    ws = openpyxl.load_workbook(out)["Сведения"]
+    assert ws["A1"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
+    assert ws["A1"].comment is not None
+
+
+def test_annotating_an_annotated_copy(make_workbook: Any, rules: Rules, tmp_path: Path) -> None:
+    first = run_reports(make_workbook(), rules, tmp_path / "one", extra=_findings())
+    again = tmp_path / "again.xlsx"
+    again.write_bytes(first.files["xlsx"].read_bytes())
+    second = run_reports(again, rules, tmp_path / "two", extra=_findings())
+    wb = openpyxl.load_workbook(second.files["xlsx"])
+    assert wb.sheetnames[:2] == ["Замечания (2)", "Замечания"]
+    text = wb[SHEET]["B3"].comment.text
+    assert text.count("Ошибка в существующей ячейке.") == 2  # appended to the earlier note
+    z = zipfile.ZipFile(second.files["xlsx"])
+    comments = [n for n in z.namelist() if "comments" in n]
+    assert len(comments) == 2  # «Перечень» and «Сведения», each merged, none duplicated
+    authors = re.findall(rb"<author>([^<]*)</author>", z.read(comments[0]))
+    assert authors == [b"perechen"]
+
+
+def test_macro_workbook_keeps_its_extension(tmp_path: Path) -> None:
+    ct = render.CT_MACRO_WB.encode()
+    path = tmp_path / "книга.xlsm"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", b'<Types><Override PartName="/xl/workbook.xml" ContentType="' + ct
+                   + b'"/></Types>')
+    assert render.annotated_name(path, path.read_bytes()) == "замечания-книга.xlsm"
+    assert render.annotated_name(Path("a.xlsx"), b"") == "замечания-a.xlsx"
+
+
+def test_calc_chain_is_dropped(make_workbook: Any, tmp_path: Path) -> None:
+    path = make_workbook()
+    calc_ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"
+    calc_rt = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
+    rewrite_part(path, "[Content_Types].xml", lambda d: d.replace(
+        b"</Types>", f'<Override PartName="/xl/calcChain.xml" ContentType="{calc_ct}"/></Types>'.encode()))
+    rewrite_part(path, "xl/_rels/workbook.xml.rels", lambda d: d.replace(
+        b"</Relationships>", f'<Relationship Id="rId99" Type="{calc_rt}" Target="calcChain.xml"/>'
+                             "</Relationships>".encode()))
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("xl/calcChain.xml", f'<calcChain xmlns="{MAIN}"><c r="A1" i="1"/></calcChain>')
+    data, _ = render.annotate_workbook(path.read_bytes(), _findings())
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    z = zipfile.ZipFile(out)
+    assert "xl/calcChain.xml" not in z.namelist()
+    assert b"calcChain" not in z.read("[Content_Types].xml")
+    assert b"calcChain" not in z.read("xl/_rels/workbook.xml.rels")
+    _check(out)
+
+
+def test_app_xml_titles_are_updated(tmp_path: Path, rules: Rules) -> None:
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "x.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet(SHEET)
+    for j, c in enumerate(rules.schema.columns):
+        ws.write_string(0, j, c.header)
+        ws.write_string(1, j, "значение")
+    wb.add_worksheet("Сведения")
+    wb.close()
+    reg = read_register(path, rules)
+    report = CheckReport(workbook=str(path), rows=1, findings=_findings()[:1], register=reg)
+    render.write_check_reports(report, rules, tmp_path)
+    app = zipfile.ZipFile(report.files["xlsx"]).read("docProps/app.xml").decode()
+    assert "<vt:i4>3</vt:i4>" in app
+    assert re.search(r'<vt:vector size="3" baseType="lpstr"><vt:lpstr>Замечания</vt:lpstr>', app)
