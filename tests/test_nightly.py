@@ -259,3 +259,32 @@ def test_failed_publication_exits_2_and_keeps_the_baseline(tmp_path: Path, make_
     assert any(ln.startswith("Публикация: НЕ выполнена") for ln in res.lines)
     assert history(cfg)[-1]["published"] is False
     assert "не удалась" in (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
+
+
+def test_workbook_being_saved_is_read_after_the_save(tmp_path: Path, make_workbook: Any,
+                                                     good_rows: list[dict[str, Any]]) -> None:
+    import os
+    import threading
+
+    full = make_workbook(recent(good_rows)).read_bytes()
+    wb = tmp_path / "book" / "perechen.xlsx"
+    wb.parent.mkdir()
+    wb.write_bytes(full[: len(full) // 2])  # Excel is in the middle of writing it
+    (wb.parent / "~$perechen.xlsx").write_bytes(bytes([7]) + "Петрова".encode("cp1251").ljust(53, b" "))
+
+    def finish_saving() -> None:
+        tmp = wb.with_name("~perechen.tmp")
+        tmp.write_bytes(full)
+        os.replace(tmp, wb)
+
+    timer = threading.Timer(0.6, finish_saving)
+    timer.start()
+    try:
+        res = run_nightly(config(tmp_path, wb), today=TODAY)
+    finally:
+        timer.join()
+    assert res.exit_code == 0, res.lines
+    assert res.summary["check"]["rows"] == 8 and res.summary["lock_owner"] == "Петрова"
+    assert "Книга была открыта пользователем Петрова; проверена сохранённая версия." in res.lines
+    page = (res.run_dir / "summary.html").read_text("utf-8")  # type: ignore[operator]
+    assert "Петрова" in page

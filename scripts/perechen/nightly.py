@@ -110,7 +110,7 @@ def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = Fa
 # --------------------------------------------------------------------------------------------------
 
 class _Handler(RotatingFileHandler):
-    pass
+    previous_level = logging.NOTSET  # the "perechen" logger's level before the run, restored after it
 
 
 def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | None, Path | None]:
@@ -125,6 +125,7 @@ def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | Non
     h.setLevel(logging.INFO)
     root = logging.getLogger("perechen")
     root.addHandler(h)
+    h.previous_level = root.level
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
     return h, path
@@ -133,7 +134,10 @@ def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | Non
 def _stop_logging(handler: logging.Handler | None) -> None:
     if handler is None:
         return
-    logging.getLogger("perechen").removeHandler(handler)
+    root = logging.getLogger("perechen")
+    root.removeHandler(handler)
+    if isinstance(handler, _Handler):
+        root.setLevel(handler.previous_level)
     handler.close()
 
 
