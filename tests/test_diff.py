@@ -210,10 +210,12 @@ def test_row_order_only_is_not_a_change(rules: Rules, make_workbook: Any, good_r
 
 
 def test_duplicate_included_code_warns(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
-    new = [*_copy(good_rows), dict(_by(good_rows, "ТВ-01"), name="Другая СЭД")]
+    # The duplicate comes first (row 2); the published touchpoint (now row 3) is the one compared.
+    new = [dict(_by(good_rows, "ТВ-01"), name="Другая СЭД"), *_copy(good_rows)]
     r = _run(rules, make_workbook, good_rows, new)
     assert r.changes == []
-    assert [w.type for w in r.warnings][:1] == ["duplicate-code"]
+    assert [w.type for w in r.warnings] == ["duplicate-code"]
+    assert "строки 2, 3" in r.warnings[0].message and "сравнивается строка 3" in r.warnings[0].message
 
 
 def test_missing_or_stale_date(tmp_path: Path, rules: Rules, make_workbook: Any,

@@ -268,15 +268,25 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             order.append(code)
         by_code[code].append((r.number, c))
 
+    base_rows = baseline.rows_by_code if baseline is not None else {}
     current: dict[str, tuple[int, dict[str, Any]]] = {}
     for code in order:
         entries = by_code[code]
         inc = [e for e in entries if e[1].get("status") == INCLUDED]
+        pick = inc[0] if inc else entries[0]
         if len(inc) > 1:
+            # Compare the row that is the published one (equal, else same name), else the first.
+            prev = base_rows.get(code)
+            if prev is not None:
+                prev_name = fold(str(prev.get("name") or ""))
+                pick = (next((e for e in inc if e[1] == prev), None)
+                        or next((e for e in inc if fold(str(e[1].get("name") or "")) == prev_name), None)
+                        or inc[0])
             rows_s = ", ".join(str(n) for n, _ in inc)
             warnings.append(DiffWarning("duplicate-code", f"Код {code} повторяется у включённых точек (строки "
-                                                          f"{rows_s}); сравнивается первая из них.", code, inc[0][0]))
-        current[code] = inc[0] if inc else entries[0]
+                                                          f"{rows_s}); с опубликованной версией сравнивается строка "
+                                                          f"{pick[0]}, остальные не учтены.", code, pick[0]))
+        current[code] = pick
         for n, c in entries:
             st = c.get("status")
             if st in REVIEW_STATUSES:
@@ -287,7 +297,6 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                 warnings.append(DiffWarning("unknown-status", f"Строка {n}, код {code}: статус «{shown}» не из "
                                                               "справочника — строка не сравнивается.", code, n))
 
-    base_rows = baseline.rows_by_code if baseline is not None else {}
     base_published = baseline.published_at.date() if baseline is not None and baseline.published_at else None
 
     def change_date(c: dict[str, Any], code: str, rn: int) -> tuple[dt.date, bool]:
@@ -397,7 +406,8 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                                                           f"правила сейчас — {rules.schema.version}."))
         if not changes and not info_changes and baseline.fingerprint and not (
                 exact and [r.get("code") for r in included_rows] == [r.get("code") for r in baseline.rows]):
-            same_codes = {str(r.get("code")) for r in included_rows if r.get("code")} == set(base_rows)
+            same_codes = (len(included_rows) == len(baseline.rows)
+                          and {str(r.get("code")) for r in included_rows if r.get("code")} == set(base_rows))
             order_only = same_codes and baseline.fingerprint != fingerprint(included_rows, info_now)
         else:
             order_only = False
