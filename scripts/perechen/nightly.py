@@ -221,10 +221,12 @@ class _Run:
         else:
             self._stage("file_error_report", self._file_error_report)
         self._decide_exit()
-        self._stage("mail", self._mail)
+        self._stage("mail", self._mail)  # SMTP failures are recorded inside; only a bug fails this stage
+        self._decide_exit()
         self.s["finished"] = dt.datetime.now().isoformat(timespec="seconds")
         self.s["timings"] = self.timings
-        self._stage("summary", self._write_summary)
+        if not self._stage("summary", self._write_summary):
+            self._decide_exit()
         try:
             append_history(self.reports_root, history_entry(self.s, self.reports_root),
                            keep=self.config.nightly.history_keep)
@@ -554,8 +556,9 @@ class _Run:
         mcfg = self.config.mail
         m = self.s["mail"]
         if not self.send_mail:
-            m["text"] = "не отправлялись: почта выключена" + (" (демонстрационный запуск)." if self.demo
-                                                              else " (mail.enabled = false в perechen.toml).")
+            why = ("демонстрационный запуск" if self.demo else "mail.enabled = false в perechen.toml"
+                   if not mcfg.enabled else "указан --no-mail")
+            m["text"] = f"не отправлялись: почта выключена ({why})."
             return
         keeper_to = split_addresses(mcfg.keeper) or split_addresses(self.s.get("keeper_email"))
         if not keeper_to and not self.s.get("keeper_email"):
