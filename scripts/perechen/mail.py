@@ -117,7 +117,7 @@ def _finding_line(f: dict[str, Any]) -> str:
     where = f.get("cell") or (f"строка {f['row']}" if f.get("row") else "книга")
     code = f.get("row_code")
     ctx = f" [{code}]" if code else ""
-    clause = f" (п. {f['clause']})" if f.get("clause") else ""
+    clause = f" (п. {f['clause']})" if f.get("clause") and f"п. {f['clause']}" not in f.get("message", "") else ""
     sev = {"error": "ошибка", "warning": "предупреждение"}.get(f.get("severity", ""), "сведения")
     return f"  • {where}{ctx} — {sev}: {f.get('message', '')}{clause}"
 
@@ -238,8 +238,12 @@ def compose_responsible(summary: dict[str, Any], person: str, findings: list[dic
     if len(findings) > MAX_LISTED:
         lines.append(f"  … и ещё {len(findings) - MAX_LISTED} — см. отчёт.")
     lines.append("")
-    lines.append("Исправьте, пожалуйста, эти ячейки в книге перечня. Ошибки мешают публикации перечня на сайте "
-                 "(п. 5.4 Порядка: не позднее 10 рабочих дней после изменения).")
+    if errors:
+        lines.append("Исправьте, пожалуйста, эти ячейки в книге перечня. Пока в книге есть ошибки, перечень не "
+                     "публикуется на сайте (п. 5.4 Порядка: не позднее 10 рабочих дней после изменения).")
+    else:
+        lines.append("Предупреждения не мешают публикации, но их стоит устранить: проверьте, пожалуйста, эти "
+                     "ячейки в книге перечня.")
     if attachment is not None:
         lines.append(f"Во вложении — копия книги с пометками ({attachment.name}): ячейки с замечаниями выделены "
                      "цветом, у каждой есть примечание. Исправлять нужно исходную книгу, а не эту копию.")
