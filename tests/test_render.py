@@ -87,7 +87,8 @@ def hand_findings(reg: Register) -> list[Finding]:
         Finding("far", Severity.WARNING, "2.1", "Строка далеко внизу.", sheet=SHEET, cell="C2600", row=2600,
                 column="C", value=None),
         # another sheet, a whole row, the whole workbook, a sheet that does not exist
-        Finding("info-field", Severity.WARNING, "5.1", "Не указан ИНН.", sheet="Сведения", cell="B4", value=None),
+        Finding("info-field", Severity.WARNING, "5.1", "Не указан ИНН.", sheet="Сведения", cell="B4", row=4,
+                value=None),
         Finding("no-key", Severity.ERROR, "2.2", "В направлении нет ключевой точки.", sheet=SHEET, cell=None,
                 row=6),
         Finding("workbook-open", Severity.INFO, None, "Книга открыта у пользователя «Иванов».", value=None),
@@ -230,6 +231,7 @@ def test_findings_sheet_lists_everything_with_links(annotated: tuple[Path, Check
     assert row[4] == "26.02.2024"
     i, row = by_code["info-field"]
     assert ws[f"D{i}"].hyperlink.location == "'Сведения'!B4"
+    assert row[6] is None  # row 4 of «Сведения» is nobody's register row
     i, row = by_code["no-key"]
     assert row[3] == "Перечень!6:6" and ws[f"D{i}"].hyperlink.location == "'Перечень'!A6"
     i, row = by_code["workbook-open"]

@@ -153,3 +153,14 @@ def test_app_xml_titles_are_updated(tmp_path: Path, rules: Rules) -> None:
     app = zipfile.ZipFile(report.files["xlsx"]).read("docProps/app.xml").decode()
     assert "<vt:i4>3</vt:i4>" in app
     assert re.search(r'<vt:vector size="3" baseType="lpstr"><vt:lpstr>Замечания</vt:lpstr>', app)
+
+
+def test_findings_list_is_capped_at_the_sheet_size(make_workbook: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render, "MAX_LIST_ROWS", 3)
+    data, _ = render.annotate_workbook(make_workbook().read_bytes(), _findings())
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    rows = list(openpyxl.load_workbook(out)["Замечания"].iter_rows(values_only=True))
+    assert len(rows) == 1 + 2 + 1
+    assert rows[-1][5] == "… и ещё 2 замечания: полный список — в report.json."

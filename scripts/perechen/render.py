@@ -61,6 +61,7 @@ FILL_RGB = {Severity.ERROR: "FFFF9C9C", Severity.WARNING: "FFFFEB84", Severity.I
 HEADER_RGB = "FFD9D9D9"
 LINK_RGB = "FF0563C1"
 EXCEL_TEXT_LIMIT = 32_767
+MAX_LIST_ROWS = 1_048_575  # data rows of an Excel sheet below the header
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -221,17 +222,25 @@ def worst(findings: Iterable[Finding]) -> Severity:
     return min((f.severity for f in findings), key=lambda s: SEVERITY_ORDER[s])
 
 
-def _responsible_of(register: Register | None, rows: Iterable[int]) -> dict[int, str]:
-    if register is None:
-        return {}
-    wanted = set(rows)
-    out: dict[int, str] = {}
-    if not wanted:
-        return out
-    for r in register.rows:
-        if r.number in wanted:
-            out[r.number] = r.text(RESPONSIBLE_FIELD)
-    return out
+class _Responsible:
+    """Who answers for a finding: the «Ответственный» of its row, for rows of the register sheet only."""
+
+    def __init__(self, register: Register | None, findings: Iterable[Finding]) -> None:
+        self.sheet = register.sheet if register is not None else None
+        wanted = {f.row for f in findings if f.row and self._on_register(f)}
+        self.by_row: dict[int, str] = {}
+        if register is not None and wanted:
+            for r in register.rows:
+                if r.number in wanted:
+                    self.by_row[r.number] = r.text(RESPONSIBLE_FIELD)
+
+    def _on_register(self, f: Finding) -> bool:
+        return f.sheet is None or f.sheet == self.sheet
+
+    def of(self, f: Finding) -> str:
+        if not f.row or not self._on_register(f):
+            return ""
+        return self.by_row.get(f.row, "")
 
 
 def _finding_value(f: Finding) -> str:
@@ -250,8 +259,8 @@ class _SheetSkip(Exception):
     """This sheet cannot be painted; its findings are still listed on «Замечания»."""
 
 
-def annotate_workbook(data: bytes, findings: Sequence[Finding], *, register: Register | None = None,
-                      rules: Rules | None = None) -> tuple[bytes, list[str]]:
+def annotate_workbook(data: bytes, findings: Sequence[Finding], *, register: Register | None = None
+                      ) -> tuple[bytes, list[str]]:
     """Return the annotated copy's bytes and notes about anything that could not be annotated.
 
     Raises :class:`AnnotateError` when the package itself cannot be patched.
@@ -268,8 +277,7 @@ def _prepare_annotation(data: bytes, findings: Sequence[Finding], *, register: R
     styles = _Styles(pkg, book)
     notes: list[str] = []
     default_sheet = register.sheet if register is not None else None
-    rows_with_findings = {f.row for f in findings if f.row}
-    responsible = _responsible_of(register, (r for r in rows_with_findings if r is not None))
+    responsible = _Responsible(register, findings)
 
     # Cells to paint, per sheet.
     per_sheet: dict[str, dict[tuple[int, int], list[Finding]]] = defaultdict(lambda: defaultdict(list))
@@ -1726,7 +1734,7 @@ FINDINGS_COLUMNS: list[tuple[str, float]] = [
 
 
 def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: Sequence[Finding],
-                        default_sheet: str | None, responsible: dict[int, str]) -> None:
+                        default_sheet: str | None, responsible: _Responsible) -> None:
     name = book.free_sheet_name(FINDINGS_SHEET)
     known = {s.name for s in book.sheets}
     header_s = styles.named("header")
@@ -1755,7 +1763,8 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
     link_open = f' s="{link_s}" t="inlineStr"><is><t xml:space="preserve">'
     close = "</t></is></c>"
     rn = 1
-    for f in findings:
+    listed = findings if len(findings) <= MAX_LIST_ROWS else findings[:MAX_LIST_ROWS - 1]
+    for f in listed:
         rn += 1
         sheet = f.sheet or (default_sheet if f.cell else None)
         target = f.cell if parse_ref(f.cell) else (f"A{f.row}" if f.row else None)
@@ -1775,7 +1784,7 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
         for letter, value, opening in (("B", f.code, text_open), ("C", f.clause, text_open),
                                        ("D", where, where_open), ("E", _finding_value(f), text_open),
                                        ("F", f.message, text_open),
-                                       ("G", responsible.get(f.row, "") if f.row else "", text_open)):
+                                       ("G", responsible.of(f), text_open)):
             if value:
                 e = esc.get(value)
                 if e is None:
@@ -1786,6 +1795,10 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
     if not findings:
         rn += 1
         rows.append(f'<row r="2">{cell("A2", text_s, "Замечаний нет.")}</row>')
+    elif len(listed) < len(findings):
+        rn += 1
+        rest = f"{_more_text(len(findings) - len(listed))}: полный список — в report.json."
+        rows.append(f'<row r="{rn}">{cell(f"F{rn}", text_s, rest)}</row>')
     cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{w}" customWidth="1"/>'
                    for j, (_, w) in enumerate(FINDINGS_COLUMNS))
     ref = f"A1:{last_col}{rn}"
@@ -1869,7 +1882,7 @@ def _short(text: str, limit: int = HTML_VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: dict[int, str], *, limit: int,
+def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: _Responsible, *, limit: int,
                   max_groups: int) -> tuple[list[_Group], int, list[_Group], int]:
     by_person: dict[str, _Group] = {}
     by_rule: dict[str, _Group] = {}
@@ -1880,7 +1893,7 @@ def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: dict[i
         title = titles.get(f.code)
         if title is None:
             title = titles[f.code] = rules.check(f.code).title if rules.has_check(f.code) else f.code
-        who = responsible.get(f.row, "") if f.row else ""
+        who = responsible.of(f)
         pkey = who if who else (no_person if f.row else whole)
         item: _Item | None = None
         for groups, key, gtitle in ((by_person, pkey, pkey), (by_rule, f.code, title)):
@@ -1933,8 +1946,7 @@ def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = No
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(counts_text=_counts_text, more_text=_more_text, plural=_plural)
     reg = report.register
-    rows = {f.row for f in report.findings if f.row}
-    responsible = _responsible_of(reg, (r for r in rows if r is not None))
+    responsible = _Responsible(reg, report.findings)
     persons, hidden_p, rule_groups, hidden_r = _build_groups(report.findings, rules, responsible, limit=limit,
                                                              max_groups=max_groups)
     when = now or dt.datetime.now()
