@@ -482,7 +482,7 @@ def show_value(field_name: str, value: Any) -> str:
     return str(value)
 
 
-def deadline_line(report: DiffReport) -> str:
+def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
     if not report.changes:
         if report.info_changes:
             return "Изменились только сведения об органе: опубликуйте перечень повторно."
@@ -490,6 +490,8 @@ def deadline_line(report: DiffReport) -> str:
     assert report.earliest_change is not None and report.deadline is not None
     head = (f"Срок размещения на сайте (п. 5.4): 10 рабочих дней со дня самого раннего неопубликованного "
             f"изменения ({report.earliest_change:%d.%m.%Y}) — не позднее {report.deadline:%d.%m.%Y}.")
+    if not with_state:
+        return head
     if report.overdue:
         return f"{head} ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}."
     left = report.working_days_left or 0
@@ -524,7 +526,9 @@ def summary_line(report: DiffReport) -> str:
     if not report.changes:
         return "Изменений по сравнению с опубликованной версией нет."
     bits = [f"{CASES[k][1].split(' (')[0].lower()}: {n}" for k, n in counts.items() if n]
-    return f"Изменений: {len(report.changes)} ({'; '.join(bits)})."
+    points = len({c.code for c in report.changes})
+    return (f"Изменений: {len(report.changes)} у {points} {plural(points, 'точки', 'точек', 'точек')} "
+            f"({'; '.join(bits)}).")
 
 
 TEXT_LIMIT = 50
@@ -543,6 +547,9 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
             when = f", изменено {ch.change_date:%d.%m.%Y}" if ch.change_date and not ch.date_from_run else ""
             lines.append(f"  {ch.code} «{ch.name or '—'}» ({where}{when})")
             if kind == "added":
+                continue
+            if ch.gone:
+                lines.append("      строка удалена из книги (на сайте точка опубликована как «включено»)")
                 continue
             for f, v in ch.fields.items():
                 lines.append(f"      {header.get(f, f)}: «{show_value(f, v['old'])}» → «{show_value(f, v['new'])}»")
@@ -615,6 +622,7 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
                 "date": (ch.change_date.strftime("%d.%m.%Y") if ch.change_date and not ch.date_from_run
                          else "не указана"),
                 "summary": summary or "—",
+                "gone": ch.gone,
                 "fields": [{"header": header.get(f, f), "old": show_value(f, v["old"]), "new": show_value(f, v["new"])}
                            for f, v in ch.fields.items()],
             })
@@ -623,9 +631,10 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
     tpl = env.get_template("diff.html")
     return tpl.render(
         workbook=report.workbook, today=report.today.strftime("%d.%m.%Y"),
-        baseline_line=baseline_line(report), deadline_line=deadline_line(report),
+        baseline_line=baseline_line(report), deadline_line=deadline_line(report, with_state=False),
+        deadline_state=deadline_line(report)[len(deadline_line(report, with_state=False)):].strip(),
         summary_line=summary_line(report), overdue=report.overdue,
-        overdue_days=work_days(report.overdue_working_days), counts=counts, cases=cases,
+        counts=counts, cases=cases,
         pending=report.pending_review, warnings=[w.message for w in report.warnings],
     )
 
