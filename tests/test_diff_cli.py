@@ -202,3 +202,17 @@ def test_diff_page_is_accessible_and_inert(project: Path, make_workbook: Any, go
     assert page.js_flag is None and page.dialogs == [] and page.external_requests == []
     assert page.lang == "ru"
     assert not page.horizontal_scroll_at_200
+
+
+def test_history_lists_damaged_versions_apart(project: Path, rules: Rules, make_workbook: Any,
+                                              good_rows: list[dict[str, Any]]) -> None:
+    wb = make_workbook(good_rows)
+    a = _publish(project, rules, wb, dt.datetime(2026, 2, 20, 9, 0))
+    b = _publish(project, rules, wb, dt.datetime(2026, 3, 2, 15, 30))
+    (a.path / "manifest.json").write_text("{", encoding="utf-8")
+    res = _invoke("history", "--config", str(project / "perechen.toml"))
+    assert res.exit_code == 0, res.output
+    assert f"Повреждена: {a.name}" in res.stdout and b.name in res.stdout
+    out = json.loads(_invoke("history", "--config", str(project / "perechen.toml"), "--format", "json").stdout)
+    assert [v["version"] for v in out["versions"]] == [b.name]
+    assert [d["version"] for d in out["damaged"]] == [a.name]

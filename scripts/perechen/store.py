@@ -37,7 +37,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -299,22 +299,36 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def load_version(path: Path) -> PublishedVersion:
-    """Read a version folder; check register.json against the manifest's sha256 and the data fingerprint."""
+def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
+    """Read a version folder; check register.json against the manifest's sha256 (or its data fingerprint).
+
+    ``with_register=False`` reads only manifest.json (``register`` is then ``{}``): enough for a history.
+    """
     path = Path(path)
     if not path.is_dir():
         raise StoreError("store_broken", f"Папка опубликованной версии {path} не найдена.", path)
     manifest = _read_json(path / MANIFEST_FILE, "файл")
+    if not with_register:
+        return PublishedVersion(name=path.name, path=path, manifest=manifest, register={})
     reg_path = path / REGISTER_FILE
-    register = _read_json(reg_path, "файл")
-    expected = (manifest.get("files") or {}).get(REGISTER_FILE, {}).get("sha256")
-    if expected:
-        actual = hashlib.sha256(reg_path.read_bytes()).hexdigest()
-        if actual != expected:
-            raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после публикации "
-                                             "(контрольная сумма не совпадает с manifest.json).", reg_path)
-    rows = register.get("rows")
-    info = register.get("info")
+    try:
+        raw = reg_path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {reg_path}.", reg_path) from None
+    except OSError as e:
+        raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {e.strerror or e}.", reg_path) from None
+    expected = ((manifest.get("files") or {}).get(REGISTER_FILE) or {}).get("sha256")
+    if expected and hashlib.sha256(raw).hexdigest() != expected:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после публикации "
+                                         "(контрольная сумма не совпадает с manifest.json).", reg_path)
+    try:
+        register = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается ({e}).",
+                         reg_path) from None
+    del raw
+    rows = register.get("rows") if isinstance(register, dict) else None
+    info = register.get("info") if isinstance(register, dict) else None
     if not isinstance(rows, list) or not isinstance(info, dict):
         raise StoreError("store_broken", f"Опубликованная версия повреждена: в {reg_path} нет строк или сведений.",
                          reg_path)
@@ -348,8 +362,13 @@ def latest(output_dir: Path) -> PublishedVersion | None:
     return v
 
 
-def list_versions(output_dir: Path) -> list[PublishedVersion]:
-    """Complete version folders, oldest first (unfinished ``.tmp-`` folders and other names are ignored)."""
+def list_versions(output_dir: Path, *, with_register: bool = True,
+                  on_error: Callable[[Path, StoreError], None] | None = None) -> list[PublishedVersion]:
+    """Complete version folders, oldest first (unfinished ``.tmp-`` folders and other names are ignored).
+
+    A damaged version raises :class:`StoreError`, or, when ``on_error`` is given, is passed to it and skipped.
+    ``with_register=False`` reads only the manifests (fast: register.json of a big register is large).
+    """
     root = published_dir(output_dir)
     if not root.is_dir():
         return []
@@ -360,7 +379,13 @@ def list_versions(output_dir: Path) -> list[PublishedVersion]:
             continue
         if not (p / MANIFEST_FILE).is_file() or not (p / REGISTER_FILE).is_file():
             continue
-        v = load_version(p)
+        try:
+            v = load_version(p, with_register=with_register)
+        except StoreError as e:
+            if on_error is None:
+                raise
+            on_error(p, e)
+            continue
         v.is_latest = p.name == cur
         out.append(v)
     return out

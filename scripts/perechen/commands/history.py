@@ -43,14 +43,20 @@ def command(fmt: str, config_path: Path | None) -> None:
     from perechen.cli import _config
 
     cfg = _config(config_path)
-    versions = store.list_versions(cfg.output_dir)
+    damaged: list[dict[str, str]] = []
+
+    def note(path: Path, err: Exception) -> None:
+        damaged.append({"version": path.name, "message": str(getattr(err, "message", err))})
+
     latest_name = store.latest_name(cfg.output_dir)
+    versions = store.list_versions(cfg.output_dir, with_register=False, on_error=note)
     rows = [_row(v, latest_name) for v in versions]
     if fmt == "json":
-        click.echo(json.dumps({"latest": latest_name, "versions": rows}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged}, ensure_ascii=False,
+                              indent=2))
         return
     root = store.published_dir(cfg.output_dir)
-    if not rows:
+    if not rows and not damaged:
         click.echo(f"Опубликованных версий нет ({root}).")
         return
     click.echo(f"Опубликованные версии ({root}):")
@@ -67,6 +73,8 @@ def command(fmt: str, config_path: Path | None) -> None:
         click.echo(f"* — текущая опубликованная версия (LATEST): {latest_name}.")
     else:
         click.echo("LATEST не указывает ни на одну версию: следующее сравнение будет как с пустым перечнем.")
+    for d in damaged:
+        click.echo(f"Повреждена: {d['version']} — {d['message']}")
     if any(r["state"] == "incomplete" for r in rows):
         click.echo("Версии новее LATEST записаны, но не стали текущими (публикация прервана до переключения "
                    "LATEST); повторная публикация завершит её.")
