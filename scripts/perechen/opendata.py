@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -382,7 +383,7 @@ def _is_iso_date(text: str) -> bool:
 def render_xlsx(pub: Publication) -> bytes:
     """The published table: header row frozen, autofilter, wrapped text; every text cell a string."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
@@ -392,17 +393,20 @@ def render_xlsx(pub: Publication) -> bytes:
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_font = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DCE6F1")
     wrap_top = Alignment(wrap_text=True, vertical="top")
+    # Named styles: assigning one per cell is far cheaper than assigning border/alignment objects.
+    head = NamedStyle(name="perechen-header", font=head_font, fill=PatternFill("solid", fgColor="DCE6F1"),
+                      border=border, alignment=Alignment(wrap_text=True, vertical="center"))
+    body = NamedStyle(name="perechen-text", border=border, alignment=wrap_top)
+    day = NamedStyle(name="perechen-date", border=border, alignment=wrap_top, number_format="DD.MM.YYYY")
+    for style in (head, body, day):
+        wb.add_named_style(style)
 
     headers = [russian_description(pub.rules, f.field) for f in PUBLISHED_FIELDS]
     for c, text in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=c)
         _set_text(cell, text)
-        cell.font = head_font
-        cell.fill = head_fill
-        cell.border = border
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.style = "perechen-header"
         col = pub.rules.columns.get(PUBLISHED_FIELDS[c - 1].field)
         ws.column_dimensions[get_column_letter(c)].width = col.width if col else 20
     for r, row in enumerate(open_rows(pub), start=2):
@@ -411,11 +415,11 @@ def render_xlsx(pub: Publication) -> bytes:
             text = row[f.field]
             if f.field == "changed_on" and _is_iso_date(text):
                 cell.value = dt.date.fromisoformat(text)
-                cell.number_format = "DD.MM.YYYY"
-            elif text:
+                cell.style = "perechen-date"
+                continue
+            if text:
                 _set_text(cell, text)
-            cell.border = border
-            cell.alignment = wrap_top
+            cell.style = "perechen-text"
     last = get_column_letter(len(PUBLISHED_FIELDS))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{last}{max(1, len(pub.rows) + 1)}"
@@ -501,6 +505,7 @@ class Download:
     size: str
 
 
+@functools.lru_cache(maxsize=1)
 def _env() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     from markupsafe import Markup, escape

@@ -113,11 +113,16 @@ class PublishFailed(PerechenError):
 
 
 class TransientError(Exception):
-    """A network or server failure worth another attempt (after a pause)."""
+    """A network or server failure worth another attempt (after a pause).
 
-    def __init__(self, reason: str) -> None:
+    ``uncertain``: the request may still be running on the server (the answer timed out), so a write may
+    land later.
+    """
+
+    def __init__(self, reason: str, *, uncertain: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.uncertain = uncertain
 
 
 @dataclass

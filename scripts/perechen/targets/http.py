@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 
 from .base import PublishFailed, RunContext, TransientError, redact
 
@@ -42,7 +43,8 @@ class Http:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "perechen-publish"
         if auth is not None:
-            self.session.auth = auth
+            # UTF-8 (RFC 7617), not requests' default latin-1, so any password can be sent.
+            self.session.auth = requests.auth.HTTPBasicAuth(auth[0].encode("utf-8"), auth[1].encode("utf-8"))
         self.session.verify = verify
         self.timeout = (min(10.0, timeout), timeout)
         self.timeout_s = timeout
@@ -77,7 +79,8 @@ class Http:
             raise TransientError(f"сервер {host_of(url)} не отвечает (соединение не установлено за "
                                  f"{self.timeout[0]:.0f} с).") from None
         except requests.exceptions.Timeout:
-            raise TransientError(f"сервер {host_of(url)} не ответил за {self.timeout_s:g} с.") from None
+            raise TransientError(f"сервер {host_of(url)} не ответил за {self.timeout_s:g} с.",
+                                 uncertain=True) from None
         except requests.exceptions.ConnectionError as e:
             raise TransientError(f"сервер {host_of(url)} недоступен ({_conn_reason(e)}).") from None
         except requests.exceptions.RequestException as e:
@@ -126,21 +129,28 @@ class Http:
 def converge(http: Http, step: str, action: Callable[[], Any], check: Callable[[], Any]) -> Any:
     """Run a non-idempotent write so that a retry never duplicates it.
 
-    After a transient failure (timeout, 5xx — the server may have done the work), ``check()`` looks
-    whether the write landed; only when it did not is the write tried again.
+    After a transient failure (5xx, a timeout — the server may have done the work), ``check()`` looks
+    whether the write landed; only when it did not is the write tried again. After a timeout the server may
+    still be working on it, so the check is repeated for up to twice the timeout before writing again.
     """
     attempts = http.retries + 1
     last = ""
+    uncertain = False
     for attempt in range(attempts):
         if attempt:
             http.pause(attempt - 1)
-            found = check()
-            if found:
-                return found
+            deadline = time.monotonic() + (2 * http.timeout_s if uncertain else 0.0)
+            while True:
+                found = check()
+                if found:
+                    return found
+                if time.monotonic() >= deadline:
+                    break
+                http.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
         try:
             return action()
         except TransientError as e:
-            last = e.reason
+            last, uncertain = e.reason, e.uncertain
             http.ctx.note(f"{step}: попытка {attempt + 1} из {attempts}: {e.reason}")
     found = check()
     if found:

@@ -269,6 +269,7 @@ class WordPressTarget(Target):
         content = wordpress_content(site.fragment(links, sizes))
         page, act = self._ensure_page(site.pub.page_title, content)
         actions.append(act)
+        actions += self._dedupe(ids)
         done += 1
         self.ctx.tick("Публикация: файлы", done, total)
         page_url = self.verify(all_files, links, page, site.pub.page_title, content, fp)
@@ -301,6 +302,17 @@ class WordPressTarget(Target):
         media[f.name] = [created]
         actions.append(Action("replace" if existing else "upload", f.name))
         return str(created["source_url"]), int(created["id"]), actions
+
+    def _dedupe(self, ids: dict[str, int]) -> list[Action]:
+        """Delete copies of our files that a slow, timed-out upload may have added after all."""
+        actions = []
+        for name, items in self.our_media().items():
+            if name in ids:
+                for m in items:
+                    if int(m["id"]) != ids[name]:
+                        self._delete(m, name)
+                        actions.append(Action("delete", name, f"дубликат, вложение {m.get('id')}"))
+        return actions
 
     def _delete(self, m: dict[str, Any], name: str) -> None:
         step = f"удаление старого файла {name} (вложение {m.get('id')})"

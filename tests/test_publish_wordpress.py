@@ -1,0 +1,353 @@
+"""`perechen publish` to a real WordPress (Debian's package, php -S, MariaDB on 127.0.0.1).
+
+Publish; republish unchanged (nothing written: no revision, no attachment); change a row (page and files
+replaced, no duplicates; the public page shows it); faults (server down, 500s before and after WordPress did
+the work, timeouts, a stripped Authorization header) and the process killed at every step — the baseline
+never moves on failure and the next run leaves no duplicates; the password never shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from perechen import store
+from perechen.cli import main
+from perechen.config import Config, TargetConfig
+from perechen.opendata import META_NAME, XLSX_NAME, read_csv
+from perechen.publish import publish_workbook
+from perechen.targets.base import PublishFailed
+from tests.test_publish import Killed, kill_at, recorder, state_rows
+
+pytestmark = pytest.mark.servers
+
+PW_ENV = "PERECHEN_TEST_WP_PASSWORD"
+SLUG = "perechen-tochek-vzaimodeystviya"
+FILES_V1 = {"data-20240226-structure-20240226.csv", "structure-20240226.csv", XLSX_NAME, META_NAME}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wp_target(wp: Any, **kw: Any) -> TargetConfig:
+    base: dict[str, Any] = {"type": "wordpress", "url": wp.url, "user": wp.user, "password_env": PW_ENV,
+                            "timeout": 5.0, "retries": 2, "backoff": 0.05}
+    base.update(kw)
+    return TargetConfig(**base)
+
+
+@pytest.fixture
+def wp_cfg(tmp_path: Path, wordpress: Any, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv(PW_ENV, wordpress.app_password)
+    return Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress)})
+
+
+def media_names(wp: Any) -> Counter[str]:
+    return Counter(str(m["source_url"]).rsplit("/", 1)[-1] for m in wp.list_media())
+
+
+def assert_no_duplicates(wp: Any, expected: set[str]) -> None:
+    names = media_names(wp)
+    assert set(names) == expected and all(n == 1 for n in names.values()), names
+    files = [p.name for p in wp.upload_files()]
+    assert sorted(files) == sorted(expected), files
+    pages = wp.list_pages(slug=SLUG)
+    assert len(pages) == 1 and pages[0]["status"] == "publish", pages
+
+
+def public_page(wp: Any) -> str:
+    page = wp.list_pages(slug=SLUG)[0]
+    r = wp.get(page["link"])
+    assert r.status_code == 200
+    return str(r.text)
+
+
+def writes(wp: Any) -> list[tuple[str, str]]:
+    return [(r["method"], r["uri"]) for r in wp.writes_log()]
+
+
+def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook: Any,
+                                  good_rows: list[dict[str, Any]], good_info: dict[str, str]) -> None:
+    wp = wordpress
+    wb = make_workbook(good_rows, good_info)
+    t0 = time.monotonic()
+    res = publish_workbook(wb, wp_cfg, target="wp")
+    first_s = time.monotonic() - t0
+    assert res.status == "published"
+    assert_no_duplicates(wp, FILES_V1)
+    assert Counter(m for m, _ in writes(wp)) == Counter({"POST": 5})
+    assert all(r["uri"].startswith("/wp-json/") for r in wp.requests_log() if "rest_route" in r["uri"]
+               or "/wp-json/" in r["uri"]), "the API root came from the Link header"
+    for m in wp.list_media():
+        assert str(m["source_url"]).isascii()
+        assert any("а" <= ch <= "я" for ch in m["title"]["raw"].lower()), m["title"]["raw"]
+        assert "perechen-publish" in m["description"]["raw"]
+    html = public_page(wp)
+    assert good_info["agency"] in html and "Дата актуализации" in html and "26.02.2024" in html
+    assert res.page_url == wp.list_pages(slug=SLUG)[0]["link"]
+    page_id = wp.list_pages(slug=SLUG)[0]["id"]
+    revisions = len(wp.page_revisions(page_id))
+    version1 = res.version
+    assert store.latest_name(wp_cfg.output_dir) == version1
+
+    # Unchanged: nothing written at all.
+    wp.clear_request_log()
+    t0 = time.monotonic()
+    again = publish_workbook(wb, wp_cfg, target="wp")
+    unchanged_s = time.monotonic() - t0
+    assert again.status == "unchanged" and writes(wp) == []
+    assert len(wp.page_revisions(page_id)) == revisions
+    assert_no_duplicates(wp, FILES_V1)
+    assert store.latest_name(wp_cfg.output_dir) == version1
+
+    # One row changed, with a new date: a new data version, the rest replaced; nothing duplicated.
+    wp.clear_request_log()
+    rows = copy.deepcopy(good_rows)
+    rows[1]["name"] = "Электронная почта Службы: gtn@example.test"
+    rows[1]["changed_on"] = dt.date(2026, 11, 20)
+    t0 = time.monotonic()
+    changed = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp")
+    changed_s = time.monotonic() - t0
+    assert changed.status == "published" and changed.changes["changed"] == ["ТВ-02"]
+    files_v2 = FILES_V1 | {"data-20261120-structure-20240226.csv"}
+    assert_no_duplicates(wp, files_v2)
+    ops = Counter(a.op for a in changed.writes)
+    assert ops == Counter({"replace": 2, "upload": 1, "update_page": 1}), changed.writes  # meta.csv, xlsx; data
+    assert {a.name for a in changed.actions if a.op == "keep"} == {"data-20240226-structure-20240226.csv",
+                                                                     "structure-20240226.csv"}
+    assert len(wp.page_revisions(page_id)) == revisions + 1
+    html = public_page(wp)
+    assert "Электронная почта Службы: gtn@example.test" in html and "20.11.2026" in html
+    meta_url = changed.urls[META_NAME]
+    meta = {r["property"]: r["value"] for r in read_csv(wp.get(meta_url).content)}
+    assert meta["data-20240226-structure-20240226"].startswith(wp.url + "/wp-content/uploads/")
+    assert meta["data-20261120-structure-20240226"] == changed.urls["data-20261120-structure-20240226.csv"]
+    assert store.latest_name(wp_cfg.output_dir) == changed.version != version1
+
+    # The same date, another edit: the data file is replaced in place (its URL stays).
+    wp.clear_request_log()
+    rows[1]["name"] = "Электронная почта Службы (ред. 3)"
+    third = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp")
+    assert third.urls["data-20261120-structure-20240226.csv"] == changed.urls["data-20261120-structure-20240226.csv"]
+    assert_no_duplicates(wp, files_v2)
+    assert "Электронная почта Службы (ред. 3)" in public_page(wp)
+    print(f"\nWordPress publish: first {first_s:.2f} s, unchanged {unchanged_s:.2f} s, one row changed "
+          f"{changed_s:.2f} s")
+
+
+def test_api_found_through_rest_route_fallback(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
+    rule = wordpress.inject_fault(r"^/wp-json/", 404, count=None)
+    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    assert res.status == "published"
+    assert wordpress.fault_hits(rule) >= 1
+    api = [r["uri"] for r in wordpress.requests_log() if r["fault"] is None and "rest_route" in r["uri"]]
+    assert api and not [r for r in wordpress.requests_log() if r["fault"] is None and "/wp-json/" in r["uri"]]
+    assert_no_duplicates(wordpress, FILES_V1)
+
+
+@pytest.mark.parametrize("route,after", [("wp/v2/media", False), ("wp/v2/media", True), ("wp/v2/pages", True)])
+def test_500_once_is_retried_without_duplicates(wp_cfg: Config, wordpress: Any, master_copy: Path, route: str,
+                                                after: bool) -> None:
+    rule = wordpress.inject_fault(route, 500, count=1, method="POST", after=after)
+    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    assert res.status == "published" and wordpress.fault_hits(rule) == 1
+    assert_no_duplicates(wordpress, FILES_V1)
+
+
+def test_persistent_500_fails_then_rerun_completes(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
+    wordpress.inject_fault("wp/v2/pages", 500, count=None, method="POST")
+    with pytest.raises(PublishFailed) as e:
+        publish_workbook(master_copy, wp_cfg, target="wp")
+    assert e.value.step == "создание страницы" and "500" in e.value.reason and "Попыток: 3" in e.value.reason
+    assert store.latest_name(wp_cfg.output_dir) is None
+    assert set(media_names(wordpress)) == FILES_V1, "the files went up before the page"
+    wordpress.clear_faults()
+    wordpress.clear_request_log()
+    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    assert res.status == "published"
+    assert [a.op for a in res.writes] == ["create_page"]
+    assert writes(wordpress) == [("POST", "/wp-json/wp/v2/pages")]
+    assert_no_duplicates(wordpress, FILES_V1)
+
+
+def test_server_down_then_back(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
+    wordpress.stop_web()
+    with pytest.raises(PublishFailed) as e:
+        publish_workbook(master_copy, wp_cfg, target="wp")
+    assert e.value.step == "подключение к WordPress" and "недоступен" in e.value.reason
+    assert store.latest_name(wp_cfg.output_dir) is None
+    wordpress.start_web()
+    assert publish_workbook(master_copy, wp_cfg, target="wp").status == "published"
+    assert_no_duplicates(wordpress, FILES_V1)
+
+
+def test_timeouts(tmp_path: Path, wordpress: Any, master_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PW_ENV, wordpress.app_password)
+    cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress, timeout=1.0, retries=2)})
+    # A slow upload: the answer times out but WordPress finishes it — it must not be uploaded twice.
+    rule = wordpress.inject_delay(r"wp/v2/media", 1.5, count=1, method="POST")
+    res = publish_workbook(master_copy, cfg, target="wp")
+    assert res.status == "published" and wordpress.fault_hits(rule) == 1
+    time.sleep(0.5)
+    assert_no_duplicates(wordpress, FILES_V1)
+    # A server that never answers in time: bounded retries, then the step is named.
+    wordpress.inject_delay(r"wp/v2/pages", 3.0, count=None, method="GET")
+    with pytest.raises(PublishFailed) as e:
+        publish_workbook(master_copy, cfg, target="wp")
+    assert "не ответил за 1 с" in e.value.reason and e.value.step == "поиск страницы"
+    assert store.latest_name(cfg.output_dir) == res.version
+
+
+def test_stripped_authorization_header(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
+    wordpress.strip_authorization(True)
+    with pytest.raises(PublishFailed) as e:
+        publish_workbook(master_copy, wp_cfg, target="wp")
+    assert e.value.step == "подключение к WordPress"
+    assert "401" in e.value.reason and "Authorization" in e.value.reason and "CGIPassAuth" in e.value.reason
+    assert wordpress.app_password not in e.value.message
+    assert not wordpress.list_media() and not wordpress.list_pages()
+
+
+def test_password_never_appears(tmp_path: Path, wordpress: Any, master_copy: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    password = wordpress.app_password
+    monkeypatch.setenv(PW_ENV, password)
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "perechen.toml"
+    toml.write_text(f'[targets.wp]\ntype = "wordpress"\nurl = "{wordpress.url}"\nuser = "{wordpress.user}"\n'
+                    f'password_env = "{PW_ENV}"\ntimeout = 2\nretries = 1\nbackoff = 0\n', encoding="utf-8")
+    outputs: list[str] = []
+    runner = CliRunner()
+
+    def run(*args: str) -> int:
+        r = runner.invoke(main, ["publish", str(master_copy), "--config", str(toml), "--target", "wp", *args])
+        outputs.extend([r.stdout, r.stderr, repr(r.exception)])
+        return r.exit_code
+
+    wordpress.strip_authorization(True)
+    assert run() == 2 and run("--format", "json") == 2
+    wordpress.clear_faults()
+    wordpress.inject_fault("wp/v2/media", 500, count=None, method="POST")
+    assert run("--format", "json") == 2
+    wordpress.clear_faults()
+    wordpress.stop_web()
+    assert run() == 2
+    wordpress.start_web()
+    assert run("--dry-run") == 0 and run() == 0 and run("--format", "json") == 0
+    monkeypatch.setenv(PW_ENV, password[:-4] + "abcd")
+    assert run() == 2
+    try:
+        monkeypatch.setenv(PW_ENV, password)
+        publish_workbook(master_copy, Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress, retries=0)}),
+                         target="wp", on_step=kill_at("wordpress:verify"))
+    except Killed as e:
+        outputs.append(repr(e))
+    compact = password.replace(" ", "")
+    for text in outputs:
+        assert password not in text and compact not in text
+    scanned = 0
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            assert password.encode() not in data and compact.encode() not in data, p
+            scanned += 1
+    assert scanned > 5 and list((tmp_path / "output" / "logs").glob("publish-*.log"))
+
+
+@pytest.mark.slow
+def test_killed_at_each_step(wp_cfg: Config, wordpress: Any, make_workbook: Any, good_rows: list[dict[str, Any]],
+                             good_info: dict[str, str]) -> None:
+    """Die at every step that touches WordPress or the store (check/render are covered by test_publish)."""
+    wp = wordpress
+    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp")
+    steps: list[str] = []
+    publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), wp_cfg, target="wp", on_step=recorder(steps))
+    assert {"wordpress:connect", "wordpress:page:update", "wordpress:verify", "commit"} <= set(steps)
+    assert [s for s in steps if s.startswith("wordpress:delete:")], steps
+    for i, step in enumerate([s for s in steps if s not in ("check", "render")], start=1):
+        wb = make_workbook(state_rows(good_rows, i), good_info)
+        before = store.latest_name(wp_cfg.output_dir)
+        with pytest.raises(Killed):
+            publish_workbook(wb, wp_cfg, target="wp", on_step=kill_at(step))
+            pytest.fail(f"step {step} not reached")
+        assert store.latest_name(wp_cfg.output_dir) == before, step
+        res = publish_workbook(wb, wp_cfg, target="wp")
+        assert res.status == "published", step
+        assert_no_duplicates(wp, FILES_V1)
+        assert f"(редакция {i})" in public_page(wp)
+
+
+CHILD = """
+import os, sys
+from pathlib import Path
+from perechen.config import load_config
+from perechen.publish import publish_workbook
+
+def hook(step):
+    if step == sys.argv[3]:
+        os._exit(137)  # like SIGKILL: no cleanup, no finally
+
+publish_workbook(Path(sys.argv[1]), load_config(Path(sys.argv[2])), target="wp", on_step=hook)
+sys.exit(0)
+"""
+
+
+@pytest.mark.parametrize("step", ["wordpress:upload:meta.csv", "wordpress:verify"])
+def test_process_killed_between_upload_and_verification(tmp_path: Path, wordpress: Any, make_workbook: Any,
+                                                         good_rows: list[dict[str, Any]], good_info: dict[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    monkeypatch.setenv(PW_ENV, wordpress.app_password)
+    toml = tmp_path / "perechen.toml"
+    toml.write_text(f'[targets.wp]\ntype = "wordpress"\nurl = "{wordpress.url}"\nuser = "{wordpress.user}"\n'
+                    f'password_env = "{PW_ENV}"\n', encoding="utf-8")
+    wb1 = make_workbook(good_rows, good_info)
+    wb2 = make_workbook(state_rows(good_rows, 1), good_info)
+    cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress)})
+    first = publish_workbook(wb1, cfg, target="wp")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "scripts"), str(ROOT)]))
+    done = subprocess.run([sys.executable, "-c", CHILD, str(wb2), str(toml), step], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 137, done.stderr[-2000:]
+    assert store.latest_name(cfg.output_dir) == first.version, "the baseline did not move"
+    wordpress.clear_request_log()
+    res = publish_workbook(wb2, cfg, target="wp")
+    assert res.status == "published" and res.version != first.version
+    if step == "wordpress:verify":
+        assert writes(wordpress) == [], "everything was already up: the rerun only verifies and records"
+    assert_no_duplicates(wordpress, FILES_V1)
+    assert "(редакция 1)" in public_page(wordpress)
+    doc = json.loads((cfg.output_dir / "published" / res.version / "manifest.json").read_text(encoding="utf-8"))
+    assert doc["target"] == "wp" and doc["page_url"] == res.page_url
+
+
+@pytest.mark.browser
+def test_public_page_in_a_real_browser(wp_cfg: Config, wordpress: Any, make_workbook: Any,
+                                       good_rows: list[dict[str, Any]], good_info: dict[str, str],
+                                       tmp_path: Path) -> None:
+    from tests.browser import check_page, require_browser
+
+    require_browser()
+    rows = copy.deepcopy(good_rows)
+    rows[0]["name"] = "<script>window.__pwned = 'script'</script>"
+    rows[1]["name"] = '<img src="x" onerror="window.__pwned = \'onerror\'">'
+    rows[2]["name"] = "[embed]http://example.com/x[/embed] [gallery]"
+    res = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp")
+    assert res.status == "published" and res.page_url
+    result = check_page(res.page_url, zoom=2.0, screenshot=tmp_path / "wp-page.png")
+    assert result.js_flag is None, f"an injected script ran on the public page: {result.js_flag!r}"
+    assert not result.dialogs
+    ours = [v for v in result.serious
+            if any("perechen-register" in " ".join(map(str, n.get("target", []))) or
+                   "perechen-register" in str(n.get("html", "")) for n in v.get("nodes", []))]
+    assert not ours, result.describe(ours)
+    html = public_page(wordpress)
+    assert "&lt;script&gt;" in html and "[gallery]" not in html and "&#91;gallery&#93;" in html
