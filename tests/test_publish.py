@@ -260,3 +260,46 @@ def test_result_json_contract(cfg: Config, master_copy: Path) -> None:
                         "version", "actions", "changed_on_site", "urls", "page_url", "changes", "errors", "warnings",
                         "seconds"}
     assert doc["updated"] == "2024-02-26" and doc["changes"]["added"][0] == "ТВ-01"
+
+
+def test_tls_certificates_are_verified(tmp_path: Path, master_copy: Path, smtp_cert_dir: Path) -> None:
+    """A self-signed HTTPS server is refused: verification stays on, the message says why."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PROPFIND(self) -> None:
+            self.send_response(207)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(smtp_cert_dir / "cert.pem", smtp_cert_dir / "key.pem")
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/dav/"
+        cfg = Config(base_dir=tmp_path, targets={"w": TargetConfig(type="webdav", url=url, timeout=5, retries=0)})
+        with pytest.raises(PublishFailed) as e:
+            publish_workbook(master_copy, cfg, target="w")
+        assert "сертификат TLS" in e.value.reason and "не отключается" in e.value.reason
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_damaged_old_version_is_skipped_with_a_warning(cfg: Config, make_workbook: Any,
+                                                         good_rows: list[dict[str, Any]],
+                                                         good_info: dict[str, str]) -> None:
+    first = publish_workbook(make_workbook(good_rows, good_info), cfg)
+    publish_workbook(make_workbook(changed_rows(good_rows), good_info), cfg)
+    assert first.version is not None
+    (cfg.output_dir / "published" / first.version / "manifest.json").write_text("{oops", encoding="utf-8")
+    res = publish_workbook(make_workbook(changed_rows(good_rows, name="Третья редакция"), good_info), cfg)
+    assert res.status == "published"
+    assert any(first.version in w for w in res.warnings)

@@ -65,6 +65,13 @@ def test_publish_republish_change(dav_cfg: Config, webdav: Any, make_workbook: A
     assert store.latest_name(dav_cfg.output_dir) == changed.version
 
 
+def test_dry_run_reads_only(dav_cfg: Config, webdav: Any, master_copy: Path) -> None:
+    res = publish_workbook(master_copy, dav_cfg, target="dav", dry_run=True)
+    assert res.status == "dry_run"
+    assert [a.op for a in res.writes] == ["mkdir", "mkdir"] + ["upload"] * len(SITE_FILES)
+    assert writes(webdav) == [] and webdav.files() == {}
+
+
 def test_server_down_then_back(dav_cfg: Config, webdav: Any, master_copy: Path) -> None:
     webdav.stop()
     with pytest.raises(PublishFailed) as e:

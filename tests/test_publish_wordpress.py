@@ -144,6 +144,24 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
           f"{changed_s:.2f} s")
 
 
+def test_dry_run_reads_only(wp_cfg: Config, wordpress: Any, make_workbook: Any, good_rows: list[dict[str, Any]],
+                            good_info: dict[str, str]) -> None:
+    first = publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", dry_run=True)
+    assert Counter(a.op for a in first.writes) == Counter({"upload": 4, "create_page": 1})
+    assert wordpress.writes_log() == [] and not wordpress.list_media()
+    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp")
+    wordpress.clear_request_log()
+    rows = copy.deepcopy(good_rows)
+    rows[3]["name"] = "Система учёта заявок (новая)"
+    res = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp", dry_run=True)
+    assert res.status == "dry_run" and res.exit_code == 0
+    assert {(a.op, a.name) for a in res.writes} == {("replace", "data-20240226-structure-20240226.csv"),
+                                                    ("replace", XLSX_NAME), ("replace", META_NAME),
+                                                    ("update_page", SLUG)}
+    assert wordpress.writes_log() == []
+    assert "Система учёта заявок (новая)" not in public_page(wordpress)
+
+
 def test_api_found_through_rest_route_fallback(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     rule = wordpress.inject_fault(r"^/wp-json/", 404, count=None)
     res = publish_workbook(master_copy, wp_cfg, target="wp")

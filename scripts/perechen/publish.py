@@ -191,6 +191,11 @@ def build_publication(register: Register, rules: Rules, config: Config, versions
     updated = actualisation_date(dated, today)
     fp = data["fingerprint"]
     previous = next((v for v in reversed(versions) if v.fingerprint != fp), None)
+    if previous is not None and not previous.register:
+        try:
+            previous = store.load_version(previous.path)
+        except store.StoreError:
+            previous = None
     created = next((d for d in (_published_date(v) for v in versions) if d), None) or today
     history: dict[str, DataVersion] = {}
     for v in versions:
@@ -293,8 +298,12 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.reasons.append(f"В книге ошибок: {len(errors)}. Перечень с ошибками не публикуется.")
             log(f"отклонено: ошибок {len(errors)}")
             return result
-        versions = store.list_versions(config.output_dir)
-        baseline = next((v for v in versions if v.is_latest), None)
+        damaged: list[str] = []
+        versions = store.list_versions(config.output_dir, with_register=False,
+                                       on_error=lambda p, e: damaged.append(p.name))
+        if damaged:
+            result.warnings.append("повреждены и пропущены опубликованные версии: " + ", ".join(damaged) + ".")
+        baseline = store.latest(config.output_dir)
         result.baseline = baseline.name if baseline else None
         pub = build_publication(register, rules, config, versions, today=today)
         pub.page_title = tcfg.page_title
