@@ -162,6 +162,20 @@ def test_dry_run_reads_only(wp_cfg: Config, wordpress: Any, make_workbook: Any, 
     assert "Система учёта заявок (новая)" not in public_page(wordpress)
 
 
+def test_page_slug_taken_is_found_again(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
+    """An attachment already owns the slug: WordPress names our page «…-2»; reruns find it, never a second one."""
+    r = wordpress.rest("POST", "wp/v2/media", files={"file": ("x.csv", b"a,b\r\n", "text/csv")},
+                       data={"title": "x", "slug": SLUG})
+    assert r.status_code == 201 and r.json()["slug"] == SLUG
+    first = publish_workbook(master_copy, wp_cfg, target="wp")
+    assert first.page_url and first.page_url.rstrip("/").endswith(SLUG + "-2")
+    assert any("уже занят" in w for w in first.warnings)
+    wordpress.clear_request_log()
+    again = publish_workbook(master_copy, wp_cfg, target="wp")
+    assert again.status == "unchanged" and writes(wordpress) == []
+    assert len([p for p in wordpress.list_pages()]) == 1
+
+
 def test_api_found_through_rest_route_fallback(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     rule = wordpress.inject_fault(r"^/wp-json/", 404, count=None)
     res = publish_workbook(master_copy, wp_cfg, target="wp")

@@ -60,6 +60,7 @@ class WordPressTarget(Target):
         self.public.headers["User-Agent"] = "perechen-publish"
         self.public.verify = cfg.verify_tls
         self.capabilities: dict[str, Any] = {}
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         self.http.close()
@@ -177,6 +178,12 @@ class WordPressTarget(Target):
         pages = self._get_all("wp/v2/pages", {"context": "edit", "status": "any", "slug": self.slug}, step)
         pages = [p for p in pages if p.get("slug") == self.slug]
         if not pages:
+            # WordPress may have given our page «<slug>-2» (the slug was taken): find it by its content.
+            found = self._get_all("wp/v2/pages", {"context": "edit", "status": "any",
+                                                  "search": "data-perechen-fingerprint"}, step)
+            pages = [p for p in found if str(p.get("slug", "")).startswith(self.slug + "-")
+                     and "data-perechen-fingerprint=" in str((p.get("content") or {}).get("raw", ""))]
+        if not pages:
             return None
         pages.sort(key=lambda p: (p.get("status") != "publish", int(p.get("id", 0))))
         return pages[0]
@@ -280,7 +287,7 @@ class WordPressTarget(Target):
         published[PAGE_FILE] = content.encode("utf-8")
         urls = dict(links)
         urls[PAGE_FILE] = page_url
-        return Outcome(actions=actions, urls=urls, page_url=page_url, files=published)
+        return Outcome(actions=actions, urls=urls, page_url=page_url, files=published, warnings=self.warnings)
 
     def _ensure(self, f: SiteFile, media: dict[str, list[dict[str, Any]]], fp: str) -> tuple[str, int, list[Action]]:
         """Make exactly one attachment of ours hold ``f``; returns its URL, id and what was done."""
@@ -367,8 +374,8 @@ class WordPressTarget(Target):
 
             created: dict[str, Any] = converge(self.http, step, create, check)
             if created.get("slug") not in (None, self.slug):
-                self.ctx.note(f"WordPress дал странице адрес {created.get('slug')} вместо {self.slug}: "
-                              "такой адрес уже занят (например, страницей в корзине)")
+                self.warnings.append(f"WordPress дал странице адрес «{created.get('slug')}» вместо «{self.slug}»: "
+                                     "этот адрес уже занят другой записью или файлом сайта.")
             return created, Action("create_page", self.slug, title)
         step = f"обновление страницы {page.get('id')}"
         self.ctx.step("wordpress:page:update")
