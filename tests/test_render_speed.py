@@ -127,13 +127,15 @@ def test_reports_for_100k_rows_are_fast(rules: Rules, tmp_path: Path) -> None:
     report = CheckReport(workbook=str(reg.path), rows=len(reg.rows), findings=findings, register=reg)
     out = tmp_path / "out"
     out.mkdir()
-    times = []
+    times, cpu = [], []
     for _ in range(2):
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         render.write_check_reports(report, rules, out)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu0)
     best = min(times)
-    print(f"write_check_reports, 100,000 rows, {len(findings)} findings: {best:.2f} s (runs: {times})")
+    print(f"write_check_reports, 100,000 rows, {len(findings)} findings: wall {best:.2f} s, "
+          f"CPU (all threads) {min(cpu):.2f} s; load average {os.getloadavg()[0]:.1f}")
     # 2 s is the target on an idle 2-core machine; CI machines are shared, so the assertion is looser.
     assert best < float(os.environ.get("PERECHEN_RENDER_BUDGET", "6"))
     ws = openpyxl.load_workbook(report.files["xlsx"], read_only=True)["Замечания"]
