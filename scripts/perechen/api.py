@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from .rules import Rules
 
 if TYPE_CHECKING:  # `perechen check` must not pay for importing the diff and store modules
     from .diff import DiffReport
+    from .publish import PublishResult
 
 
 def load_rules(config: Config) -> Rules:
@@ -72,16 +74,17 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
 
 def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
                      rules: Rules | None = None, today: dt.date | None = None, progress: Progress | None = None,
-                     on_step: object | None = None) -> object:
+                     on_step: Callable[[str], None] | None = None) -> PublishResult:
     """Publish the workbook's «включено» rows to a target (perechen.publish); returns a PublishResult.
 
     Refuses (status "refused", exit code 1) when the check finds rule errors; raises PerechenError (exit 2)
-    when it cannot run or a step fails — then output/published/LATEST stays where it was.
+    when it cannot run or a step fails (PublishFailed names the step) — then output/published/LATEST stays
+    where it was. ``on_step`` is called with each step's id before it runs (logs, tests).
     """
     from .publish import publish_workbook as _publish
 
     return _publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
-                    progress=progress, on_step=on_step)  # type: ignore[arg-type]
+                    progress=progress, on_step=on_step)
 
 
 def nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,
