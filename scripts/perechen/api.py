@@ -74,17 +74,18 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
 
 def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
                      rules: Rules | None = None, today: dt.date | None = None, progress: Progress | None = None,
-                     on_step: Callable[[str], None] | None = None) -> PublishResult:
+                     on_step: Callable[[str], None] | None = None, register: Register | None = None) -> PublishResult:
     """Publish the workbook's «включено» rows to a target (perechen.publish); returns a PublishResult.
 
     Refuses (status "refused", exit code 1) when the check finds rule errors; raises PerechenError (exit 2)
     when it cannot run or a step fails (PublishFailed names the step) — then output/published/LATEST stays
-    where it was. ``on_step`` is called with each step's id before it runs (logs, tests).
+    where it was. ``on_step`` is called with each step's id before it runs (logs, tests); ``register``: the
+    workbook already read (it is checked again, not re-read).
     """
     from .publish import publish_workbook as _publish
 
     return _publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
-                    progress=progress, on_step=on_step)
+                    progress=progress, on_step=on_step, register=register)
 
 
 def nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,

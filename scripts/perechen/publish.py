@@ -263,7 +263,8 @@ class _Log:
 
 def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
                      rules: Rules | None = None, today: dt.date | None = None, progress: ProgressFn | None = None,
-                     on_step: StepHook | None = None, now: Callable[[], dt.datetime] | None = None) -> PublishResult:
+                     on_step: StepHook | None = None, now: Callable[[], dt.datetime] | None = None,
+                     register: Register | None = None) -> PublishResult:
     """Publish the workbook's approved rows to a target (see the module docstring).
 
     Returns a :class:`PublishResult` (status published / unchanged / refused / dry_run); raises
@@ -287,9 +288,10 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
     try:
         log(f"публикация {workbook} → цель «{name}» ({tcfg.type}){' [пробный запуск]' if dry_run else ''}")
         ctx.step("check")
-        report = check_workbook(workbook, config, rules=rules, write_reports=False, today=today, progress=progress)
-        register = report.register
-        assert register is not None
+        report = check_workbook(workbook, config, rules=rules, write_reports=False, today=today, progress=progress,
+                                register=register)
+        reg = report.register
+        assert reg is not None
         errors = [f for f in report.findings if f.severity is Severity.ERROR]
         if report.warnings:
             result.warnings.append(f"в книге предупреждений: {report.warnings} (подробно — perechen check).")
@@ -305,7 +307,7 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.warnings.append("повреждены и пропущены опубликованные версии: " + ", ".join(damaged) + ".")
         baseline = store.latest(config.output_dir)
         result.baseline = baseline.name if baseline else None
-        pub = build_publication(register, rules, config, versions, today=today)
+        pub = build_publication(reg, rules, config, versions, today=today)
         pub.page_title = tcfg.page_title
         result.fingerprint, result.rows, result.updated = pub.fingerprint, len(pub.rows), pub.updated
         result.changes = code_changes(baseline.rows if baseline else [], pub.rows)
@@ -355,7 +357,7 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                 "url": outcome.page_url,
                 "urls": outcome.urls,
                 "workbook": str(workbook),
-                "workbook_sha256": register.sha256,
+                "workbook_sha256": reg.sha256,
                 "updated": pub.updated.isoformat(),
                 "actions": [a.to_dict() for a in outcome.actions],
                 "opendata": {
