@@ -220,6 +220,8 @@ def test_auto_publication_then_nothing_to_publish(tmp_path: Path, make_workbook:
     assert pub["attempted"] and pub["ok"] and pub["status"] == "published" and pub["version"]
     assert (cfg.output_dir / "published" / "LATEST").read_text().strip() == pub["version"]
     assert (tmp_path / "site" / "index.html").is_file()
+    index = (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
+    assert f'href="{(tmp_path / "site" / "index.html").resolve().as_uri()}"' in index
     assert res.summary["diff"]["published_now"]
     assert history(cfg)[-1]["published"] is True and history(cfg)[-1]["pending_changes"] == 0
     # the next night: nothing changed, nothing published

@@ -508,6 +508,7 @@ class _Run:
         pub["version"] = getattr(result, "version", None)
         pub["location"] = getattr(result, "location", None) or None
         pub["page_url"] = getattr(result, "page_url", None)
+        pub["page_href"] = _href(pub["page_url"])
         pub["urls"] = dict(getattr(result, "urls", None) or {})
         pub["log_file"] = getattr(result, "log_file", None)
         pub["warnings"] = list(getattr(result, "warnings", None) or [])
@@ -671,6 +672,16 @@ def _accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return kwargs
     return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _href(url: str | None) -> str | None:
+    """A link for the published page: http(s) as is, a local file as a file:// URI."""
+    if not url:
+        return None
+    if url.startswith(("https://", "http://")):
+        return url
+    p = Path(url)
+    return p.resolve().as_uri() if p.is_absolute() else None
 
 
 def _rel(path: Path, base: Path) -> str:
