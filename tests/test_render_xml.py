@@ -164,3 +164,26 @@ def test_findings_list_is_capped_at_the_sheet_size(make_workbook: Any, tmp_path:
     rows = list(openpyxl.load_workbook(out)["Замечания"].iter_rows(values_only=True))
     assert len(rows) == 1 + 2 + 1
     assert rows[-1][5] == "… и ещё 2 замечания: полный список — в report.json."
+
+
+def test_row_patcher_inserts_cells_and_rows_in_order() -> None:
+    xml = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><dimension ref="B2:D5"/>'
+           '<cols><col min="3" max="3" width="9" style="7" customWidth="1"/></cols><sheetData>'
+           '<row r="2" spans="2:4"><c r="B2" s="1"><v>1</v></c><c r="D2"><v>2</v></c></row>'
+           '<row r="5" s="4" customFormat="1"/>'
+           '</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+           "</worksheet>").encode()
+    sx = render._SheetXml(xml, "sheet.xml")
+    err, warn = Severity.ERROR, Severity.WARNING
+    sx.paint({2: {0: err, 1: warn, 2: err, 3: warn, 5: err}, 3: {2: warn}, 5: {0: err}, 9: {1: warn}},
+             lambda base, sev: 100 + base * 2 + (sev is warn))
+    sx.fix_dimension()
+    out = sx.result().decode()
+    assert ('<row r="2"><c r="A2" s="100"/><c r="B2" s="103"><v>1</v></c><c r="C2" s="114"/>'
+            '<c r="D2" s="101"><v>2</v></c><c r="F2" s="100"/></row>') in out  # spans dropped, C uses col style 7
+    assert '<row r="3"><c r="C3" s="115"/></row><row r="5" s="4" customFormat="1"><c r="A5" s="108"/></row>' in out
+    assert out.index('<row r="5"') < out.index('<row r="9"><c r="B9" s="101"/></row>') < out.index("</sheetData>")
+    assert '<dimension ref="A2:F9"/>' in out
+    import defusedxml.ElementTree as ET
+
+    ET.fromstring(out.encode())  # still well-formed

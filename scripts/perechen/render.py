@@ -1216,6 +1216,8 @@ class _SheetXml:
         self._avg: float | None = None
         self.max_row = 0
         self.max_col = -1
+        self.min_row = 1 << 30
+        self.min_col = 1 << 30
 
     def _avg_row_bytes(self) -> float:
         if self._avg is None:
@@ -1347,6 +1349,8 @@ class _SheetXml:
                 raise _SheetSkip("строки листа записаны без номеров или не по порядку") from None
             self.max_row = max(self.max_row, rn)
             self.max_col = max(self.max_col, *targets)
+            self.min_row = min(self.min_row, rn)
+            self.min_col = min(self.min_col, *targets)
             if exists:
                 lo = self._patch_row(pos, rn, targets, style)
             else:
@@ -1487,11 +1491,11 @@ class _SheetXml:
                            + _x(rid) + b'"/>'))
 
     def fix_dimension(self) -> None:
+        """Grow ``<dimension ref>`` to cover every painted cell (openpyxl's read-only mode trusts it)."""
         if self.max_col < 0:
             return
-        head_end = self.sd_start
         m = re.compile(rb"<" + re.escape(self.p) + rb"dimension\b[^>]*>").search(self.xml, self.root.content_start,
-                                                                                  head_end)
+                                                                                  self.sd_start)
         if not m:
             return
         tag = m.group(0)
@@ -1502,12 +1506,10 @@ class _SheetXml:
         pa, pb = parse_ref(a), parse_ref(b or a)
         if pa is None or pb is None:
             return
-        r1, c1 = pa
-        r2, c2 = pb
-        nr2, nc2 = max(r2, self.max_row), max(c2, self.max_col)
-        if (nr2, nc2) == (r2, c2):
+        box = (min(pa[0], self.min_row), min(pa[1], self.min_col), max(pb[0], self.max_row), max(pb[1], self.max_col))
+        if box == (pa[0], pa[1], pb[0], pb[1]):
             return
-        new = f"{col_letters(c1)}{r1}:{col_letters(nc2)}{nr2}".encode()
+        new = f"{col_letters(box[1])}{box[0]}:{col_letters(box[3])}{box[2]}".encode()
         self.edits.append((m.start(), m.end(), _set_attr(tag, b"ref", new)))
 
     def result(self) -> bytes:
