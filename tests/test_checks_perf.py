@@ -1,13 +1,13 @@
-"""The rules stay linear: a 100,000-row register (built in memory) is checked in well under 2 s of CPU.
+"""A 100,000-row register (built in memory) with huge groups: every planted mistake is found once and a
+group of 5,000 duplicates is summarised in one short message.
 
-The bound asserted here is loose (shared CI machines); it catches a quadratic slip, not a few per cent.
-Measured figures are in the closing note of the check issue (bench/ has the whole-process benchmark).
+Speed is not asserted here (house rule: speed is measured by bench/, never by timed tests); see
+bench/bench_check.py for the whole-process figures.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +17,6 @@ from perechen.rules import Rules
 
 N = 100_000
 TODAY = dt.date(2026, 11, 30)
-CPU_BUDGET_S = 6.0  # ~0.8 s measured on the development machine
 
 
 def build(rules: Rules, n: int) -> Register:
@@ -60,14 +59,11 @@ def build(rules: Rules, n: int) -> Register:
                     headers={}, rows=rows)
 
 
-def test_100k_rows_checked_fast_and_linearly(rules: Rules) -> None:
+def test_100k_rows_with_huge_groups(rules: Rules) -> None:
     reg = build(rules, N)
-    t = time.process_time()
     findings = run_checks(reg, rules, today=TODAY)
-    cpu = time.process_time() - t
     counts = Counter(f.code for f in findings)
     assert counts["duplicate-kind"] > 4_000 and counts["code-duplicate"] == 5_000
     assert counts["needs-value"] == 1_000 and counts["required-empty"] == 1_000
     big = next(f for f in findings if f.code == "code-duplicate")
     assert "и ещё" in big.message and len(big.message) < 600  # a group of 5,000 is summarised
-    assert cpu < CPU_BUDGET_S, f"{N} rows checked in {cpu:.2f} s of CPU"
