@@ -211,13 +211,20 @@ def test_cli_exit_codes_and_quiet(tmp_path: Path, make_workbook: Any, good_rows:
 
 
 def test_auto_publication_then_nothing_to_publish(tmp_path: Path, make_workbook: Any,
-                                                  good_rows: list[dict[str, Any]]) -> None:
+                                                  good_rows: list[dict[str, Any]],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import perechen.reader as reader
+
+    reads: list[Path] = []
+    load_bytes = reader.load_bytes
+    monkeypatch.setattr(reader, "load_bytes", lambda path, *a, **k: reads.append(path) or load_bytes(path, *a, **k))
     cfg = config(tmp_path, make_workbook(recent(good_rows)), publish={"auto": True},
                  targets={"folder": {"type": "folder", "path": str(tmp_path / "site")}})
     res = run_nightly(cfg, today=TODAY, now=dt.datetime(2026, 11, 30, 1, 0))
     assert res.exit_code == 0, res.lines
     pub = res.summary["publish"]
     assert pub["attempted"] and pub["ok"] and pub["status"] == "published" and pub["version"]
+    assert len(reads) == 1  # check, diff and publish share one read of the workbook
     assert (cfg.output_dir / "published" / "LATEST").read_text().strip() == pub["version"]
     assert (tmp_path / "site" / "index.html").is_file()
     index = (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
