@@ -187,3 +187,34 @@ def test_row_patcher_inserts_cells_and_rows_in_order() -> None:
     import defusedxml.ElementTree as ET
 
     ET.fromstring(out.encode())  # still well-formed
+
+
+def test_empty_sheet_relationships_part(make_workbook: Any, tmp_path: Path) -> None:
+    path = make_workbook()
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("xl/worksheets/_rels/sheet1.xml.rels", f'<Relationships xmlns="{rels}"/>')
+    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    assert notes == []
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    _check(out)
+
+
+def test_a_sheet_that_cannot_be_annotated_leaves_no_dangling_parts(make_workbook: Any, tmp_path: Path) -> None:
+    """A legacy drawing whose part is missing: that sheet is skipped, nothing half-written remains."""
+    path = make_workbook()
+    r_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    rewrite_part(path, "xl/worksheets/sheet1.xml", lambda d: d.replace(
+        b"</worksheet>", f'<legacyDrawing xmlns:r="{r_ns}" r:id="rIdGone"/></worksheet>'.encode()))
+    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    assert len(notes) == 1 and "рисунок примечаний" in notes[0]
+    out = tmp_path / "a.xlsx"
+    out.write_bytes(data)
+    z = zipfile.ZipFile(out)
+    ct = z.read("[Content_Types].xml").decode()
+    for part in re.findall(r'PartName="/([^"]+)"', ct):
+        assert part in z.namelist(), f"content type for a missing part {part}"
+    wb = openpyxl.load_workbook(out)
+    assert wb[SHEET]["B3"].comment is None
+    assert wb["Сведения"]["A1"].comment is not None  # the other sheet is still annotated

@@ -299,7 +299,7 @@ def _prepare_annotation(data: bytes, findings: Sequence[Finding], *, register: R
             continue
         try:
             _annotate_sheet(pkg, book, styles, ref, cells)
-        except _SheetSkip as e:
+        except (_SheetSkip, AnnotateError) as e:
             notes.append(f"Лист «{sheet_name}»: ячейки не отмечены ({e}); замечания есть на листе "
                          f"«{FINDINGS_SHEET}».")
     styles.save()
@@ -712,6 +712,7 @@ class _Rels:
                 rid, typ, tgt = el.get("Id") or "", el.get("Type") or "", el.get("Target") or ""
                 external = (el.get("TargetMode") or "") == "External"
                 self.rels.append(_Rel(rid, typ, "" if external else _resolve(source_part, tgt)))
+        self.original = list(self.rels)
         self.new: list[bytes] = []
         self.drop: set[str] = set()
 
@@ -738,10 +739,11 @@ class _Rels:
         self.drop.add(rid)
         self.dirty = True
 
-    def save(self) -> None:
+    def render(self) -> bytes | None:
+        """The new bytes of the .rels part (None when nothing changed)."""
         if not self.dirty:
-            return
-        if self.xml is None:
+            return None
+        if self.xml is None or not self.original:  # none, or an empty <Relationships/>: write it afresh
             xml = XML_DECL + b'<Relationships xmlns="' + NS_PKG_REL.encode() + b'"></Relationships>'
         else:
             xml = self.xml
@@ -755,7 +757,12 @@ class _Rels:
                 edits.append((ch.start, ch.end, b""))
         ins = b"".join(x.replace(b"<Relationship ", b"<" + p + b"Relationship ", 1) for x in self.new)
         edits.append((root.content_end, root.content_end, ins))
-        self.pkg.write(self.name, _apply_edits(xml, edits))
+        return _apply_edits(xml, edits)
+
+    def save(self) -> None:
+        data = self.render()
+        if data is not None:
+            self.pkg.write(self.name, data)
 
 
 class _ContentTypes:
@@ -1579,6 +1586,7 @@ def _annotate_sheet(pkg: _Package, book: _Book, styles: _Styles, ref: _SheetRef,
 
     rels = _Rels(pkg, ref.part)
     writes: dict[str, bytes] = {}
+    overrides: list[tuple[str, str]] = []  # content types, registered only when everything succeeded
     entries: list[_Entry] = [(pos, _comment_text(cells[pos])) for pos in sorted(cells)]
     # Comments part: merge with the sheet's own comments when it has some.
     existing = rels.by_type(RT_COMMENTS)
@@ -1591,7 +1599,7 @@ def _annotate_sheet(pkg: _Package, book: _Book, styles: _Styles, ref: _SheetRef,
     else:
         comments_part = pkg.unique_name("xl/comments{}.xml")
         writes[comments_part] = _new_comments(entries)
-        book.ct.override(comments_part, CT_COMMENTS)
+        overrides.append((comments_part, CT_COMMENTS))
         rels.add(RT_COMMENTS, comments_part)
     # VML drawing: the sheet's legacy drawing, or a new one.
     new_shapes = [e for e in entries if e[0] not in merged_refs]
@@ -1605,14 +1613,21 @@ def _annotate_sheet(pkg: _Package, book: _Book, styles: _Styles, ref: _SheetRef,
     else:
         vml_part = pkg.unique_name("xl/drawings/vmlDrawing{}.vml")
         writes[vml_part] = _new_vml(new_shapes, book.vml_blocks_in_use() + 1)
-        book.ct.default("vml", CT_VML)
-        if book.ct.type_of(vml_part) != CT_VML:
-            book.ct.override(vml_part, CT_VML)
+        overrides.append((vml_part, CT_VML))
         sx.add_legacy_drawing(rels.add(RT_VML, vml_part))
     writes[ref.part] = sx.result()
+    rels_xml = rels.render()
+    if rels_xml is not None:
+        writes[rels.name] = rels_xml
+    # Commit: nothing above touched the package.
     for name, data in writes.items():
         pkg.write(name, data)
-    rels.save()
+    for part, ctype in overrides:
+        if ctype == CT_VML:
+            book.ct.default("vml", CT_VML)
+            if book.ct.type_of(part) == CT_VML:
+                continue
+        book.ct.override(part, ctype)
 
 
 def _new_comments(entries: list[_Entry]) -> bytes:
