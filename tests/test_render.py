@@ -431,3 +431,13 @@ def test_plural() -> None:
     assert render._more_text(3) == "… и ещё 3 замечания"
     assert render._more_text(11) == "… и ещё 11 замечаний"
     assert render._more_text(22) == "… и ещё 22 замечания"
+
+
+def test_terminal_output_keeps_sheets_apart() -> None:
+    from perechen.report import render_text
+
+    findings = [Finding("a", Severity.ERROR, "2.1", "в перечне", sheet=SHEET, cell="B4", row=4),
+                Finding("b", Severity.WARNING, "5.1", "в сведениях", sheet="Сведения", cell="B4", row=4)]
+    text = render_text(CheckReport("x.xlsx", 3, findings))
+    assert "Строка 4 (лист «Перечень»)\n  ошибка     B4 в перечне" in text
+    assert "Строка 4 (лист «Сведения»)\n  предупреждение     B4 в сведениях" in text

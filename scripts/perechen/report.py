@@ -76,16 +76,17 @@ def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False
     if quiet:
         return report.summary()
     lines: list[str] = []
-    groups: dict[int | None, list[Finding]] = defaultdict(list)
+    # Rows of different sheets share numbers: group by (sheet, row).
+    groups: dict[tuple[str, int | None], list[Finding]] = defaultdict(list)
     for f in report.findings:
-        groups[f.row].append(f)
+        groups[(f.sheet or "" if f.row is not None else "", f.row)].append(f)
 
     def paint(sev: Severity, text: str) -> str:
         return f"{_COLORS[sev]}{text}{_RESET}" if color else text
 
-    for row in sorted(groups, key=lambda r: (r is not None, r or 0)):
-        items = groups[row]
-        sheet = next((f.sheet for f in items if f.sheet), None)
+    for key in sorted(groups, key=lambda k: (k[1] is not None, k[1] or 0, k[0])):
+        sheet, row = key
+        items = groups[key]
         title = f"Строка {row}" + (f" (лист «{sheet}»)" if sheet else "") if row is not None else "Книга в целом"
         lines.append(title)
         for f in items:
