@@ -14,19 +14,22 @@ message naming the file (and the sheet or part); everything else becomes a
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import hashlib
 import io
-import os
+import operator
+import posixpath
 import re
 import time
+import unicodedata
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .models import FileError, Finding, Register, Row
+from .models import FileError, Finding, PerechenError, Register, Row
 from .rules import Rules
 from .text import header_key, mixed_script_words, normalize
 
@@ -38,12 +41,7 @@ _DATE_TEXT = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:\s*г\.?)?\s
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _T_ATTR = re.compile(rb'\bt="([a-z]+)"')
-_V_ELEM = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-_F_ELEM = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>([^<]*)</(?:\w+:)?f>)")
-_F_START = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_ERR_ATTR = re.compile(rb'\st="e"')
-_HIDDEN_ATTR = re.compile(rb'\bhidden="(?:1|true)"')
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"')
+_HIDDEN_ATTR = re.compile(rb'hidden="(?:1|true)"')
 _ROW_NUM = re.compile(rb'\br="(\d+)"')
 _REF_SPLIT = re.compile(r"([A-Z]+)(\d+)")
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -134,14 +132,32 @@ def _zip_complete(data: bytes) -> bool:
 # Identifying the file
 # --------------------------------------------------------------------------------------------------
 
+# Cells calamine may allocate for one sheet (it builds a dense width × height grid of 32-byte cells,
+# and aborts the whole process when an allocation fails). A register of 200,000 rows × 30 columns fits.
+MAX_SHEET_CELLS = 6_000_000
+MAX_ZIP_MEMBERS = 10_000
+MAX_PROLOG_BYTES = 1_000_000
+
+
+@dataclass
+class SheetPart:
+    name: str
+    part: str
+    state: str = "visible"
+    kind: str = "worksheet"  # worksheet | chartsheet | other
+    scan: RawScan | None = None
+
+
 @dataclass
 class Package:
     """The opened, checked .xlsx zip."""
 
     zf: zipfile.ZipFile
     sheets: list[tuple[str, str, str]] = field(default_factory=list)  # (name, part path, state)
+    parts: list[SheetPart] = field(default_factory=list)
     date1904: bool = False
     strict: bool = False
+    stale_formulas: bool = False  # calcPr fullCalcOnLoad: cached values were not computed by the writer
 
 
 def identify(data: bytes, path: Path, rules: Rules) -> Package:
@@ -155,11 +171,21 @@ def identify(data: bytes, path: Path, rules: Rules) -> Package:
         raise _not_zip_error(data, path, rules)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        infos = zf.infolist()
+    except Exception as e:  # BadZipFile, LargeZipFile, ValueError, struct.error, OSError, EOFError …
         detail = ("архив записан не до конца (нет каталога архива)" if not _zip_complete(data)
-                  else f"архив повреждён ({e})")
+                  else f"архив повреждён ({_short(e)})")
         raise FileError("zip_damaged", rules.file_error("zip_damaged", path, detail), path) from None
-    names = set(zf.namelist())
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise FileError("zip_damaged", rules.file_error(
+            "zip_damaged", path, f"в архиве {len(infos)} частей — книги Excel столько не содержат"), path)
+    seen: set[str] = set()
+    for info in infos:
+        if info.filename in seen:
+            raise FileError("zip_damaged", rules.file_error(
+                "zip_damaged", path, f"часть {info.filename} записана в архив дважды"), path)
+        seen.add(info.filename)
+    names = seen
     if "word/document.xml" in names:
         raise FileError("word", rules.file_error("word", path), path)
     if any(n.startswith("ppt/") for n in names):
@@ -175,6 +201,10 @@ def identify(data: bytes, path: Path, rules: Rules) -> Package:
             "not_xlsx", path, "это двоичная книга Excel (.xlsb); сохраните её как «Книга Excel (*.xlsx)»"), path)
     _check_sizes(zf, path, rules)
     pkg = Package(zf=zf)
+    # Every XML part is checked for DTDs before anything parses it.
+    for info in infos:
+        if not info.is_dir():
+            _check_prolog(pkg, info, path, rules)
     _read_workbook_part(pkg, path, rules)
     return pkg
 
@@ -217,6 +247,11 @@ def _not_zip_error(data: bytes, path: Path, rules: Rules) -> FileError:
 
 
 def _check_sizes(zf: zipfile.ZipFile, path: Path, rules: Rules) -> None:
+    """Refuse a zip bomb from its directory, before inflating anything.
+
+    The declared sizes are what counts: zipfile and calamine's zip reader both stop with an error
+    when a part inflates to more than its declared size.
+    """
     lim = rules.schema.limits
     total = 0
     for info in zf.infolist():
@@ -225,6 +260,9 @@ def _check_sizes(zf: zipfile.ZipFile, path: Path, rules: Rules) -> None:
         if info.file_size > 50_000_000 and ratio > lim.max_compression_ratio:
             raise FileError("zip_bomb", rules.file_error(
                 "zip_bomb", path, f"{_mb(info.file_size)} (часть {info.filename} сжата в {ratio:.0f} раз)"), path)
+        if info.file_size > lim.max_uncompressed_bytes:
+            raise FileError("zip_bomb", rules.file_error(
+                "zip_bomb", path, f"{_mb(info.file_size)} (часть {info.filename})"), path)
     if total > lim.max_uncompressed_bytes:
         raise FileError("zip_bomb", rules.file_error("zip_bomb", path, _mb(total)), path)
 
@@ -233,23 +271,89 @@ def _mb(n: int) -> str:
     return f"{n / 1_000_000:,.0f} МБ".replace(",", " ")
 
 
+def _damaged(path: Path, rules: Rules, name: str, e: BaseException | None = None) -> FileError:
+    if e is None:
+        detail = f"нет части {name}"
+    elif isinstance(e, RuntimeError) and "password" in str(e).lower():
+        detail = f"часть {name} зашифрована средствами архива"
+    else:
+        detail = f"часть {name} не распаковывается ({_short(e)})"
+    return FileError("zip_damaged", rules.file_error("zip_damaged", path, detail), path)
+
+
 def read_part(pkg: Package, name: str, path: Path, rules: Rules) -> bytes:
     """Inflate one part, bounded by its declared size (zipfile checks size and CRC)."""
     try:
-        data = pkg.zf.read(name)
+        return pkg.zf.read(name)
     except KeyError:
-        raise FileError("zip_damaged", rules.file_error("zip_damaged", path, f"нет части {name}"), path) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as e:
-        raise FileError("zip_damaged", rules.file_error(
-            "zip_damaged", path, f"часть {name} не распаковывается ({e})"), path) from None
-    _refuse_dtd(data, name, path, rules)
-    return data
+        raise _damaged(path, rules, name) from None
+    except Exception as e:  # BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError …
+        raise _damaged(path, rules, name, e) from None
 
 
-def _refuse_dtd(data: bytes, name: str, path: Path, rules: Rules) -> None:
-    # A DTD can only appear in the prolog, before the root element; entity declarations live in it.
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
+def _check_prolog(pkg: Package, info: zipfile.ZipInfo, path: Path, rules: Rules) -> None:
+    """Refuse a part whose XML prolog carries a DTD (<!DOCTYPE …>, hence entity declarations).
+
+    A DTD may only stand in the prolog, before the root element, so only the head of each part is
+    inflated. UTF-16 parts are decoded; parts that are not XML (images, vbaProject.bin) pass.
+    """
+    name = info.filename
+    buf = b""
+    try:
+        with pkg.zf.open(info) as f:
+            while True:
+                chunk = f.read(4096 if not buf else 65536)
+                buf += chunk
+                verdict = _prolog_verdict(buf, final=not chunk)
+                if verdict is not None:
+                    break
+                if len(buf) > MAX_PROLOG_BYTES:
+                    verdict = "long"
+                    break
+    except Exception as e:  # damaged or encrypted member
+        raise _damaged(path, rules, name, e) from None
+    if verdict == "dtd":
         raise FileError("xml_dtd", rules.file_error("xml_dtd", path, name), path)
+    if verdict == "long":
+        raise FileError("xml_broken", rules.file_error(
+            "xml_broken", path, f"{name} (слишком длинное начало до корневого элемента)"), path)
+
+
+_PROLOG_WS = b" \t\r\n"
+
+
+def _prolog_verdict(buf: bytes, final: bool) -> str | None:
+    """'ok' (root element reached or not XML), 'dtd', or None (need more bytes)."""
+    if buf[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(buf) >= 2 and (buf[0] == 0 or buf[1] == 0)):
+        enc = "utf-16-be" if buf[:2] == b"\xfe\xff" or buf[:1] == b"\0" else "utf-16-le"
+        text = buf[: len(buf) & ~1].decode(enc, "replace").lstrip("\ufeff")
+        data = text.encode("utf-8", "replace")
+    else:
+        data = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
+    i, n = 0, len(data)
+    while True:
+        while i < n and data[i] in _PROLOG_WS:
+            i += 1
+        if i >= n:
+            return "ok" if final else None
+        if data[i] != 0x3C:  # not '<': not XML (or text before the root: the parser will object)
+            return "ok"
+        if n - i < 9 and not final:
+            return None
+        if data.startswith(b"<?", i):
+            j = data.find(b"?>", i + 2)
+            if j < 0:
+                return "ok" if final else None
+            i = j + 2
+        elif data.startswith(b"<!--", i):
+            j = data.find(b"-->", i + 4)
+            if j < 0:
+                return "ok" if final else None
+            i = j + 3
+        elif data.startswith(b"<!", i):
+            return "dtd"  # <!DOCTYPE, <!ENTITY or any other declaration before the root
+        else:
+            return "ok"
 
 
 _NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -259,63 +363,103 @@ def _read_workbook_part(pkg: Package, path: Path, rules: Rules) -> None:
     from defusedxml import ElementTree as DET
     from defusedxml.common import DefusedXmlException
 
-    # Every XML part is checked for DTDs before anything parses it.
-    for info in pkg.zf.infolist():
-        if info.filename.endswith((".xml", ".rels", ".vml")):
-            if info.filename.startswith("xl/worksheets/") or info.filename == "xl/sharedStrings.xml":
-                continue  # checked in full when read
-            read_part(pkg, info.filename, path, rules)
+    part = "xl/workbook.xml"
     try:
-        wb = DET.fromstring(read_part(pkg, "xl/workbook.xml", path, rules))
-        rels_raw = read_part(pkg, "xl/_rels/workbook.xml.rels", path, rules)
-        rels = DET.fromstring(rels_raw)
+        wb = DET.fromstring(read_part(pkg, part, path, rules))
+        part = "xl/_rels/workbook.xml.rels"
+        rels = DET.fromstring(read_part(pkg, part, path, rules))
     except DefusedXmlException:
-        raise FileError("xml_dtd", rules.file_error("xml_dtd", path, "xl/workbook.xml"), path) from None
+        raise FileError("xml_dtd", rules.file_error("xml_dtd", path, part), path) from None
+    except FileError:
+        raise
     except Exception as e:  # ParseError
-        raise FileError("xml_broken", rules.file_error("xml_broken", path, f"xl/workbook.xml ({e})"), path) from None
+        raise FileError("xml_broken", rules.file_error("xml_broken", path, f"{part} ({_short(e)})"), path) from None
     pkg.strict = wb.tag.startswith("{" + _NS_STRICT)
     targets: dict[str, str] = {}
     for rel in rels:
         rid, target = rel.get("Id"), rel.get("Target") or ""
-        if rid:
+        if rid and rel.get("TargetMode") != "External":
             if target.startswith("/"):
-                part = target.lstrip("/")
+                tpart = target.lstrip("/")
             else:
-                part = os.path.normpath("xl/" + target).replace("\\", "/")
-            targets[rid] = part
+                tpart = posixpath.normpath("xl/" + target)
+            targets[rid] = tpart
+    names_seen: set[str] = set()
     for el in wb.iter():
+        if not isinstance(el.tag, str):
+            continue
         local = el.tag.rsplit("}", 1)[-1]
         if local == "workbookPr":
             pkg.date1904 = (el.get("date1904") or "").lower() in {"1", "true"}
+        elif local == "calcPr":
+            pkg.stale_formulas = (el.get("fullCalcOnLoad") or "").lower() in {"1", "true"}
         elif local == "sheet":
             rid = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), "")
-            pkg.sheets.append((el.get("name") or "", targets.get(rid, ""), el.get("state") or "visible"))
+            name, target = el.get("name") or "", targets.get(rid, "")
+            if name in names_seen:
+                raise FileError("xml_broken", rules.file_error(
+                    "xml_broken", path, f"xl/workbook.xml (лист «{name}» указан дважды)"), path)
+            names_seen.add(name)
+            state = el.get("state") or "visible"
+            kind = ("worksheet" if "/worksheets/" in "/" + target or "worksheets/" in target
+                    else "chartsheet" if "chartsheets/" in target else "other")
+            pkg.sheets.append((name, target, state))
+            pkg.parts.append(SheetPart(name=name, part=target, state=state, kind=kind))
     if not pkg.sheets:
         raise FileError("no_sheets", rules.file_error("no_sheets", path), path)
 
 
 # --------------------------------------------------------------------------------------------------
-# Reading values
+# Sheet XML: extent guard and the raw scan
 # --------------------------------------------------------------------------------------------------
 
 @dataclass
 class RawScan:
     formulas_without_value: dict[str, str] = field(default_factory=dict)  # ref -> formula text
     formulas: set[str] = field(default_factory=set)
+    formulas_cached: set[str] = field(default_factory=set)  # formulas that do have a cached value
     errors: dict[str, str] = field(default_factory=dict)  # ref -> error text
     hidden_rows: list[int] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     autofilter: bool = False
 
 
-def scan_sheet_xml(xml: bytes) -> RawScan:
+@functools.lru_cache(maxsize=64)
+def _patterns(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
+    p = re.escape(prefix)
+    return {
+        "f_start": re.compile(b"<" + p + rb"f[\s>/]"),
+        "f_elem": re.compile(b"<" + p + rb"f(?:\s[^>]*)?(?:/>|>([^<]*)</" + p + b"f>)"),
+        "v_elem": re.compile(b"<" + p + b"v>([^<]*)</" + p + b"v>"),
+        "row_tag": re.compile(b"<" + p + rb"row\s"),
+        "merge": re.compile(b"<" + p + rb'mergeCell\s[^>]*\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"'),
+        "autofilter": re.compile(b"<" + p + rb"autoFilter\b"),
+        "valued": re.compile(b"<" + p + rb"(?:v>[^<]|is[\s>])"),
+    }
+
+
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(?:worksheet|chartsheet|dialogsheet)\b")
+
+
+def sheet_prefix(xml: bytes) -> bytes:
+    m = _ROOT.search(xml, 0, 65536)
+    return (m.group(1) or b"") if m else b""
+
+
+def scan_sheet_xml(xml: bytes, prefix: bytes | None = None) -> RawScan:
     """Find formulas, error cells, hidden rows and merges in a sheet's XML without parsing it."""
+    if prefix is None:
+        prefix = sheet_prefix(xml)
+    pt = _patterns(prefix)
+    c_open = b"<" + prefix + b"c "
+    c_close = b"</" + prefix + b"c>"
     scan = RawScan()
-    for m in _F_START.finditer(xml):
-        start = _cell_start(xml, m.start())
+    for m in pt["f_start"].finditer(xml):
+        start = xml.rfind(c_open, 0, m.start())
         if start < 0:
             continue
-        end = _cell_end(xml, m.start())
+        end = xml.find(c_close, m.start())
+        end = len(xml) if end < 0 else end
         seg = xml[start:end]
         tag_end = seg.find(b">")
         ref = _CELL_REF.search(seg, 0, tag_end)
@@ -324,48 +468,43 @@ def scan_sheet_xml(xml: bytes) -> RawScan:
         r = (ref.group(1) + ref.group(2)).decode()
         scan.formulas.add(r)
         t = _T_ATTR.search(seg, 0, tag_end)
-        v = _V_ELEM.search(seg)
+        v = pt["v_elem"].search(seg)
         if (v is None or v.group(1) == b"") and not (t and t.group(1) == b"str" and v is not None):
-            fm = _F_ELEM.search(seg)
+            fm = pt["f_elem"].search(seg)
             ftext = (fm.group(1) or b"").decode("utf-8", "replace") if fm else ""
             scan.formulas_without_value[r] = "=" + _xml_unescape(ftext) if ftext else "(общая формула)"
-    for m in _ERR_ATTR.finditer(xml):
-        start = _cell_start(xml, m.start())
-        if start < 0:
+        else:
+            scan.formulas_cached.add(r)
+    pos = 0
+    while True:
+        i = xml.find(b't="e"', pos)
+        if i < 0:
+            break
+        pos = i + 5
+        start = xml.rfind(b"<", 0, i)
+        if not xml.startswith(c_open, start):
             continue
-        end = _cell_end(xml, m.start())
+        end = xml.find(c_close, i)
+        end = len(xml) if end < 0 else end
         seg = xml[start:end]
         tag_end = seg.find(b">")
         ref = _CELL_REF.search(seg, 0, tag_end)
         if not ref:
             continue
-        v = _V_ELEM.search(seg)
-        scan.errors[(ref.group(1) + ref.group(2)).decode()] = (v.group(1).decode() if v else "#ОШИБКА")
+        v = pt["v_elem"].search(seg)
+        text = v.group(1).decode("utf-8", "replace") if v else ""
+        scan.errors[(ref.group(1) + ref.group(2)).decode()] = _xml_unescape(text) or "#ОШИБКА"
     for m in _HIDDEN_ATTR.finditer(xml):
         lt = xml.rfind(b"<", 0, m.start())
-        tag = xml[lt:xml.find(b">", m.start()) + 1]
-        if re.match(rb"<(?:\w+:)?row\s", tag):
+        gt = xml.find(b">", m.start())
+        tag = xml[lt:gt + 1]
+        if pt["row_tag"].match(tag):
             rn = _ROW_NUM.search(tag)
             if rn:
                 scan.hidden_rows.append(int(rn.group(1)))
-    scan.merged = [m.group(1).decode() for m in _MERGE.finditer(xml)]
-    scan.autofilter = re.search(rb"<(?:\w+:)?autoFilter\b", xml) is not None
+    scan.merged = [m.group(1).decode() for m in pt["merge"].finditer(xml)]
+    scan.autofilter = pt["autofilter"].search(xml) is not None
     return scan
-
-
-def _cell_start(xml: bytes, pos: int) -> int:
-    i = xml.rfind(b"<c ", 0, pos)
-    j = xml.rfind(b":c ", 0, pos)
-    if j > i:
-        i = xml.rfind(b"<", 0, j + 1)
-    return i
-
-
-def _cell_end(xml: bytes, pos: int) -> int:
-    e = xml.find(b"</c>", pos)
-    e2 = xml.find(b":c>", pos)
-    cands = [x for x in (e, e2) if x != -1]
-    return (min(cands) + 4) if cands else len(xml)
 
 
 def _xml_unescape(s: str) -> str:
@@ -373,18 +512,190 @@ def _xml_unescape(s: str) -> str:
     return unescape(s)
 
 
+def _letters(n: int) -> str:
+    """1-based column number -> letters."""
+    return col_letter(n - 1)
+
+
+def _gt_digits(n: int) -> bytes:
+    """Regex for decimal numbers (leading zeros allowed) greater than n >= 0."""
+    s = str(n)
+    alts = [rb"[1-9]\d{%d,}" % len(s)]
+    for i, ch in enumerate(s):
+        d = int(ch)
+        if d < 9:
+            alts.append(s[:i].encode() + b"[%d-9]" % (d + 1) + rb"\d{%d}" % (len(s) - i - 1))
+    return b"0*(?:" + b"|".join(alts) + b")"
+
+
+def _gt_letters(n: int) -> bytes:
+    """Regex for column letters after the n-th column (1-based)."""
+    s = _letters(n) if n >= 1 else ""
+    alts = [b"[A-Z]{%d,}" % (len(s) + 1)]
+    for i, ch in enumerate(s):
+        if ch < "Z":
+            alts.append(s[:i].encode() + b"[%s-Z]" % chr(ord(ch) + 1).encode() + b"[A-Z]{%d}" % (len(s) - i - 1))
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond_re(max_col: int | None, max_row: int | None) -> re.Pattern[bytes]:
+    alts = []
+    if max_col is not None:
+        alts.append(_gt_letters(max_col) + rb"\d+")
+    if max_row is not None:
+        alts.append(rb"[A-Z]{1,3}" + _gt_digits(max_row))
+    return re.compile(b'r="(?:' + b"|".join(alts) + b')"')
+
+
+def _first_valued_beyond(xml: bytes, prefix: bytes, max_col: int | None, max_row: int | None) -> str | None:
+    """The first cell holding a value whose column > max_col or row > max_row (styled empty cells pass)."""
+    pat = _beyond_re(max_col, max_row)
+    c_open = b"<" + prefix + b"c"
+    c_close = b"</" + prefix + b"c>"
+    valued = _patterns(prefix)["valued"]
+    pos = 0
+    while True:
+        m = pat.search(xml, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        lt = xml.rfind(b"<", 0, m.start())
+        if lt < 0 or not xml.startswith(c_open, lt) or xml[lt + len(c_open):lt + len(c_open) + 1] not in _PROLOG_WS:
+            continue
+        gt = xml.find(b">", m.end())
+        if gt < 0 or xml[gt - 1:gt] == b"/":
+            continue  # <c r="…" s="1"/>: formatting only
+        end = xml.find(c_close, gt)
+        if valued.search(xml, gt, end if end >= 0 else len(xml)):
+            return m.group(0)[3:-1].decode()
+
+
+@functools.lru_cache(maxsize=16)
+def _rless_res(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A <c> or <row> tag whose first attribute is not r= (writers put r first; calamine then counts)."""
+    p = re.escape(prefix)
+    return (re.compile(b"<" + p + rb'c(?:[>/]|\s+(?!r="))'), re.compile(b"<" + p + rb'row(?:[>/]|\s+(?!r="))'))
+
+
+_ANY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(\s[^>]*)?(/?)>")
+_R_ATTR = re.compile(rb'\sr="([A-Z]*)(\d*)"')
+
+
+def _positional_extent(xml: bytes, prefix: bytes) -> tuple[int, int, str]:
+    """Height and width the way calamine places cells that lack r= (next row / next column)."""
+    valued = _patterns(prefix)["valued"]
+    c_close = b"</" + prefix + b"c>"
+    row = 0
+    col = 0
+    max_r = max_c = 0
+    far = ""
+    for m in _ANY_TAG.finditer(xml):
+        attrs = m.group(2) or b""
+        ra = _R_ATTR.search(attrs)
+        if m.group(1) == b"row":
+            row = int(ra.group(2)) if ra and ra.group(2) else row + 1
+            col = 0
+            continue
+        if ra and ra.group(1) and ra.group(2):
+            col = col_index(ra.group(1).decode()) + 1
+            r = int(ra.group(2))
+        else:
+            col += 1
+            r = max(row, 1)
+        if m.group(3):
+            continue
+        end = xml.find(c_close, m.end())
+        if not valued.search(xml, m.end(), end if end >= 0 else len(xml)):
+            continue
+        if r > max_r or col > max_c:
+            far = f"{_letters(col)}{r}"
+        max_r, max_c = max(max_r, r), max(max_c, col)
+    return max_r, max_c, far
+
+
+def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes | None = None) -> None:
+    """Refuse a sheet whose used area would not fit in memory, before calamine allocates it.
+
+    calamine allocates a dense grid from the first to the last cell holding a value; one value in
+    XFD1048576 would ask for 550 GB and abort the process. Styled empty cells do not count.
+    """
+    if prefix is None:
+        prefix = sheet_prefix(xml)
+    lim = rules.schema.limits
+    max_row = lim.max_rows + rules.schema.register_spec.header_search_rows
+    max_col = lim.max_columns
+    budget = min(MAX_SHEET_CELLS, max_row * max_col)
+
+    def fail(ref: str, why: str) -> FileError:
+        return FileError("sheet_too_large", rules.file_error(
+            "sheet_too_large", path, f"«{sheet}»: значение в ячейке {ref} {why}"), path)
+
+    limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
+    rless_c, rless_row = _rless_res(prefix)
+    if rless_c.search(xml) is not None or rless_row.search(xml) is not None:
+        h, w, far = _positional_extent(xml, prefix)
+        if h > max_row or w > max_col:
+            raise fail(far, limits_txt)
+        if h * w > budget:
+            raise fail(far, f"— лист занял бы {h:,} × {w} ячеек".replace(",", " "))
+        return
+    fast_cols = max(1, budget // max_row)
+    if _first_valued_beyond(xml, prefix, fast_cols, max_row) is None:
+        return  # height <= max_row and width <= fast_cols: within the budget
+    far = _first_valued_beyond(xml, prefix, max_col, max_row)
+    if far is not None:
+        raise fail(far, limits_txt)
+    # Some values lie right of fast_cols: find the real width, then the height it allows.
+    lo, hi = fast_cols, max_col  # width in (lo, hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _first_valued_beyond(xml, prefix, mid, None) is None:
+            hi = mid
+        else:
+            lo = mid
+    width = hi
+    far = _first_valued_beyond(xml, prefix, None, max(1, budget // width))
+    if far is not None:
+        raise fail(far, f"— лист занял бы больше {budget:,} ячеек ({width} столбцов)".replace(",", " "))
+
+
 def read_register(path: str | Path, rules: Rules | None = None, *, progress: Progress | None = None) -> Register:
-    """Read the register sheet of a workbook. Raises FileError when the file cannot be read."""
+    """Read the register sheet of a workbook. Raises FileError when the file cannot be read.
+
+    Nothing but :class:`~perechen.models.PerechenError` leaves this function: an unexpected exception
+    becomes a FileError «reader_bug» (the fuzzers treat that code as a crash).
+    """
     rules = rules or Rules.load()
     path = Path(path)
     started = time.monotonic()
-    data = load_bytes(path, rules)
-    pkg = identify(data, path, rules)
-    reader = _SheetReader(path, rules, pkg, data, started, progress)
-    reg = reader.read()
+    gc_was_on = gc.isenabled()
+    gc.disable()  # bulk loading: the collector would rescan every row list many times over
+    try:
+        data = load_bytes(path, rules)
+        pkg = identify(data, path, rules)
+        reader = _SheetReader(path, rules, pkg, data, started, progress)
+        reg = reader.read()
+    except (PerechenError, KeyboardInterrupt, SystemExit):
+        raise
+    except MemoryError:
+        raise FileError("sheet_too_large", rules.file_error(
+            "sheet_too_large", path, "не хватило памяти при чтении книги"), path) from None
+    except BaseException as e:  # incl. pyo3's PanicException, which is not an Exception
+        raise FileError("reader_bug", rules.file_error(
+            "reader_bug", path, f"{type(e).__name__}: {_short(e)}"), path) from e
+    finally:
+        if gc_was_on:
+            gc.enable()
     reg.sha256 = hashlib.sha256(data).hexdigest()
     reg.data = data
     return reg
+
+
+_HAS_LATIN = re.compile(r"[A-Za-z]")
+# Text made only of these needs nothing from normalize() but trimming (checked with is_normalized too).
+_PLAIN_TEXT = re.compile(r"[^ \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@_\[\]-]")
+_CellInfo = tuple[Any, bool, list[tuple[str, str]]]  # normalised value, changed, mixed-script words
 
 
 class _SheetReader:
@@ -395,7 +706,7 @@ class _SheetReader:
         self.progress = progress
         self.findings: list[Finding] = []
         self._norm_cache: dict[str, str] = {}
-        self._mixed_cache: dict[str, list[tuple[str, str]]] = {}
+        self._cell_cache: dict[str, _CellInfo] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fail(self, code: str, detail: str = "") -> FileError:
@@ -415,42 +726,83 @@ class _SheetReader:
         return Finding(code=code, severity=chk.severity, clause=chk.clause, message=msg, sheet=sheet, cell=cell,
                        row=row, column=column, field=field_name, value=value)
 
+    def _calamine_error(self, e: BaseException, where: str = "") -> FileError:
+        """Name the damaged part when calamine stumbles over one; else say what calamine said."""
+        import python_calamine as pc
+
+        if isinstance(e, pc.PasswordError):
+            return self._fail("encrypted")
+        for info in self.pkg.zf.infolist():
+            try:
+                self.pkg.zf.read(info)
+            except Exception as ze:
+                return _damaged(self.path, self.rules, info.filename, ze)
+        detail = f"{where}: {_short(e)}" if where else _short(e)
+        return self._fail("read_failed", detail)
+
     # -- main ------------------------------------------------------------------------------------
+    def _prepare_sheets(self) -> None:
+        """Inflate every worksheet once: refuse sizes calamine cannot hold, scan the raw XML."""
+        names = set(self.pkg.zf.namelist())
+        for sp in self.pkg.parts:
+            if sp.kind != "worksheet":
+                continue
+            if sp.part not in names:
+                raise _damaged(self.path, self.rules, f"{sp.part} (лист «{sp.name}»)")
+            xml = read_part(self.pkg, sp.part, self.path, self.rules)
+            prefix = sheet_prefix(xml)
+            check_extent(xml, sp.name, self.path, self.rules, prefix)
+            sp.scan = scan_sheet_xml(xml, prefix)
+            del xml
+            self._budget()
+
     def read(self) -> Register:
         import python_calamine as pc
 
-        try:
-            wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
-        except pc.PasswordError:
-            raise self._fail("encrypted") from None
-        except Exception as e:
-            raise self._fail("read_failed", _short(e)) from None
-        spec = self.rules.schema.register_spec
-        candidates: list[tuple[str, Any, int, dict[int, str], list[list[Any]]]] = []
-        info_sheet: tuple[str, list[list[Any]]] | None = None
-        sheet_names = [name for name, _, _ in self.pkg.sheets]
         if self.progress:
             self.progress("Чтение книги", 0, 1)
-        for name in wb.sheet_names:
+        self._prepare_sheets()
+        try:
+            wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            meta = list(wb.sheets_metadata)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # CalamineError … and pyo3's PanicException
+            raise self._calamine_error(e) from None
+        spec = self.rules.schema.register_spec
+        parts = {sp.name: sp for sp in self.pkg.parts}
+        candidates: list[tuple[str, SheetPart, int, dict[int, str], list[list[Any]]]] = []
+        info_sheet: tuple[str, list[list[Any]]] | None = None
+        sheet_names = [name for name, _, _ in self.pkg.sheets]
+        for i, md in enumerate(meta):
+            sp = parts.get(md.name)
+            if sp is None or sp.kind != "worksheet" or sp.scan is None or md.typ != pc.SheetTypeEnum.WorkSheet:
+                continue  # chart sheets, and anything the extent guard has not seen
             try:
-                sh = wb.get_sheet_by_name(name)
-                rows = sh.to_python(skip_empty_area=False)
-            except Exception as e:
-                raise self._fail("read_failed", f"лист «{name}»: {_short(e)}") from None
+                rows = wb.get_sheet_by_index(i).to_python(skip_empty_area=False)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:
+                raise self._calamine_error(e, f"лист «{md.name}»") from None
             self._budget()
             found = self._find_header(rows[: spec.header_search_rows])
             if found is not None:
                 hdr_idx, mapping = found
-                candidates.append((name, sh, hdr_idx, mapping, rows))
-            if header_key(name) == header_key(self.rules.schema.info.sheet):
-                info_sheet = (name, rows)
+                candidates.append((md.name, sp, hdr_idx, mapping, rows))
+            if info_sheet is None and header_key(md.name) == header_key(self.rules.schema.info.sheet):
+                info_sheet = (md.name, rows)
+            elif found is None:
+                del rows
         if not candidates:
             listed = ", ".join(f"«{n}»" for n in sheet_names)
             raise self._fail("no_register", f"Листы книги: {listed}.")
+        visible = [c for c in candidates if c[1].state == "visible"]
+        if len(candidates) > 1 and len(visible) == 1:
+            candidates = visible  # a hidden helper sheet that looks like the register is not it
         if len(candidates) > 1:
             raise self._fail("many_registers", ", ".join(f"«{c[0]}»" for c in candidates))
-        name, _sh, hdr_idx, mapping, rows = candidates[0]
-        reg = self._read_rows(name, hdr_idx, mapping, rows)
+        name, sp, hdr_idx, mapping, rows = candidates[0]
+        reg = self._read_rows(name, sp.scan or RawScan(), hdr_idx, mapping, rows)
         reg.sheet_names = sheet_names
         if info_sheet is not None:
             reg.info_sheet = info_sheet[0]
@@ -465,10 +817,11 @@ class _SheetReader:
         best: tuple[int, dict[int, str]] | None = None
         best_n = 0
         idx = self.rules.header_index
+        max_cols = self.rules.schema.limits.max_columns
         for i, row in enumerate(rows):
             mapping: dict[int, str] = {}
-            for j, v in enumerate(row):
-                if isinstance(v, str) and v:
+            for j, v in enumerate(row[:max_cols]):
+                if isinstance(v, str) and v and len(v) < 500:
                     f = idx.get(header_key(v))
                     if f is not None:
                         mapping[j] = f
@@ -482,7 +835,24 @@ class _SheetReader:
                 return best
         return None
 
-    def _read_rows(self, sheet: str, hdr_idx: int, mapping: dict[int, str], rows: list[list[Any]]) -> Register:
+    def _cell_text(self, v: str) -> _CellInfo:
+        """Normalise a text cell once per distinct text (registers repeat values a lot)."""
+        info = self._cell_cache.get(v)
+        if info is None:
+            if _PLAIN_TEXT.search(v) is None and "  " not in v and unicodedata.is_normalized("NFC", v):
+                # Cyrillic, digits and ordinary punctuation only: normalize() would only trim it.
+                nv = v.strip()
+                info = (nv or None, nv != v, [])
+            else:
+                nv = normalize(v)
+                mixed = mixed_script_words(nv) if not nv.isascii() and _HAS_LATIN.search(nv) else []
+                info = (nv or None, nv != v, mixed)
+            if len(self._cell_cache) < 500_000:
+                self._cell_cache[v] = info
+        return info
+
+    def _read_rows(self, sheet: str, scan: RawScan, hdr_idx: int, mapping: dict[int, str],
+                   rows: list[list[Any]]) -> Register:
         rules = self.rules
         lim = rules.schema.limits
         header_row_no = hdr_idx + 1
@@ -519,15 +889,6 @@ class _SheetReader:
             if col.required and col.field not in columns:
                 self.findings.append(self._finding("missing-column", sheet, f"A{header_row_no}", header_row_no, None,
                                                    field_name=col.field))
-        # Raw XML extras.
-        part = next((p for n, p, _ in self.pkg.sheets if n == sheet), "")
-        scan = RawScan()
-        if part and part in self.pkg.zf.namelist():
-            xml = read_part(self.pkg, part, self.path, rules)
-            scan = scan_sheet_xml(xml)
-            del xml
-        if "xl/sharedStrings.xml" in self.pkg.zf.namelist():
-            read_part(self.pkg, "xl/sharedStrings.xml", self.path, rules)
         self._budget()
         # Data rows: stop at the last non-empty row; skip blank rows in between.
         last = len(rows)
@@ -539,57 +900,12 @@ class _SheetReader:
         problem_cells: set[str] = set()
         hidden = set(scan.hidden_rows)
         date_fields = {c.field for c in rules.schema.columns if c.type == "date"}
-        out: list[Row] = []
+        out = self._convert_rows(sheet, rows, hdr_idx, last, col_fields, columns, date_fields, hidden)
         total = n_data
-        for i in range(hdr_idx + 1, last):
-            raw_row = rows[i]
-            if _blank(raw_row):
-                continue
-            rn = i + 1
-            values: dict[str, Any] = {}
-            original: dict[str, Any] = {}
-            for j, f in col_fields:
-                v = raw_row[j] if j < len(raw_row) else None
-                if v == "" or v is None:
-                    values[f] = None
-                    continue
-                if f in date_fields:
-                    nv = self._to_date(v)
-                elif isinstance(v, str):
-                    nv = self._norm(v)
-                    if nv != v:
-                        original[f] = v
-                    if not nv:
-                        nv = None
-                elif isinstance(v, float):
-                    nv = str(int(v)) if v.is_integer() else str(v)
-                    original[f] = v
-                elif isinstance(v, bool):
-                    nv = "да" if v else "нет"
-                    original[f] = v
-                elif isinstance(v, (dt.date, dt.time, dt.timedelta)):
-                    nv = v.strftime("%d.%m.%Y") if isinstance(v, dt.date) else str(v)
-                    original[f] = v
-                else:
-                    nv = str(v)
-                values[f] = nv
-                if isinstance(nv, str) and not nv.isascii():
-                    mixed = self._mixed_cache.get(nv)
-                    if mixed is None:
-                        mixed = mixed_script_words(nv)
-                        self._mixed_cache[nv] = mixed
-                    for word, latin in mixed:
-                        letter = columns[f]
-                        self.findings.append(self._finding("mixed-script", sheet, f"{letter}{rn}", rn, letter,
-                                                           value=nv, field_name=f, detail=word,
-                                                           expected=", ".join(latin)))
-            out.append(Row(number=rn, values=values, original=original, hidden=rn in hidden))
-            if (i & 0x3FFF) == 0:
-                self._budget()
-                if self.progress:
-                    self.progress("Чтение строк", i - hdr_idx, total)
+        findings = self.findings
         data_cols = {letter for letter in columns.values()}
         known_rows = {r.number for r in out}
+        last_row = out[-1].number if out else header_row_no
 
         def in_data(ref: str) -> tuple[str, int] | None:
             m = _REF_SPLIT.fullmatch(ref)
@@ -612,48 +928,135 @@ class _SheetReader:
             if rn in row_by_no:
                 row_by_no[rn].values[f] = None
                 row_by_no[rn].original[f] = text
-            self.findings.append(self._finding("error-value", sheet, ref, rn, letter, value=text, field_name=f))
-        for ref, ftext in sorted(scan.formulas_without_value.items(), key=lambda kv: _ref_key(kv[0])):
+            findings.append(self._finding("error-value", sheet, ref, rn, letter, value=text, field_name=f))
+        stale = {ref: "" for ref in scan.formulas_cached} if self.pkg.stale_formulas else {}
+        for ref, ftext in sorted({**stale, **scan.formulas_without_value}.items(), key=lambda kv: _ref_key(kv[0])):
             loc = in_data(ref)
             if loc is None or ref in problem_cells:
                 continue
             letter, rn = loc
             problem_cells.add(ref)
             f = field_of[letter]
-            self.findings.append(self._finding("formula-no-value", sheet, ref, rn, letter, value=ftext,
-                                               field_name=f, detail=ftext))
+            if not ftext:  # cached by a writer that does not calculate (fullCalcOnLoad): not to be trusted
+                ftext = "(значение не пересчитано)"
+                if rn in row_by_no:
+                    row = row_by_no[rn]
+                    if row.values.get(f) is not None:
+                        row.original.setdefault(f, row.values[f])
+                    row.values[f] = None
+            findings.append(self._finding("formula-no-value", sheet, ref, rn, letter, value=ftext,
+                                          field_name=f, detail=ftext))
+        data_idx = sorted(col_index(letter) for letter in data_cols)
         for rng in scan.merged:
             a, _, b = rng.partition(":")
             ma, mb = _REF_SPLIT.fullmatch(a), _REF_SPLIT.fullmatch(b or a)
             if not ma or not mb:
                 continue
             c1, r1, c2, r2 = col_index(ma.group(1)), int(ma.group(2)), col_index(mb.group(1)), int(mb.group(2))
-            if r2 <= header_row_no:
+            if r2 <= header_row_no or r1 > last_row:
                 continue
-            touched = [col_letter(c) for c in range(c1, c2 + 1) if col_letter(c) in data_cols]
+            touched = [col_letter(c) for c in data_idx if c1 <= c <= c2]
             if not touched:
                 continue
-            for rn in range(max(r1, header_row_no + 1), r2 + 1):
+            for rn in range(max(r1, header_row_no + 1), min(r2, last_row) + 1):
                 for letter in touched:
                     problem_cells.add(f"{letter}{rn}")
             letter = col_letter(c1) if col_letter(c1) in data_cols else touched[0]
-            self.findings.append(self._finding("merged-cells", sheet, a, r1, letter, value=rng,
-                                               field_name=field_of.get(letter), detail=rng))
+            findings.append(self._finding("merged-cells", sheet, a, r1, letter, value=rng,
+                                          field_name=field_of.get(letter), detail=rng))
         hidden_data = sorted(r for r in hidden if r in known_rows)
         if hidden_data:
             by = " фильтром" if scan.autofilter else ""
-            self.findings.append(self._finding("hidden-rows", sheet, f"A{hidden_data[0]}", hidden_data[0], None,
-                                               detail=_ranges(hidden_data), expected=by))
+            findings.append(self._finding("hidden-rows", sheet, f"A{hidden_data[0]}", hidden_data[0], None,
+                                          detail=_ranges(hidden_data), expected=by))
         reg = Register(path=self.path, sheet=sheet, header_row=header_row_no, columns=columns, headers=headers,
                        rows=out)
         reg.problem_cells = problem_cells
         reg.formula_cells = scan.formulas
         reg.lock_owner = lock_owner(self.path)
         if reg.lock_owner:
-            self.findings.append(self._finding("workbook-open", None, None, None, None, detail=reg.lock_owner))
+            findings.append(self._finding("workbook-open", None, None, None, None, detail=reg.lock_owner))
         if self.progress:
             self.progress("Чтение строк", total, total)
         return reg
+
+    def _convert_rows(self, sheet: str, rows: list[list[Any]], hdr_idx: int, last: int,
+                      col_fields: list[tuple[int, str]], columns: dict[str, str], date_fields: set[str],
+                      hidden: set[int]) -> list[Row]:
+        """Turn calamine's rows into Row objects, column by column.
+
+        Each distinct text of a column is normalised once; per cell only list comprehensions and
+        dict lookups run (this is the hot loop of a 100,000-row register).
+        """
+        idx = [i for i in range(hdr_idx + 1, last) if not _blank(rows[i])]
+        data = [rows[i] for i in idx]
+        numbers = [i + 1 for i in idx]
+        originals: dict[int, dict[str, Any]] = {}
+        columns_out: list[list[Any]] = []
+        fields = [f for _, f in col_fields]
+        js = [j for j, _ in col_fields]
+        if js and data:
+            try:
+                picked = list(map(operator.itemgetter(*js), data)) if len(js) > 1 else [(r[js[0]],) for r in data]
+            except IndexError:
+                picked = [tuple(r[j] if j < len(r) else None for j in js) for r in data]
+            cols: list[tuple[Any, ...]] = list(zip(*picked, strict=True))
+            del picked
+        else:
+            cols = [() for _ in js]
+        for n_col, (f, col) in enumerate(zip(fields, cols, strict=True)):
+            self._budget()
+            if self.progress:
+                self.progress("Чтение строк", n_col, len(fields))
+            if f in date_fields:
+                columns_out.append([None if v is None or v == "" else self._to_date(v) for v in col])
+                continue
+            uniq = set(col)
+            texts = [v for v in uniq if v.__class__ is str]
+            only_text = len(texts) == len(uniq)
+            nv_map: dict[str, Any] = {}
+            changed: set[str] = set()
+            mixed: dict[str, list[tuple[str, str]]] = {}
+            if _plain_texts(texts):
+                nv_map = dict(zip(texts, texts, strict=True))
+                if "" in nv_map:
+                    nv_map[""] = None
+            else:
+                for v in texts:
+                    nv, ch, mx = self._cell_text(v)
+                    nv_map[v] = nv
+                    if ch:
+                        changed.add(v)
+                    if mx:
+                        mixed[v] = mx
+            if only_text:
+                vals = list(map(nv_map.__getitem__, col))
+            else:
+                vals = [nv_map[v] if v.__class__ is str else _other_value(v) for v in col]
+            if changed or mixed or not only_text:
+                letter = columns[f]
+                for k, v in enumerate(col):
+                    if v.__class__ is str:
+                        if v in changed:
+                            originals.setdefault(k, {})[f] = v
+                        mx = mixed.get(v)
+                        if mx:
+                            rn = numbers[k]
+                            for word, latin in mx:
+                                self.findings.append(self._finding(
+                                    "mixed-script", sheet, f"{letter}{rn}", rn, letter, value=vals[k], field_name=f,
+                                    detail=word, expected=", ".join(latin)))
+                    elif (v is not None and not isinstance(v, (int, str))) or isinstance(v, bool):
+                        originals.setdefault(k, {})[f] = v
+            columns_out.append(vals)
+        out: list[Row] = []
+        if not fields:
+            return [Row(number=rn, values={}, original={}, hidden=rn in hidden) for rn in numbers]
+        for k, vals_row in enumerate(zip(*columns_out, strict=True)):
+            rn = numbers[k]
+            out.append(Row(number=rn, values=dict(zip(fields, vals_row, strict=True)),
+                           original=originals.get(k) or {}, hidden=rn in hidden))
+        return out
 
     def _norm(self, v: str) -> str:
         n = self._norm_cache.get(v)
@@ -717,6 +1120,34 @@ def _blank(row: list[Any]) -> bool:
             continue
         return False
     return True
+
+
+_PLAIN_JOINED = re.compile(r"[^\x00 \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@_\[\]-]")
+
+
+def _plain_texts(texts: list[str]) -> bool:
+    """True when every text is already normalised (plain Cyrillic text, no spaces to trim), in one pass."""
+    if not texts:
+        return True
+    joined = "\x00".join(texts)
+    return (_PLAIN_JOINED.search(joined) is None and "  " not in joined and "\x00 " not in joined
+            and " \x00" not in joined and "\x00\n" not in joined and "\n\x00" not in joined
+            and not joined[:1].isspace() and not joined[-1:].isspace() and unicodedata.is_normalized("NFC", joined))
+
+
+def _other_value(v: Any) -> Any:
+    """A non-text cell in a text column, as text (None for an empty cell)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "да" if v else "нет"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else str(v)
+    if isinstance(v, dt.date):
+        return v.strftime("%d.%m.%Y")
+    if isinstance(v, str):  # a str subclass
+        return normalize(str(v)) or None
+    return str(v)
 
 
 def _ref_key(ref: str) -> tuple[int, int]:
