@@ -311,22 +311,21 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
     if not with_register:
         return PublishedVersion(name=path.name, path=path, manifest=manifest, register={})
     reg_path = path / REGISTER_FILE
+    expected = ((manifest.get("files") or {}).get(REGISTER_FILE) or {}).get("sha256")
     try:
-        raw = reg_path.read_bytes()
+        # Hash in chunks, then parse: a big register.json is never held as bytes and text at once.
+        if expected and _sha256_file(reg_path) != expected:
+            raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после "
+                                             "публикации (контрольная сумма не совпадает с manifest.json).", reg_path)
+        with open(reg_path, encoding="utf-8") as f:
+            register = json.load(f)
     except FileNotFoundError:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {reg_path}.", reg_path) from None
-    except OSError as e:
-        raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {e.strerror or e}.", reg_path) from None
-    expected = ((manifest.get("files") or {}).get(REGISTER_FILE) or {}).get("sha256")
-    if expected and hashlib.sha256(raw).hexdigest() != expected:
-        raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после публикации "
-                                         "(контрольная сумма не совпадает с manifest.json).", reg_path)
-    try:
-        register = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается ({e}).",
                          reg_path) from None
-    del raw
+    except OSError as e:
+        raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {e.strerror or e}.", reg_path) from None
     rows = register.get("rows") if isinstance(register, dict) else None
     info = register.get("info") if isinstance(register, dict) else None
     if not isinstance(rows, list) or not isinstance(info, dict):
@@ -337,6 +336,14 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: данные {reg_path} не совпадают "
                                          "с их отпечатком.", reg_path)
     return PublishedVersion(name=path.name, path=path, manifest=manifest, register=register)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def latest_name(output_dir: Path) -> str | None:
