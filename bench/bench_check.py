@@ -59,6 +59,7 @@ PERECHEN = "import sys; from perechen.cli import main; sys.argv[0] = 'perechen';
 @dataclass
 class Run:
     wall: float
+    cpu: float  # user + system seconds of the process: steadier than wall time on a busy machine
     rss_mb: float
     rc: int
 
@@ -74,6 +75,10 @@ class Measure:
     @property
     def wall(self) -> float:
         return statistics.median(r.wall for r in self.runs) if self.runs else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs) if self.runs else float("nan")
 
     @property
     def rss(self) -> float:
@@ -92,7 +97,8 @@ with open(out + ".err", "wb") as err:
     _pid, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
 with open(out, "w") as f:
-    json.dump({"wall": wall, "rss_kb": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status)}, f)
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss,
+               "rc": os.waitstatus_to_exitcode(status)}, f)
 """
 
 
@@ -101,7 +107,7 @@ def run_once(argv: list[str], *, cwd: Path, env: dict[str, str], result_path: Pa
     subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(result_path), *argv], cwd=cwd, env=env, check=True,
                    stdin=subprocess.DEVNULL)
     r = json.loads(result_path.read_text(encoding="utf-8"))
-    return Run(wall=r["wall"], rss_mb=r["rss_kb"] / 1024, rc=r["rc"])
+    return Run(wall=r["wall"], cpu=r["cpu"], rss_mb=r["rss_kb"] / 1024, rc=r["rc"])
 
 
 def prepare_tree(commit: str | None, work: Path) -> tuple[Path, str]:
@@ -181,13 +187,13 @@ def fmt_row(rows: int, ms: list[Measure]) -> str:
             return "—"
         if m.failure:
             return "сбой"
-        return f"{m.wall:.2f} s, {m.rss:.0f} MB"
+        return f"{m.wall:.2f} s (CPU {m.cpu:.2f} s), {m.rss:.0f} MB"
 
     def ratio(name: str) -> str:
         m = by.get(name)
         if m is None or m.failure or cal.failure or not m.runs:
             return "—"
-        return f"{m.wall / cal.wall:.2f}×"
+        return f"{m.wall / cal.wall:.2f}× (CPU {m.cpu / cal.cpu:.2f}×)"
 
     n = f"{rows:,}".replace(",", " ")
     return (f"| {n} | {cell('calamine')} | {cell('check')} | {ratio('check')} | {cell('no-report')} | "
@@ -210,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     files = {n: ensure_register(n, seed=args.seed, error_rate=args.error_rate, shared_strings=args.shared_strings,
                                 today=args.today) for n in args.rows}
     started = dt.datetime.now()
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results: dict[int, list[Measure]] = {}
     with tempfile.TemporaryDirectory(prefix="perechen-bench-") as tmp:
         work = Path(tmp)
@@ -222,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             results[n] = bench_file(files[n], tree=tree, env=env, repeat=args.repeat, today=args.today,
                                     work=work, with_help=i == 0)
 
+    load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
     help_m = next((m for ms in results.values() for m in ms if m.name == "help"), None)
     py_m = next((m for ms in results.values() for m in ms if m.name == "python"), None)
     lines = [
@@ -230,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Code: {code}. Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, "
         f"python-calamine {_version('python-calamine')}. Files: bench/make_register.py, seed {args.seed}, "
         f"error rate {args.error_rate}, {'shared strings' if args.shared_strings else 'inline strings'}.",
-        f"Median of {args.repeat} interleaved runs (after one warm-up), wall time; peak RSS of the process.",
+        f"Median of {args.repeat} interleaved runs (after one warm-up): wall time (CPU time = user + system of "
+        f"the process), peak RSS of the process. Load average before / after: {load_before} / {load_after}.",
         "",
         "| rows | calamine read | perechen check (3 reports) | ratio | check --no-report | ratio |",
         "|---:|---|---|---:|---|---:|",
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [fmt_row(n, results[n]) for n in args.rows]
     lines.append("")
     if help_m is not None:
-        state = "сбой" if help_m.failure else f"{help_m.wall:.3f} s, {help_m.rss:.0f} MB"
+        state = "сбой" if help_m.failure else f"{help_m.wall:.3f} s (CPU {help_m.cpu:.3f} s), {help_m.rss:.0f} MB"
         ref = "" if py_m is None or py_m.failure else f" (bare `python -c pass`: {py_m.wall:.3f} s)"
         lines.append(f"`perechen --help`: {state}{ref}.")
     for n, ms in results.items():
