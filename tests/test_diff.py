@@ -253,3 +253,16 @@ def test_plural_forms() -> None:
     assert [diff.work_days(n) for n in (1, 2, 5, 11, 21, 22, 112)] == [
         "1 рабочий день", "2 рабочих дня", "5 рабочих дней", "11 рабочих дней", "21 рабочий день",
         "22 рабочих дня", "112 рабочих дней"]
+
+
+def test_excluded_row_wins_over_a_draft_with_the_same_code(rules: Rules, make_workbook: Any,
+                                                           good_rows: list[dict[str, Any]]) -> None:
+    new = _copy(good_rows)
+    old = _by(new, "ТВ-05")
+    old.update(status="исключено", changed_on=D)
+    draft = dict(old, status="черновик", name="Телефонная линия (черновик)")
+    new.insert(0, draft)
+    r = _run(rules, make_workbook, good_rows, new)
+    assert _kinds(r) == [("ТВ-05", "excluded")]
+    assert r.changes[0].row == 7  # the «исключено» row, not the draft in row 2
+    assert r.pending_review == ["ТВ-05"]

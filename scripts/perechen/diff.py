@@ -270,10 +270,12 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
 
     base_rows = baseline.rows_by_code if baseline is not None else {}
     current: dict[str, tuple[int, dict[str, Any]]] = {}
+    pending_set: set[str] = set()
     for code in order:
         entries = by_code[code]
         inc = [e for e in entries if e[1].get("status") == INCLUDED]
-        pick = inc[0] if inc else entries[0]
+        excl = [e for e in entries if e[1].get("status") == EXCLUDED]
+        pick = inc[0] if inc else excl[0] if excl else entries[0]
         if len(inc) > 1:
             # Compare the row that is the published one (equal, else same name), else the first.
             prev = base_rows.get(code)
@@ -290,7 +292,8 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         for n, c in entries:
             st = c.get("status")
             if st in REVIEW_STATUSES:
-                if code not in pending:
+                if code not in pending_set:
+                    pending_set.add(code)
                     pending.append(code)
             elif st not in (INCLUDED, EXCLUDED, *REVIEW_STATUSES):
                 shown = st if st else "пусто"
