@@ -226,7 +226,7 @@ def test_timeouts(tmp_path: Path, wordpress: Any, master_copy: Path, monkeypatch
     monkeypatch.setenv(PW_ENV, wordpress.app_password)
     cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress, timeout=1.0, retries=2)})
     # A slow upload: the answer times out but WordPress finishes it — it must not be uploaded twice.
-    rule = wordpress.inject_delay(r"wp/v2/media", 1.5, count=1, method="POST")
+    rule = wordpress.inject_delay(r"wp/v2/media", 1.2, count=1, method="POST")
     res = publish_workbook(master_copy, cfg, target="wp")
     assert res.status == "published" and wordpress.fault_hits(rule) == 1
     time.sleep(0.5)
