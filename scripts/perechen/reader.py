@@ -105,9 +105,9 @@ def load_bytes(path: Path, rules: Rules, *, sleep: Callable[[float], None] = tim
                   and st1.st_ino == st2.st_ino)
         if stable and data[:4] in ZIP_MAGICS and not _zip_complete(data):
             # A zip without its central directory: most likely still being written.
-            stable = time.time() - st2.st_mtime > 5 * lim.unstable_delay_seconds * attempts
-            if not stable and attempt == attempts:
-                return data  # identify() will name it as damaged
+            # Written to within the last moments: still being saved (or copied from a slow share);
+            # an old file without its directory is damaged, and identify() says so.
+            stable = time.time() - st2.st_mtime > max(5.0, 5 * lim.unstable_delay_seconds * attempts)
         if stable:
             return data
         if attempt < attempts:
@@ -643,9 +643,9 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
     fast_cols = max(1, budget // max_row)
     if _first_valued_beyond(xml, prefix, fast_cols, max_row) is None:
         return  # height <= max_row and width <= fast_cols: within the budget
-    far = _first_valued_beyond(xml, prefix, max_col, max_row)
-    if far is not None:
-        raise fail(far, limits_txt)
+    beyond = _first_valued_beyond(xml, prefix, max_col, max_row)
+    if beyond is not None:
+        raise fail(beyond, limits_txt)
     # Some values lie right of fast_cols: find the real width, then the height it allows.
     lo, hi = fast_cols, max_col  # width in (lo, hi]
     while hi - lo > 1:
@@ -655,9 +655,9 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
         else:
             lo = mid
     width = hi
-    far = _first_valued_beyond(xml, prefix, None, max(1, budget // width))
-    if far is not None:
-        raise fail(far, f"— лист занял бы больше {budget:,} ячеек ({width} столбцов)".replace(",", " "))
+    beyond = _first_valued_beyond(xml, prefix, None, max(1, budget // width))
+    if beyond is not None:
+        raise fail(beyond, f"— лист занял бы больше {budget:,} ячеек ({width} столбцов)".replace(",", " "))
 
 
 def read_register(path: str | Path, rules: Rules | None = None, *, progress: Progress | None = None) -> Register:
@@ -1039,10 +1039,10 @@ class _SheetReader:
                     if v.__class__ is str:
                         if v in changed:
                             originals.setdefault(k, {})[f] = v
-                        mx = mixed.get(v)
-                        if mx:
+                        words = mixed.get(v)
+                        if words:
                             rn = numbers[k]
-                            for word, latin in mx:
+                            for word, latin in words:
                                 self.findings.append(self._finding(
                                     "mixed-script", sheet, f"{letter}{rn}", rn, letter, value=vals[k], field_name=f,
                                     detail=word, expected=", ".join(latin)))

@@ -959,6 +959,8 @@ CASES: list[Case] = [
          "a value in row 1,048,576 of a data column"),
     Case("far_cell_wide", _far_cell("ZZ150000"), Expect("sheet_too_large", message=("ZZ150000",)),
          "a value at ZZ150000: within the row limit but 702 × 150,000 cells"),
+    Case("far_cell_budget", _far_cell("CV150000"), Expect("sheet_too_large", message=("CV150000", "100 столбцов")),
+         "a value at CV150000: within 200 columns and the row limit, but over the 6,000,000-cell budget"),
     Case("rless_wide_row", b_rless_wide_row, Expect("sheet_too_large", message=("Сведения",)),
          "300 cells without r= attributes in one row of «Сведения»"),
     Case("blank_rows", b_blank_rows, Expect(rows=8, findings=set(), check=_c_blank),
