@@ -133,7 +133,8 @@ def ensure_register(rows: int, *, seed: int, error_rate: float, shared_strings: 
     suffix = "_ss" if shared_strings else ""
     path = OUT / f"register_{rows}{suffix}.xlsx"
     mpath = make_register.manifest_path(path)
-    want = {"rows": rows, "seed": seed, "error_rate": error_rate, "shared_strings": shared_strings,
+    want = {"generator": make_register.GENERATOR_VERSION,
+            "rows": rows, "seed": seed, "error_rate": error_rate, "shared_strings": shared_strings,
             "today": today.isoformat(), "variant": "current"}
     if path.exists() and mpath.exists():
         m = json.loads(mpath.read_text(encoding="utf-8"))

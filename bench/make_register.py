@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TODAY = dt.date(2025, 6, 2)  # a Monday; pass the same date to `perechen check --today`
 ADOPTED = dt.date(2024, 2, 26)
+# Bump when the same arguments would give different files: bench_check regenerates stale ones.
+GENERATOR_VERSION = 3
 MAIN_BASIS = "Приказ Службы гостехнадзора Калининградской области от 26.02.2024 № 25-о"
 
 Row = dict[str, Any]
@@ -271,23 +273,27 @@ def _processes() -> Iterator[tuple[str, bool, str, str, str]]:
                     yield area, internal, f"{base} ({where})", dat, unit
 
 
-def _person(rng: random.Random, dat: str) -> str:
-    if rng.random() < 0.35:
-        return f"Главный государственный инженер-инспектор по {dat}"
-    surname = rng.choice(SURNAMES)
-    i1, i2 = rng.choice(INITIALS), rng.choice(INITIALS)
-    return f"{surname} {i1}. {i2}., {rng.choice(POSITIONS)} {rng.choice(DEPARTMENTS)}"
+def _staff(rng: random.Random, n: int) -> list[str]:
+    """The agency's people who fill rows: a pool that grows with the register (1 per 100 rows)."""
+    out: set[str] = set()
+    while len(out) < n:
+        surname = rng.choice(SURNAMES)
+        i1, i2 = rng.choice(INITIALS), rng.choice(INITIALS)
+        out.add(f"{surname} {i1}. {i2}., {rng.choice(POSITIONS)} {rng.choice(DEPARTMENTS)}")
+    return sorted(out)
 
 
-def _basis(rng: random.Random, schema: Schema, today: dt.date) -> tuple[str, str]:
+def _bases(rng: random.Random, schema: Schema, today: dt.date, n: int) -> list[tuple[str, str]]:
+    """The documents and instructions rows rest on: a pool that grows with the register (1 per 250 rows)."""
     doc, action = schema.value("basis_kind", 0), schema.value("basis_kind", 1)
-    r = rng.random()
-    if r < 0.5:
-        return doc, MAIN_BASIS
-    when = _ru(_rand_date(rng, dt.date(2019, 1, 1), today - dt.timedelta(days=30)))
-    if r < 0.85:
-        return doc, rng.choice(BASIS_DOCS).format(date=when, n=rng.randint(1, 480))
-    return action, rng.choice(BASIS_ACTIONS).format(date=when, n=rng.randint(1, 300))
+    out: dict[str, str] = {}
+    while len(out) < n:
+        when = _ru(_rand_date(rng, dt.date(2019, 1, 1), today - dt.timedelta(days=30)))
+        if rng.random() < 0.7:
+            out[rng.choice(BASIS_DOCS).format(date=when, n=rng.randint(1, 480))] = doc
+        else:
+            out[rng.choice(BASIS_ACTIONS).format(date=when, n=rng.randint(1, 300))] = action
+    return sorted((kind, text) for text, kind in out.items())  # (basis kind, basis)
 
 
 def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEFAULT_TODAY) -> list[Row]:
@@ -305,6 +311,9 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
     yes, no = schema.value("key", 0), schema.value("key", 1)
     ext, internal_c, both = schema.values("clients")[:3]
     draft, review, included, excluded = schema.values("status")[:4]
+    doc = schema.value("basis_kind", 0)
+    staff = _staff(rng, max(40, n // 100))
+    bases = _bases(rng, schema, today, max(20, n // 250))
     rows: list[Row] = []
     procs = _processes()
     while len(rows) < n:
@@ -315,6 +324,8 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
         rest = [x for x in kinds if x not in chosen]
         chosen += rng.sample(rest, min(len(rest), k - 2))
         rng.shuffle(chosen)
+        if len(rows) + len(chosen) > n:  # the last process is cut short: keep its digital and offline rows
+            chosen.sort(key=lambda x: x not in guaranteed)
         for j, kind in enumerate(chosen):
             if len(rows) >= n:
                 break
@@ -339,12 +350,13 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
                 access = rng.choice(ACCESSIBILITY_OFFLINE)
             else:
                 access = rng.choice(ACCESSIBILITY_DIGITAL) or None
-            basis_kind, basis = _basis(rng, schema, today)
+            basis_kind, basis = (doc, MAIN_BASIS) if rng.random() < 0.5 else rng.choice(bases)
             r = rng.random()
             status = included if r < 0.90 else excluded if r < 0.95 else draft if r < 0.975 else review
             if status == excluded and (kind in guaranteed or j == 0):
                 status = included
-            responsible = _person(rng, dat)
+            responsible = (f"Главный государственный инженер-инспектор по {dat}" if rng.random() < 0.35
+                           else rng.choice(staff))
             checked_by = rng.choice(CHECKERS) if status in (included, excluded) else None
             if status in (included, excluded):
                 changed = _rand_date(rng, ADOPTED, today - dt.timedelta(days=20))
@@ -698,6 +710,7 @@ def build(n: int, out: Path, *, seed: int = 1, error_rate: float = 0.01, variant
         rows, diff = make_baseline(rows, schema, change_rate, seed=seed)
     write_xlsx(out, rows, schema, number_column=number_column, shared_strings=shared_strings)
     manifest: dict[str, Any] = {
+        "generator": GENERATOR_VERSION,
         "rows": len(rows), "seed": seed, "error_rate": error_rate, "variant": variant, "today": today.isoformat(),
         "shared_strings": shared_strings, "number_column": number_column,
         "mistakes": {k: len(v) for k, v in sorted(mistakes.items())},
