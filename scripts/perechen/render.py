@@ -171,6 +171,8 @@ def xml_text(s: str, limit: int = EXCEL_TEXT_LIMIT) -> str:
 
 def shown_value(value: Any) -> str:
     """A finding's value as a clerk would read it."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -1549,11 +1551,10 @@ def _comment_text(fs: list[Finding]) -> str:
 
 
 def _comment_runs(p: str, text: str, lead: str = "") -> str:
-    def run(t: str, bold: bool) -> str:
-        b = f"<{p}b/>" if bold else ""
-        return (f'<{p}r><{p}rPr>{b}<{p}sz val="9"/><{p}rFont val="Tahoma"/><{p}family val="2"/></{p}rPr>'
-                f'<{p}t xml:space="preserve">{xml_text(t)}</{p}t></{p}r>')
-    return run(lead + AUTHOR + ":", True) + run("\n" + text, False)
+    """Two runs: the bold author line and the text (Tahoma 9, as Excel writes notes)."""
+    font = f'<{p}sz val="9"/><{p}rFont val="Tahoma"/><{p}family val="2"/></{p}rPr><{p}t xml:space="preserve">'
+    return (f"<{p}r><{p}rPr><{p}b/>{font}{xml_text(lead + AUTHOR)}:</{p}t></{p}r>"
+            f"<{p}r><{p}rPr>{font}\n{xml_text(text)}</{p}t></{p}r>")
 
 
 def _vml_shape(shape_id: int, row: int, col: int, text: str) -> str:
@@ -1631,11 +1632,13 @@ def _annotate_sheet(pkg: _Package, book: _Book, styles: _Styles, ref: _SheetRef,
 
 
 def _new_comments(entries: list[_Entry]) -> bytes:
-    out = [f'<comments xmlns="{NS_MAIN}"><authors><author>{AUTHOR}</author></authors><commentList>']
+    out = [XML_DECL, f'<comments xmlns="{NS_MAIN}"><authors><author>{AUTHOR}</author></authors><commentList>'.encode()]
+    letters = [col_letters(c) for c in range(max((c for (_, c), _ in entries), default=0) + 1)]
     for (r, c), text in entries:
-        out.append(f'<comment ref="{col_letters(c)}{r}" authorId="0"><text>{_comment_runs("", text)}</text></comment>')
-    out.append("</commentList></comments>")
-    return XML_DECL + "".join(out).encode("utf-8")
+        out.append(f'<comment ref="{letters[c]}{r}" authorId="0"><text>{_comment_runs("", text)}</text></comment>'
+                   .encode())
+    out.append(b"</commentList></comments>")
+    return b"".join(out)
 
 
 def _merge_comments(xml: bytes, part: str, entries: list[_Entry]) -> tuple[bytes, set[tuple[int, int]]]:
@@ -1692,13 +1695,13 @@ def _new_vml(shapes: list[_Entry], block: int) -> bytes:
     n_blocks = len(shapes) // 1024 + 1
     data = ",".join(str(block + i) for i in range(n_blocks))
     out = [f'<xml{_VML_NS.decode()}>\n<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{data}"/>'
-           f"</o:shapelayout>", _SHAPETYPE.decode()]
+           f"</o:shapelayout>".encode(), _SHAPETYPE]
     sid = block * 1024 + 1
     for (r, c), text in shapes:
-        out.append(_vml_shape(sid, r - 1, c, text))
+        out.append(_vml_shape(sid, r - 1, c, text).encode())
         sid += 1
-    out.append("</xml>")
-    return "\n".join(out).encode("utf-8")
+    out.append(b"</xml>")
+    return b"\n".join(out)
 
 
 def _merge_vml(xml: bytes, shapes: list[_Entry], free_block: int) -> bytes:
@@ -1760,66 +1763,74 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
     sev_s = {sev: styles.named(f"sev-{sev.value}") for sev in Severity}
     ncols = len(FINDINGS_COLUMNS)
     last_col = col_letters(ncols - 1)
-    esc: dict[str, str] = {}
 
     def cell(ref: str, s: int, text: str) -> str:
         if not text:
             return f'<c r="{ref}" s="{s}"/>'
-        e = esc.get(text)
-        if e is None:
-            e = esc[text] = xml_text(text)
-        return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{e}</t></is></c>'
+        return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
 
-    rows: list[str] = []
-    links: list[str] = []
+    rows: list[bytes] = []
+    links: list[bytes] = []
     hdr = "".join(cell(f"{col_letters(j)}1", header_s, h) for j, (h, _) in enumerate(FINDINGS_COLUMNS))
-    rows.append(f'<row r="1">{hdr}</row>')
+    rows.append(f'<row r="1">{hdr}</row>'.encode())
     sev_cells = {sev: f' s="{sev_s[sev]}" t="inlineStr"><is><t xml:space="preserve">{_LABELS[sev]}</t></is></c>'
                  for sev in Severity}
     text_open = f' s="{text_s}" t="inlineStr"><is><t xml:space="preserve">'
     link_open = f' s="{link_s}" t="inlineStr"><is><t xml:space="preserve">'
     close = "</t></is></c>"
+    empty = f' s="{text_s}"/>'
     rn = 1
     listed = findings if len(findings) <= MAX_LIST_ROWS else findings[:MAX_LIST_ROWS - 1]
+    quoted = {name: quote_sheet(name) for name in known}
+    x = xml_text
+    short: dict[str, str] = {}  # codes, clauses, names: few distinct values
+
+    def xs(text: str) -> str:
+        e = short.get(text)
+        if e is None:
+            e = short[text] = x(text)
+        return e
+
     for f in listed:
         rn += 1
-        sheet = f.sheet or (default_sheet if f.cell else None)
-        target = f.cell if parse_ref(f.cell) else (f"A{f.row}" if f.row else None)
-        if sheet and f.cell:
-            where = f"{sheet}!{f.cell}"
+        cell_ref = f.cell
+        sheet = f.sheet or (default_sheet if cell_ref else None)
+        if sheet and cell_ref:
+            where = f"{sheet}!{cell_ref}"
         elif sheet and f.row:
             where = f"{sheet}!{f.row}:{f.row}"
         else:
             where = f.location or ""
-        if sheet in known and target:
-            loc = f"{quote_sheet(sheet)}!{target}"
-            links.append(f'<hyperlink ref="D{rn}" location="{xml_text(loc)}" display="{xml_text(where)}"/>')
+        xw = x(where)
+        target = cell_ref if cell_ref and _REF.match(cell_ref) else (f"A{f.row}" if f.row else None)
+        if sheet in quoted and target:
+            links.append(f'<hyperlink ref="D{rn}" location="{x(quoted[sheet] + "!" + target)}" display="{xw}"/>'
+                         .encode())
             where_open = link_open
         else:
             where_open = text_open
-        parts = [f'<row r="{rn}"><c r="A{rn}"', sev_cells[f.severity]]
-        for letter, value, opening in (("B", f.code, text_open), ("C", f.clause, text_open),
-                                       ("D", where, where_open), ("E", _finding_value(f), text_open),
-                                       ("F", f.message, text_open),
-                                       ("G", responsible.of(f), text_open)):
-            if value:
-                e = esc.get(value)
-                if e is None:
-                    e = esc[value] = xml_text(value)
-                parts.append(f'<c r="{letter}{rn}"{opening}{e}{close}')
-        parts.append("</row>")
-        rows.append("".join(parts))
+        value = _finding_value(f)
+        who = responsible.of(f)
+        clause = f.clause
+        rows.append((
+            f'<row r="{rn}"><c r="A{rn}"{sev_cells[f.severity]}<c r="B{rn}"{text_open}{xs(f.code)}{close}'
+            + (f'<c r="C{rn}"{text_open}{xs(clause)}{close}' if clause else f'<c r="C{rn}"{empty}')
+            + (f'<c r="D{rn}"{where_open}{xw}{close}' if where else f'<c r="D{rn}"{empty}')
+            + (f'<c r="E{rn}"{text_open}{x(value)}{close}' if value else f'<c r="E{rn}"{empty}')
+            + f'<c r="F{rn}"{text_open}{x(f.message)}{close}'
+            + (f'<c r="G{rn}"{text_open}{xs(who)}{close}</row>' if who else f'<c r="G{rn}"{empty}</row>')
+        ).encode())
     if not findings:
         rn += 1
-        rows.append(f'<row r="2">{cell("A2", text_s, "Замечаний нет.")}</row>')
+        rows.append(f'<row r="2">{cell("A2", text_s, "Замечаний нет.")}</row>'.encode())
     elif len(listed) < len(findings):
         rn += 1
         rest = f"{_more_text(len(findings) - len(listed))}: полный список — в report.json."
-        rows.append(f'<row r="{rn}">{cell(f"F{rn}", text_s, rest)}</row>')
+        rows.append(f'<row r="{rn}">{cell(f"F{rn}", text_s, rest)}</row>'.encode())
     cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{w}" customWidth="1"/>'
                    for j, (_, w) in enumerate(FINDINGS_COLUMNS))
     ref = f"A1:{last_col}{rn}"
-    xml = "".join([
+    head = "".join([
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">',
         '<sheetPr><tabColor rgb="FFC00000"/></sheetPr>',
         f'<dimension ref="{ref}"/>',
@@ -1827,14 +1838,14 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
         ' state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
         '<sheetFormatPr defaultRowHeight="15"/>',
         f"<cols>{cols}</cols>",
-        "<sheetData>", "".join(rows), "</sheetData>",
-        f'<autoFilter ref="{ref}"/>',
-        f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "",
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
-        '<pageSetup orientation="landscape" paperSize="9"/>',
-        "</worksheet>",
-    ])
-    book.add_first_sheet(name, XML_DECL + xml.encode("utf-8"), f"{quote_sheet(name)}!$A$1:${last_col}${rn}")
+        "<sheetData>",
+    ]).encode()
+    tail = (f'</sheetData><autoFilter ref="{ref}"/>'.encode()
+            + (b"<hyperlinks>" + b"".join(links) + b"</hyperlinks>" if links else b"")
+            + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+              b'<pageSetup orientation="landscape" paperSize="9"/></worksheet>')
+    xml = b"".join([XML_DECL, head, *rows, tail])
+    book.add_first_sheet(name, xml, f"{quote_sheet(name)}!$A$1:${last_col}${rn}")
 
 
 # ==================================================================================================
