@@ -23,6 +23,7 @@ and every text cell of the new sheet is an inline string, so text starting with 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import os
 import posixpath
@@ -94,12 +95,14 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
     notes: list[str] = []
     xlsx_path: Path | None = None
     finish: Callable[[], bytes] | None = None
+    responsible = _Responsible(reg, report.findings)
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
         if reg is not None and reg.data:
             if progress:
                 progress("Книга с замечаниями", 0, 2)
             try:
-                pkg, notes = _prepare_annotation(reg.data, report.findings, register=reg, pool=pool)
+                pkg, notes = _prepare_annotation(reg.data, report.findings, register=reg, pool=pool,
+                                                 responsible=responsible)
                 finish = pkg.start_output()
             except AnnotateError as e:
                 notes = [f"Книга с замечаниями не создана: {e}."]
@@ -109,13 +112,14 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
                 xlsx_path = out / annotated_name(reg.path, reg.data)
             if progress:
                 progress("Книга с замечаниями", 1, 2)
-        page = render_html(report, rules, xlsx_name=xlsx_path.name if xlsx_path else None, notes=notes)
+        page = render_html(report, rules, xlsx_name=xlsx_path.name if xlsx_path else None, notes=notes,
+                           responsible=responsible)
         if finish is not None and xlsx_path is not None:
             try:
                 data = finish()
             except AnnotateError as e:
                 notes.append(f"Книга с замечаниями не создана: {e}.")
-                page = render_html(report, rules, xlsx_name=None, notes=notes)
+                page = render_html(report, rules, xlsx_name=None, notes=notes, responsible=responsible)
             else:
                 report.files["xlsx"] = atomic_write(xlsx_path, data)
             if progress:
@@ -273,13 +277,14 @@ def annotate_workbook(data: bytes, findings: Sequence[Finding], *, register: Reg
 
 
 def _prepare_annotation(data: bytes, findings: Sequence[Finding], *, register: Register | None,
-                        pool: Executor | None) -> tuple[_Package, list[str]]:
+                        pool: Executor | None, responsible: _Responsible | None = None
+                        ) -> tuple[_Package, list[str]]:
     pkg = _Package(data, pool)
     book = _Book(pkg)
     styles = _Styles(pkg, book)
     notes: list[str] = []
     default_sheet = register.sheet if register is not None else None
-    responsible = _Responsible(register, findings)
+    responsible = responsible or _Responsible(register, findings)
 
     # Cells to paint, per sheet.
     per_sheet: dict[str, dict[tuple[int, int], list[Finding]]] = defaultdict(lambda: defaultdict(list))
@@ -1963,24 +1968,28 @@ def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: _Respo
     return persons[:max_groups], hidden_p, rules_g[:max_groups], hidden_r
 
 
-def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = None, notes: Sequence[str] = (),
-                limit: int = HTML_GROUP_LIMIT, max_groups: int = HTML_MAX_GROUPS,
-                now: dt.datetime | None = None) -> str:
-    """The report page (Jinja2 with autoescape; no scripts, no external resources)."""
+@functools.cache
+def _template() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("perechen", "templates"),
                       autoescape=select_autoescape(["html", "j2"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(counts_text=_counts_text, more_text=_more_text, plural=_plural)
+    return env.get_template("report.html.j2")
+
+
+def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = None, notes: Sequence[str] = (),
+                limit: int = HTML_GROUP_LIMIT, max_groups: int = HTML_MAX_GROUPS,
+                now: dt.datetime | None = None, responsible: _Responsible | None = None) -> str:
+    """The report page (Jinja2 with autoescape; no scripts, no external resources)."""
     reg = report.register
-    responsible = _Responsible(reg, report.findings)
+    responsible = responsible or _Responsible(reg, report.findings)
     persons, hidden_p, rule_groups, hidden_r = _build_groups(report.findings, rules, responsible, limit=limit,
                                                              max_groups=max_groups)
     when = now or dt.datetime.now()
     workbook = Path(report.workbook).name or report.workbook
-    tmpl = env.get_template("report.html.j2")
-    return tmpl.render(
+    return _template().render(
         workbook=workbook,
         workbook_path=report.workbook,
         rows=report.rows,
