@@ -103,9 +103,13 @@ class PublishFailed(PerechenError):
         self.reason = reason
         self.target = target
         where = f" на «{target}»" if target else ""
-        message = (f"Публикация{where} не завершена: шаг «{step}» — {reason} Опубликованная версия (LATEST) "
-                   "не изменилась. Устраните причину и запустите perechen publish ещё раз: уже загруженные "
-                   "файлы повторно не загружаются, дубликатов не будет.")
+        if step == "настройка":
+            message = (f"Публикация{where} невозможна: {reason} Исправьте настройки (perechen.toml, "
+                       "переменные окружения).")
+        else:
+            message = (f"Публикация{where} не завершена: шаг «{step}» — {reason} Опубликованная версия (LATEST) "
+                       "не изменилась. Устраните причину и запустите perechen publish ещё раз: уже загруженные "
+                       "файлы повторно не загружаются, дубликатов не будет.")
         super().__init__(code, message)
 
     def to_dict(self) -> dict[str, Any]:
