@@ -44,3 +44,17 @@ def test_unreadable_file_exit_2_text(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "не найден" in res.stderr
     assert "missing.xlsx" in res.stderr
+
+
+def test_reports_are_readable_by_colleagues(master_copy: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        res = CliRunner().invoke(main, ["check", str(master_copy), "--report-dir", str(tmp_path / "r")])
+    finally:
+        os.umask(old)
+    assert res.exit_code == 0
+    for p in (tmp_path / "r").iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p

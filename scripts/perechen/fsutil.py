@@ -23,6 +23,8 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates 0600; reports are meant for colleagues on a shared folder: honour the umask.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as e:
         try:
@@ -31,6 +33,12 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             pass
         raise PerechenError("write_failed", f"Не удалось записать {path}: {e.strerror or e}.", path) from None
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def stamp(now: dt.datetime | None = None) -> str:
