@@ -357,6 +357,7 @@ def _prolog_verdict(buf: bytes, final: bool) -> str | None:
 
 
 _NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+_CANONICAL_SHEET = re.compile(r"(?:/xl/)?worksheets/[^/\\:?#%]+\.xml")
 
 
 def _read_workbook_part(pkg: Package, path: Path, rules: Rules) -> None:
@@ -376,6 +377,7 @@ def _read_workbook_part(pkg: Package, path: Path, rules: Rules) -> None:
         raise FileError("xml_broken", rules.file_error("xml_broken", path, f"{part} ({_short(e)})"), path) from None
     pkg.strict = wb.tag.startswith("{" + _NS_STRICT)
     targets: dict[str, str] = {}
+    raw_targets: dict[str, str] = {}
     for rel in rels:
         rid, target = rel.get("Id"), rel.get("Target") or ""
         if rid and rel.get("TargetMode") != "External":
@@ -384,6 +386,7 @@ def _read_workbook_part(pkg: Package, path: Path, rules: Rules) -> None:
             else:
                 tpart = posixpath.normpath("xl/" + target)
             targets[rid] = tpart
+            raw_targets[rid] = target
     names_seen: set[str] = set()
     for el in wb.iter():
         if not isinstance(el.tag, str):
@@ -401,7 +404,9 @@ def _read_workbook_part(pkg: Package, path: Path, rules: Rules) -> None:
                     "xml_broken", path, f"xl/workbook.xml (лист «{name}» указан дважды)"), path)
             names_seen.add(name)
             state = el.get("state") or "visible"
-            kind = ("worksheet" if "/worksheets/" in "/" + target or "worksheets/" in target
+            # Only a plainly written target is read: calamine resolves relationship targets itself, and
+            # the part it reads must be the very part whose size the extent guard has checked.
+            kind = ("worksheet" if _CANONICAL_SHEET.fullmatch(raw_targets.get(rid, ""))
                     else "chartsheet" if "chartsheets/" in target else "other")
             pkg.sheets.append((name, target, state))
             pkg.parts.append(SheetPart(name=name, part=target, state=state, kind=kind))
@@ -434,7 +439,6 @@ def _patterns(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
         "row_tag": re.compile(b"<" + p + rb"row\s"),
         "merge": re.compile(b"<" + p + rb'mergeCell\s[^>]*\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"'),
         "autofilter": re.compile(b"<" + p + rb"autoFilter\b"),
-        "valued": re.compile(b"<" + p + rb"(?:v>[^<]|is[\s>])"),
     }
 
 
@@ -545,15 +549,25 @@ def _beyond_re(max_col: int | None, max_row: int | None) -> re.Pattern[bytes]:
         alts.append(_gt_letters(max_col) + rb"\d+")
     if max_row is not None:
         alts.append(rb"[A-Z]{1,3}" + _gt_digits(max_row))
-    return re.compile(b'r="(?:' + b"|".join(alts) + b')"')
+    # calamine takes column letters in either case ("xfd1" is XFD1).
+    return re.compile(b'r="(?:' + b"|".join(alts) + b')"', re.IGNORECASE)
 
 
-def _first_valued_beyond(xml: bytes, prefix: bytes, max_col: int | None, max_row: int | None) -> str | None:
+# Any namespace prefix: calamine matches element names by their local part.
+_ANY_P = rb"(?:[A-Za-z_][\w.-]*:)?"
+_VALUED_ANY = re.compile(b"<" + _ANY_P + rb"(?:v(?:\s[^>]*)?>[^<]|is[\s>/])")
+_C_OPEN_ANY = re.compile(b"<" + _ANY_P + rb"c[\s>/]")
+_C_CLOSE_ANY = re.compile(b"</" + _ANY_P + rb"c\s*>")
+# Markup the fast path does not model: prefixed cell parts, r attributes quoted with ' or spaced around =.
+_ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
+_ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
+_RLESS_C = re.compile(rb'<c(?:[>/]|\s+(?!r="))')
+_RLESS_ROW = re.compile(rb'<row(?:[>/]|\s+(?!r="))')
+
+
+def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -> str | None:
     """The first cell holding a value whose column > max_col or row > max_row (styled empty cells pass)."""
     pat = _beyond_re(max_col, max_row)
-    c_open = b"<" + prefix + b"c"
-    c_close = b"</" + prefix + b"c>"
-    valued = _patterns(prefix)["valued"]
     pos = 0
     while True:
         m = pat.search(xml, pos)
@@ -561,57 +575,56 @@ def _first_valued_beyond(xml: bytes, prefix: bytes, max_col: int | None, max_row
             return None
         pos = m.end()
         lt = xml.rfind(b"<", 0, m.start())
-        if lt < 0 or not xml.startswith(c_open, lt) or xml[lt + len(c_open):lt + len(c_open) + 1] not in _PROLOG_WS:
+        if lt < 0 or not _C_OPEN_ANY.match(xml, lt):
             continue
         gt = xml.find(b">", m.end())
         if gt < 0 or xml[gt - 1:gt] == b"/":
             continue  # <c r="…" s="1"/>: formatting only
-        end = xml.find(c_close, gt)
-        if valued.search(xml, gt, end if end >= 0 else len(xml)):
-            return m.group(0)[3:-1].decode()
+        end = _C_CLOSE_ANY.search(xml, gt)
+        if _VALUED_ANY.search(xml, gt, end.start() if end else len(xml)):
+            return m.group(0)[3:-1].decode("ascii", "replace").upper()
 
 
-@functools.lru_cache(maxsize=16)
-def _rless_res(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A <c> or <row> tag whose first attribute is not r= (writers put r first; calamine then counts)."""
-    p = re.escape(prefix)
-    return (re.compile(b"<" + p + rb'c(?:[>/]|\s+(?!r="))'), re.compile(b"<" + p + rb'row(?:[>/]|\s+(?!r="))'))
+_TAG = re.compile(b"<" + _ANY_P + rb"""(row|c)((?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
+_R_VALUE = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_PARTS = re.compile(rb"\s*\$?([A-Za-z]{1,4})\$?(\d{1,9})\s*")
+_ROW_PARTS = re.compile(rb"\s*(\d{1,9})\s*")
 
 
-_ANY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(\s[^>]*)?(/?)>")
-_R_ATTR = re.compile(rb'\sr="([A-Z]*)(\d*)"')
-
-
-def _positional_extent(xml: bytes, prefix: bytes) -> tuple[int, int, str]:
-    """Height and width the way calamine places cells that lack r= (next row / next column)."""
-    valued = _patterns(prefix)["valued"]
-    c_close = b"</" + prefix + b"c>"
+def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
+    """Height, width, lowest and rightmost cell the way calamine places cells, for markup the fast path
+    does not model: cells or rows without r= (next column / next row), r= quoted oddly or repeated,
+    prefixed elements. Conservative: every r= of a tag counts."""
     row = 0
     col = 0
     max_r = max_c = 0
-    far = ""
-    for m in _ANY_TAG.finditer(xml):
-        attrs = m.group(2) or b""
-        ra = _R_ATTR.search(attrs)
+    far_row = far_col = ""
+    for m in _TAG.finditer(xml):
+        values = [a or b for a, b in _R_VALUE.findall(m.group(2) or b"")]
         if m.group(1) == b"row":
-            row = int(ra.group(2)) if ra and ra.group(2) else row + 1
+            nums = [int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
+            row = nums[-1] if nums else row + 1
             col = 0
             continue
-        if ra and ra.group(1) and ra.group(2):
-            col = col_index(ra.group(1).decode()) + 1
-            r = int(ra.group(2))
+        refs = [(col_index(rm.group(1).decode().upper()) + 1, int(rm.group(2)))
+                for v in values if (rm := _REF_PARTS.fullmatch(v))]
+        if refs:
+            col = refs[-1][0]
+            cells = refs
         else:
             col += 1
-            r = max(row, 1)
+            cells = [(col, max(row, 1))]
         if m.group(3):
             continue
-        end = xml.find(c_close, m.end())
-        if not valued.search(xml, m.end(), end if end >= 0 else len(xml)):
+        end = _C_CLOSE_ANY.search(xml, m.end())
+        if not _VALUED_ANY.search(xml, m.end(), end.start() if end else len(xml)):
             continue
-        if r > max_r or col > max_c:
-            far = f"{_letters(col)}{r}"
-        max_r, max_c = max(max_r, r), max(max_c, col)
-    return max_r, max_c, far
+        for c, r in cells:
+            if r > max_r:
+                max_r, far_row = r, f"{_letters(c)}{r}"
+            if c > max_c:
+                max_c, far_col = c, f"{_letters(c)}{r}"
+    return max_r, max_c, far_row, far_col
 
 
 def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes | None = None) -> None:
@@ -632,30 +645,32 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
             "sheet_too_large", path, f"«{sheet}»: значение в ячейке {ref} {why}"), path)
 
     limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
-    rless_c, rless_row = _rless_res(prefix)
-    if rless_c.search(xml) is not None or rless_row.search(xml) is not None:
-        h, w, far = _positional_extent(xml, prefix)
-        if h > max_row or w > max_col:
-            raise fail(far, limits_txt)
+    if (prefix or _ODD_PREFIXED.search(xml) or _ODD_R.search(xml) or _RLESS_C.search(xml)
+            or _RLESS_ROW.search(xml)):
+        h, w, far_row, far_col = _positional_extent(xml)
+        if w > max_col:
+            raise fail(far_col, limits_txt)
+        if h > max_row:
+            raise fail(far_row, limits_txt)
         if h * w > budget:
-            raise fail(far, f"— лист занял бы {h:,} × {w} ячеек".replace(",", " "))
+            raise fail(far_col, f"— лист занял бы {h:,} × {w} ячеек".replace(",", " "))
         return
     fast_cols = max(1, budget // max_row)
-    if _first_valued_beyond(xml, prefix, fast_cols, max_row) is None:
+    if _first_valued_beyond(xml, fast_cols, max_row) is None:
         return  # height <= max_row and width <= fast_cols: within the budget
-    beyond = _first_valued_beyond(xml, prefix, max_col, max_row)
+    beyond = _first_valued_beyond(xml, max_col, max_row)
     if beyond is not None:
         raise fail(beyond, limits_txt)
     # Some values lie right of fast_cols: find the real width, then the height it allows.
     lo, hi = fast_cols, max_col  # width in (lo, hi]
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _first_valued_beyond(xml, prefix, mid, None) is None:
+        if _first_valued_beyond(xml, mid, None) is None:
             hi = mid
         else:
             lo = mid
     width = hi
-    beyond = _first_valued_beyond(xml, prefix, None, max(1, budget // width))
+    beyond = _first_valued_beyond(xml, None, max(1, budget // width))
     if beyond is not None:
         raise fail(beyond, f"— лист занял бы больше {budget:,} ячеек ({width} столбцов)".replace(",", " "))
 
@@ -726,9 +741,10 @@ class _SheetReader:
         return Finding(code=code, severity=chk.severity, clause=chk.clause, message=msg, sheet=sheet, cell=cell,
                        row=row, column=column, field=field_name, value=value)
 
-    def _calamine_error(self, e: BaseException, where: str = "") -> FileError:
+    def _calamine_error(self, e: BaseException, sheet: SheetPart | None = None) -> FileError:
         """Name the damaged part when calamine stumbles over one; else say what calamine said."""
         import python_calamine as pc
+        from defusedxml import ElementTree as DET
 
         if isinstance(e, pc.PasswordError):
             return self._fail("encrypted")
@@ -737,8 +753,20 @@ class _SheetReader:
                 self.pkg.zf.read(info)
             except Exception as ze:
                 return _damaged(self.path, self.rules, info.filename, ze)
-        detail = f"{where}: {_short(e)}" if where else _short(e)
-        return self._fail("read_failed", detail)
+        if sheet is not None:
+            # A worksheet calamine could not parse: name its part (the XML error is calamine's, in English).
+            return self._fail("xml_broken", f"{sheet.part} (лист «{sheet.name}»: {_short(e)})")
+        # Opening failed ("Cannot detect file format" hides the reason): find the broken part ourselves.
+        names = set(self.pkg.zf.namelist())
+        for part in ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/workbook.xml",
+                     "xl/styles.xml", "xl/sharedStrings.xml"):
+            if part not in names:
+                continue
+            try:
+                DET.fromstring(self.pkg.zf.read(part))
+            except Exception as pe:
+                return self._fail("xml_broken", f"{part} ({_short(pe)})")
+        return self._fail("read_failed", _short(e))
 
     # -- main ------------------------------------------------------------------------------------
     def _prepare_sheets(self) -> None:
@@ -783,7 +811,7 @@ class _SheetReader:
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as e:
-                raise self._calamine_error(e, f"лист «{md.name}»") from None
+                raise self._calamine_error(e, sp) from None
             self._budget()
             found = self._find_header(rows[: spec.header_search_rows])
             if found is not None:

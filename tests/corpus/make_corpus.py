@@ -730,6 +730,31 @@ def _far_cell(ref: str) -> Callable[[Path], Path]:
     return build
 
 
+def b_rel_target_mismatch(d: Path) -> Path:
+    """A sheet target written «xl/worksheets/…», with a harmless decoy at xl/xl/worksheets/… and a part
+    holding a value in XFD1048576 at xl/worksheets/…. calamine 0.9 resolves it like the reader (the
+    decoy); the reader reads only plainly written targets, so no resolver difference can slip past it."""
+    parts = []
+    sheet1 = dict(members(base()))[SHEET1]
+    evil = sheet1.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+    for n, b in members(base()):
+        if n == "xl/_rels/workbook.xml.rels":
+            b = b.replace(b'Target="/xl/worksheets/sheet1.xml"', b'Target="xl/worksheets/sheet9.xml"')
+        parts.append((n, b))
+    parts += [("xl/xl/worksheets/sheet9.xml", sheet1), ("xl/worksheets/sheet9.xml", evil)]
+    return _w(d, "перечень.xlsx", zip_of(parts))
+
+
+def _far_markup(cell: str) -> Callable[[Path], Path]:
+    """A value in column XFD of row 3 written in a given way, and one in A199000 (within the row limit):
+    a reader that misses the first lets calamine allocate 16,384 × 199,000 cells and abort."""
+    def build(d: Path) -> Path:
+        rows = f'<row r="3">{cell}</row><row r="199000"><c r="A199000"><v>1</v></c></row>'
+        return _w(d, "перечень.xlsx", edit_part(base(), "xl/worksheets/sheet3.xml", lambda b: b.replace(
+            b"</sheetData>", rows.encode() + b"</sheetData>")))
+    return build
+
+
 def b_rless_wide_row(d: Path) -> Path:
     # Cells without r= attributes: positions count from the previous cell. 300 of them in one row.
     cells = "".join("<c><v>1</v></c>" for _ in range(300))
@@ -961,6 +986,21 @@ CASES: list[Case] = [
          "a value at ZZ150000: within the row limit but 702 × 150,000 cells"),
     Case("far_cell_budget", _far_cell("CV150000"), Expect("sheet_too_large", message=("CV150000", "100 столбцов")),
          "a value at CV150000: within 200 columns and the row limit, but over the 6,000,000-cell budget"),
+    Case("rel_target_mismatch", b_rel_target_mismatch, Expect("no_register"),
+         "sheet target «xl/worksheets/…» that resolvers may read differently: that sheet is not read"),
+    # Markup calamine 0.9 accepts and a naive scan misses (found by probing calamine; see _far_markup).
+    Case("far_lowercase_ref", _far_markup('<c r="xfd3"><v>1</v></c>'),
+         Expect("sheet_too_large", message=("XFD3",)), "calamine reads r=\"xfd3\" as XFD3"),
+    Case("far_empty_inline", _far_markup('<c r="XFD3" t="inlineStr"><is/></c>'),
+         Expect("sheet_too_large", message=("XFD3",)), "<is/> counts as a value for calamine"),
+    Case("far_prefixed_value", _far_markup('<c r="XFD3"><x:v xmlns:x="urn:x">1</x:v></c>'),
+         Expect("sheet_too_large", message=("XFD3",)), "a prefixed <x:v> inside an unprefixed cell"),
+    Case("far_single_quotes", _far_markup("<c r='XFD3'><v>1</v></c>"),
+         Expect("sheet_too_large", message=("XFD3",)), "r='XFD3' in single quotes"),
+    Case("far_second_r", _far_markup("<c r=\"A3\" r='XFD3'><v>1</v></c>"),
+         Expect("sheet_too_large", message=("XFD3",)), "a repeated r attribute: calamine takes the last"),
+    Case("far_gt_in_attr", _far_markup('<c foo="a>b" r="XFD3"><v>1</v></c>'),
+         Expect("sheet_too_large", message=("XFD3",)), "«>» inside an attribute value before r="),
     Case("rless_wide_row", b_rless_wide_row, Expect("sheet_too_large", message=("Сведения",)),
          "300 cells without r= attributes in one row of «Сведения»"),
     Case("blank_rows", b_blank_rows, Expect(rows=8, findings=set(), check=_c_blank),
