@@ -196,8 +196,27 @@ def x_prolog(xml: bytes, rnd: random.Random) -> bytes:
     return p + xml
 
 
+FAR_REFS = ["XFD{r}", "xfd{r}", "ZZ{r}", "GS{r}", "A{r}", "S{r}", "$XFD${r}", "XFD0{r}"]
+CELL_FORMS = ['<c r="{ref}"><v>1</v></c>', "<c r='{ref}'><v>1</v></c>", '<c r = "{ref}"><v>1</v></c>',
+              '<c r="A1" r="{ref}"><v>1</v></c>', '<c foo="a>b" r="{ref}"><v>1</v></c>',
+              '<c r="{ref}" t="inlineStr"><is/></c>', '<c r="{ref}"><x:v xmlns:x="urn:x">1</x:v></c>',
+              '<x:c xmlns:x="urn:x" r="{ref}"><x:v>1</x:v></x:c>', '<c r="{ref}"><v> </v></c>',
+              '<c r="{ref}"><f>1</f></c>', '<c r="{ref}" s="1"/>', "<c><v>1</v></c>" * 300,
+              '<c r="{ref}"><!-- --><v>1</v></c>', '<c\tr="{ref}"><v>1</v></c>']
+
+
+def x_far_cell(xml: bytes, rnd: random.Random) -> bytes:
+    """Cells far away, written in the ways calamine accepts (the extent guard must see every one)."""
+    r = rnd.choice([3, 200, 60_001, 199_000, 200_031, 1_048_576])
+    ref = rnd.choice(FAR_REFS).format(r=r)
+    cell = rnd.choice(CELL_FORMS).format(ref=ref)
+    row = rnd.choice([f'<row r="{r}">', f"<row r='{r}'>", "<row>"])
+    tail = '<row r="199000"><c r="A199000"><v>1</v></c></row>' if rnd.random() < 0.5 else ""
+    return xml.replace(b"</sheetData>", f"{row}{cell}</row>{tail}</sheetData>".encode(), 1)
+
+
 XML_OPS: list[Callable[[bytes, random.Random], bytes]] = [x_slice, x_junk, x_ref, x_ref, x_attr, x_attr, x_attr,
-                                                         x_text, x_prolog]
+                                                         x_text, x_prolog, x_far_cell, x_far_cell]
 
 
 def m_xml(data: bytes, rnd: random.Random) -> bytes:
