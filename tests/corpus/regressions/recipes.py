@@ -1,0 +1,60 @@
+"""Minimal recipes for crashes found so far (see README.md). Each builds a workbook from the corpus base."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.corpus import make_corpus as mc
+
+
+@dataclass(frozen=True)
+class Regression:
+    name: str
+    origin: str
+    build: Callable[[], bytes]
+    expect: str  # FileError code, or "N rows"
+
+
+def _with_cells(cells: str, sheet: str = "xl/worksheets/sheet3.xml") -> Callable[[], bytes]:
+    def build() -> bytes:
+        return mc.edit_part(mc.base(), sheet, lambda b: b.replace(b"</sheetData>", cells.encode() + b"</sheetData>"))
+    return build
+
+
+FAR = '<row r="199000"><c r="A199000"><v>1</v></c></row>'
+MERGE_ALL = b'</sheetData><mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>'
+
+REGRESSIONS: list[Regression] = [
+    Regression("calamine_abort_xfd1048576",
+               "probing python-calamine 0.9.1: one value in XFD1048576 makes it allocate 550 GB and abort the "
+               "process (uncatchable); fixed in 8b80a02 by the extent guard",
+               _with_cells('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', mc.SHEET1), "sheet_too_large"),
+    Regression("calamine_854mb_s1048576",
+               "probing: a value in S1048576 of a 19-column register took 854 MB; fixed in 8b80a02",
+               _with_cells('<row r="1048576"><c r="S1048576"><v>1</v></c></row>', mc.SHEET1), "sheet_too_large"),
+    Regression("bypass_lowercase_ref",
+               "mutation fuzzer (x_far_cell, seed 99) against 3c00418: r=\"xfd3\" is XFD3 for calamine but not for "
+               "the guard -> 16,384 × 199,000 cells, abort; fixed in f83dbce",
+               _with_cells('<row r="3"><c r="xfd3"><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_empty_inline_string",
+               "same campaign: <is/> is a value for calamine, not for the guard; fixed in f83dbce",
+               _with_cells('<row r="3"><c r="XFD3" t="inlineStr"><is/></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_prefixed_value",
+               "same campaign: <x:v> inside <c> is a value for calamine; fixed in f83dbce",
+               _with_cells('<row r="3"><c r="XFD3"><x:v xmlns:x="urn:x">1</x:v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_single_quoted_ref",
+               "same campaign: r='XFD3' in single quotes; fixed in f83dbce",
+               _with_cells("<row r=\"3\"><c r='XFD3'><v>1</v></c></row>" + FAR), "sheet_too_large"),
+    Regression("bypass_repeated_r",
+               "same campaign: <c r=\"A3\" r='XFD3'>: calamine takes the last r; fixed in f83dbce",
+               _with_cells("<row r=\"3\"><c r=\"A3\" r='XFD3'><v>1</v></c></row>" + FAR), "sheet_too_large"),
+    Regression("bypass_gt_in_attribute",
+               "same campaign: '>' inside an attribute value before r= cut the tag short; fixed in f83dbce",
+               _with_cells('<row r="3"><c foo="a>b" r="XFD3"><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("merged_whole_sheet",
+               "review of the merged-cells loop: <mergeCell ref=\"A1:XFD1048576\"/> iterated 1,048,576 rows × all "
+               "columns; bounded to the data rows in 8b80a02",
+               lambda: mc.edit_part(mc.base(), mc.SHEET1, lambda b: b.replace(b"</sheetData>", MERGE_ALL)),
+               "8 rows"),
+]
