@@ -1,4 +1,4 @@
-"""Speed of the report writers on a 100,000-row register with 1 % of its cells flagged.
+"""The report writers on a 100,000-row register with 1 % of its cells flagged.
 
 The workbook is built fast by writing the sheet XML straight into a template made by `perechen init`
 (shared strings, like a workbook saved by Excel); the Register is built without reading it: reading is
@@ -8,10 +8,8 @@ not what is measured here. Other tests import :func:`big_register` for long shee
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -122,21 +120,15 @@ def big_register(rules: Rules, n_rows: int, path: Path, *, flagged: float = 0.01
 
 
 @pytest.mark.slow
-def test_reports_for_100k_rows_are_fast(rules: Rules, tmp_path: Path) -> None:
+def test_reports_for_100k_rows_list_every_finding(rules: Rules, tmp_path: Path) -> None:
+    """A 100,000-row register with 1 % of its cells flagged: every finding reaches «Замечания».
+
+    Speed is measured by bench/bench_render.py, not here (house rule: no timed tests).
+    """
     reg, findings = big_register(rules, 100_000, tmp_path / "big.xlsx", flagged=0.01)
     report = CheckReport(workbook=str(reg.path), rows=len(reg.rows), findings=findings, register=reg)
     out = tmp_path / "out"
     out.mkdir()
-    times, cpu = [], []
-    for _ in range(2):
-        start, cpu0 = time.perf_counter(), time.process_time()
-        render.write_check_reports(report, rules, out)
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - cpu0)
-    best = min(times)
-    print(f"write_check_reports, 100,000 rows, {len(findings)} findings: wall {best:.2f} s, "
-          f"CPU (all threads) {min(cpu):.2f} s; load average {os.getloadavg()[0]:.1f}")
-    # 2 s is the target on an idle 2-core machine; CI machines are shared, so the assertion is looser.
-    assert best < float(os.environ.get("PERECHEN_RENDER_BUDGET", "6"))
+    render.write_check_reports(report, rules, out)
     ws = openpyxl.load_workbook(report.files["xlsx"], read_only=True)["Замечания"]
     assert ws.max_row == len(findings) + 1
