@@ -563,6 +563,7 @@ _ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
 _ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
 _RLESS_C = re.compile(rb'<c(?:[>/]|\s+(?!r="))')
 _RLESS_ROW = re.compile(rb'<row(?:[>/]|\s+(?!r="))')
+_TAG = re.compile(b"<" + _ANY_P + rb"""(row|c)((?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
 
 
 def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -> str | None:
@@ -577,18 +578,29 @@ def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -
         lt = xml.rfind(b"<", 0, m.start())
         if lt < 0 or not _C_OPEN_ANY.match(xml, lt):
             continue
-        gt = xml.find(b">", m.end())
-        if gt < 0 or xml[gt - 1:gt] == b"/":
+        tag = _TAG.match(xml, lt)
+        ref = m.group(0)[3:-1].decode("ascii", "replace").upper()
+        if tag is None or tag.end() <= m.start():
+            return ref  # a tag we cannot follow: count it as a value
+        if tag.group(3):
             continue  # <c r="…" s="1"/>: formatting only
-        end = _C_CLOSE_ANY.search(xml, gt)
-        if _VALUED_ANY.search(xml, gt, end.start() if end else len(xml)):
-            return m.group(0)[3:-1].decode("ascii", "replace").upper()
+        end = _C_CLOSE_ANY.search(xml, tag.end())
+        if _VALUED_ANY.search(xml, tag.end(), end.start() if end else len(xml)):
+            return ref
 
 
-_TAG = re.compile(b"<" + _ANY_P + rb"""(row|c)((?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
 _R_VALUE = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_REF_PARTS = re.compile(rb"\s*\$?([A-Za-z]{1,4})\$?(\d{1,9})\s*")
-_ROW_PARTS = re.compile(rb"\s*(\d{1,9})\s*")
+_REF_PARTS = re.compile(rb"\s*\$?([A-Za-z]+)\$?(\d+)\s*")
+_ROW_PARTS = re.compile(rb"\s*(\d+)\s*")
+_HUGE = 10**12  # calamine parses numbers with wrapping arithmetic: 99999999999 becomes 1,215,752,191
+
+
+def _big_int(digits: bytes) -> int:
+    return int(digits) if len(digits.lstrip(b"0")) <= 12 else _HUGE
+
+
+def _big_col(letters: bytes) -> int:
+    return col_index(letters.decode().upper()) + 1 if len(letters) <= 6 else _HUGE
 
 
 def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
@@ -602,12 +614,11 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
     for m in _TAG.finditer(xml):
         values = [a or b for a, b in _R_VALUE.findall(m.group(2) or b"")]
         if m.group(1) == b"row":
-            nums = [int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
+            nums = [_big_int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
             row = nums[-1] if nums else row + 1
             col = 0
             continue
-        refs = [(col_index(rm.group(1).decode().upper()) + 1, int(rm.group(2)))
-                for v in values if (rm := _REF_PARTS.fullmatch(v))]
+        refs = [(_big_col(rm.group(1)), _big_int(rm.group(2))) for v in values if (rm := _REF_PARTS.fullmatch(v))]
         if refs:
             col = refs[-1][0]
             cells = refs
@@ -620,11 +631,25 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
         if not _VALUED_ANY.search(xml, m.end(), end.start() if end else len(xml)):
             continue
         for c, r in cells:
-            if r > max_r:
-                max_r, far_row = r, f"{_letters(c)}{r}"
-            if c > max_c:
-                max_c, far_col = c, f"{_letters(c)}{r}"
+            if r > max_r or c > max_c:
+                name = f"{_letters(min(c, 16_384))}{r}" if c < _HUGE and r < _HUGE else "за пределами листа"
+                if r > max_r:
+                    max_r, far_row = r, name
+                if c > max_c:
+                    max_c, far_col = c, name
     return max_r, max_c, far_row, far_col
+
+
+_HIDDEN_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
+
+
+def _without_hidden_markup(xml: bytes) -> bytes:
+    """The sheet without comments, CDATA sections and processing instructions, which could hide a «</c>»
+    or a «<c» from the scans (calamine skips them; a CDATA value is no value for it either)."""
+    start = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
+    if xml.find(b"<!", start) < 0 and xml.find(b"<?", start) < 0:
+        return xml
+    return xml[:start] + _HIDDEN_MARKUP.sub(b" ", xml[start:])
 
 
 def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes | None = None) -> None:
@@ -645,6 +670,7 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
             "sheet_too_large", path, f"«{sheet}»: значение в ячейке {ref} {why}"), path)
 
     limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
+    xml = _without_hidden_markup(xml)
     if (prefix or _ODD_PREFIXED.search(xml) or _ODD_R.search(xml) or _RLESS_C.search(xml)
             or _RLESS_ROW.search(xml)):
         h, w, far_row, far_col = _positional_extent(xml)

@@ -202,7 +202,10 @@ CELL_FORMS = ['<c r="{ref}"><v>1</v></c>', "<c r='{ref}'><v>1</v></c>", '<c r = 
               '<c r="{ref}" t="inlineStr"><is/></c>', '<c r="{ref}"><x:v xmlns:x="urn:x">1</x:v></c>',
               '<x:c xmlns:x="urn:x" r="{ref}"><x:v>1</x:v></x:c>', '<c r="{ref}"><v> </v></c>',
               '<c r="{ref}"><f>1</f></c>', '<c r="{ref}" s="1"/>', "<c><v>1</v></c>" * 300,
-              '<c r="{ref}"><!-- --><v>1</v></c>', '<c\tr="{ref}"><v>1</v></c>']
+              '<c r="{ref}"><!-- --><v>1</v></c>', '<c\tr="{ref}"><v>1</v></c>',
+              '<c r="{ref}"><!-- </c> --><v>1</v></c>', '<c r="{ref}" foo="a/>b"><v>1</v></c>',
+              '<c r="{ref}"><?pi </c>?><v>1</v></c>',
+              '<c r="{ref}" t="inlineStr"><is><t><![CDATA[</c><c r="A1">]]></t></is></c>']
 
 
 def x_far_cell(xml: bytes, rnd: random.Random) -> bytes:

@@ -52,6 +52,20 @@ REGRESSIONS: list[Regression] = [
     Regression("bypass_gt_in_attribute",
                "same campaign: '>' inside an attribute value before r= cut the tag short; fixed in f83dbce",
                _with_cells('<row r="3"><c foo="a>b" r="XFD3"><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_comment_hides_close",
+               "mutation fuzzer campaign 4 against f83dbce: <!-- </c> --> before <v> ended the cell early for the "
+               "guard; comments, CDATA and PIs are now removed before the scans",
+               _with_cells('<row r="3"><c r="XFD3"><!-- </c> --><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_row_number_overflow",
+               "mutation fuzzer campaign 4 (seed 4, inputs 4835, 11897, 26933, 35017, 35206, 49582, 51284, 53310, "
+               "60045; all abort) against f83dbce: calamine wraps r=\"A99999999999\" to row 1,215,752,191; the "
+               "exact path (taken here because of r='…') capped numbers at 9 digits and skipped the cell",
+               _with_cells('<row r=\'3\'><c r="A99999999999" t="inlineStr"><is><t>x</t></is></c></row>'),
+               "sheet_too_large"),
+    Regression("bypass_slash_gt_in_attribute",
+               "review after campaign 4: foo=\"a/>b\" looked like a self-closing empty cell; tags are now parsed "
+               "with their quoted attributes",
+               _with_cells('<row r="3"><c r="XFD3" foo="a/>b"><v>1</v></c></row>' + FAR), "sheet_too_large"),
     Regression("merged_whole_sheet",
                "review of the merged-cells loop: <mergeCell ref=\"A1:XFD1048576\"/> iterated 1,048,576 rows × all "
                "columns; bounded to the data rows in 8b80a02",
