@@ -146,7 +146,8 @@ def x_ref(xml: bytes, rnd: random.Random) -> bytes:
 
 
 def x_attr(xml: bytes, rnd: random.Random) -> bytes:
-    op = rnd.choice(["t", "s", "v", "merge", "dim", "hidden", "date1904", "sheetname", "target", "numfmt", "formula"])
+    op = rnd.choice(["t", "s", "v", "merge", "dim", "hidden", "date1904", "sheetname", "target", "numfmt", "formula",
+                     "count"])
     if op == "t":
         return re.sub(rb'\bt="[^"]*"', b't="' + rnd.choice(WILD_TYPES).encode() + b'"', xml, count=rnd.choice([1, 0]))
     if op == "s":
@@ -166,6 +167,9 @@ def x_attr(xml: bytes, rnd: random.Random) -> bytes:
         return re.sub(rb"<row ", b'<row hidden="1" ', xml, count=rnd.choice([1, 100, 0]))
     if op == "date1904":
         return xml.replace(b"<workbookPr", b'<workbookPr date1904="' + rnd.choice([b"1", b"true", b"x"]) + b'"', 1)
+    if op == "count":
+        n = rnd.choice(["4000000000", "18446744073709551615", "-1", "0", "99999", " 4000000000"]).encode()
+        return re.sub(rb'(uniqueCount|count)="[^"]*"', rb'\1="' + n + b'"', xml, count=2)
     if op == "sheetname":
         name = rnd.choice(["", "Перечень", "Сведения", "'", "a" * 300, "&lt;", "Лист1"]).encode()
         return re.sub(rb'name="[^"]*"', b'name="' + name + b'"', xml, count=1)

@@ -62,6 +62,12 @@ REGRESSIONS: list[Regression] = [
                "exact path (taken here because of r='…') capped numbers at 9 digits and skipped the cell",
                _with_cells('<row r=\'3\'><c r="A99999999999" t="inlineStr"><is><t>x</t></is></c></row>'),
                "sheet_too_large"),
+    Regression("calamine_abort_sst_unique_count",
+               "probing calamine after campaign 4: <sst uniqueCount=\"4000000000\"> makes it reserve 96 GB for "
+               "shared strings and abort; the root tag of every part is now checked",
+               lambda: mc.edit_part(mc._shared_strings_variant('<?xml version="1.0"?>\n', "x"), "xl/sharedStrings.xml",
+                                    lambda b: b.replace(b'uniqueCount="1"', b"uniqueCount = '4000000000'")),
+               "xml_broken"),
     Regression("bypass_slash_gt_in_attribute",
                "review after campaign 4: foo=\"a/>b\" looked like a self-closing empty cell; tags are now parsed "
                "with their quoted attributes",
