@@ -209,3 +209,72 @@ def test_raw_scans_never_crash(bits: list[bytes], junk: bytes, rules: Rules) -> 
         check_extent(xml, "Лист", Path("x.xlsx"), rules)
     except PerechenError as e:
         assert e.code == "sheet_too_large"
+
+
+CELL_MARKUP = st.sampled_from([
+    '<c r="{L}{n}"><v>1</v></c>', '<row r="{n}"><c r="{L}{n}"><v>1</v></c></row>', '<c r="{L}{n}" s="1"/>',
+    "<row>", '<row r="{n}">', "</row>", '<row r="{n}"/>', "<row/>", "<c><v>1</v></c>", '<c r="{L}{n}"><v>1</v></c>',
+    "<c/>", '<c r="{L}{n}"/>', "<c></c>", '<c t="inlineStr"><is><t>x</t></is></c>', "<c r='{L}{n}'><v>1</v></c>",
+    '<c r="{L}{n}" r="{L}{n}"><v>1</v></c>', '<c r="{l}{n}"><v>1</v></c>', '<c r="{L}{n}"><v/></c>',
+    '<c r="{L}{n}"><f>1</f></c>', '<c r="{L}{n}"><!-- --><v>1</v></c>', '<c r = "{L}{n}"><v> </v></c>'])
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.tuples(CELL_MARKUP, st.integers(1, 30), st.sampled_from("ABCDEFZ")), min_size=1,
+                      max_size=16))
+def test_exact_extent_never_below_calamine(parts: list[tuple[str, int, str]]) -> None:
+    """The reader's model of where calamine puts cells (used for odd markup) is never smaller than
+    what calamine really allocates: the guard in front of calamine cannot be bypassed this way."""
+    import zipfile
+
+    import python_calamine as pc
+
+    from perechen.reader import _positional_extent
+
+    sd = "".join(b.format(n=n, L=c, l=c.lower()) for b, n, c in parts)
+    sheet = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             + sd + "</sheetData></worksheet>")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                   'spreadsheetml.sheet.main+xml"/></Types>')
+        z.writestr("_rels/.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                   'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                   'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+                   '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+    try:
+        end = pc.CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_index(0).end
+    except Exception:
+        return  # calamine refuses it: nothing is allocated
+    if end is None:
+        return
+    h, w, *_ = _positional_extent(sd.encode())
+    assert end[0] + 1 <= h and end[1] + 1 <= w, (sd, end, h, w)
+    # And the guard as a whole, with small limits: whatever calamine would allocate beyond them is refused.
+    small = _small_limits(rules_small())
+    spec = small.schema
+    max_row = spec.limits.max_rows + spec.register_spec.header_search_rows
+    too_big = end[0] + 1 > max_row or end[1] + 1 > spec.limits.max_columns
+    try:
+        check_extent(sheet.encode(), "S", Path("x.xlsx"), small)
+    except PerechenError:
+        return
+    assert not too_big, (sd, end)
+
+
+def rules_small() -> Rules:
+    return Rules.load(Path(__file__).resolve().parent.parent / "rules")
+
+
+def _small_limits(rules: Rules) -> Rules:
+    lim = rules.schema.limits.model_copy(update={"max_rows": 3, "max_columns": 4})
+    spec = rules.schema.register_spec.model_copy(update={"header_search_rows": 2})
+    schema = rules.schema.model_copy(update={"limits": lim, "register_spec": spec})
+    return Rules(rules.directory, schema, rules.lists, rules.checks, rules.file_errors)

@@ -633,30 +633,47 @@ def _big_col(letters: bytes) -> int:
     return col_index(letters.decode().upper()) + 1 if len(letters) <= 6 else _HUGE
 
 
+_ROW_END = re.compile(b"</" + _ANY_P + rb"row\s*>")
+
+
 def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
-    """Height, width, lowest and rightmost cell the way calamine places cells, for markup the fast path
-    does not model: cells or rows without r= (next column / next row), r= quoted oddly or repeated,
-    prefixed elements. Conservative: every r= of a tag counts."""
-    row = 0
-    col = 0
+    """Height, width, lowest and rightmost cell the way calamine 0.9 places cells, for markup the fast
+    path does not model (cells or rows without r=, r= quoted oddly or repeated, prefixed elements).
+
+    calamine: <row r=…> sets the row, </row> moves to the next row and back to column A; a <c> with r=
+    sets row and column, one without takes the current position; the column moves on after each </c>;
+    empty elements <row/> and <c/> count as <row></row> and <c></c>. Conservative where it cannot be
+    exact: every r= of a tag counts (calamine takes the last), and any <v>/<is> in the cell is a value.
+    tests/test_fuzz_props.py compares this with calamine on random markup.
+    """
+    row = 1  # 1-based row of the current position
+    col = 1  # 1-based column of the current position
     max_r = max_c = 0
     far_row = far_col = ""
-    for m in _TAG.finditer(xml):
+    tags = sorted([(m.start(), m) for m in _TAG.finditer(xml)] + [(m.start(), m) for m in _ROW_END.finditer(xml)],
+                  key=lambda t: t[0])
+    for _, m in tags:
+        if m.re is _ROW_END:
+            row += 1
+            col = 1
+            continue
         values = [a or b for a, b in _R_VALUE.findall(m.group(2) or b"")]
+        self_closing = bool(m.group(3))  # calamine expands <x/> to <x></x>
         if m.group(1) == b"row":
             nums = [_big_int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
-            row = nums[-1] if nums else row + 1
-            col = 0
+            if nums:
+                row = nums[-1]
+            if self_closing:
+                row += 1
+                col = 1
             continue
         refs = [(_big_col(rm.group(1)), _big_int(rm.group(2))) for v in values if (rm := _REF_PARTS.fullmatch(v))]
+        cells = refs or [(col, row)]
         if refs:
             col = refs[-1][0]
-            cells = refs
-        else:
-            col += 1
-            cells = [(col, max(row, 1))]
-        if m.group(3):
-            continue
+        col += 1
+        if self_closing:
+            continue  # a cell without a value
         end = _C_CLOSE_ANY.search(xml, m.end())
         if not _VALUED_ANY.search(xml, m.end(), end.start() if end else len(xml)):
             continue
