@@ -839,6 +839,12 @@ class _SheetReader:
                 DET.fromstring(self.pkg.zf.read(part))
             except Exception as pe:
                 return self._fail("xml_broken", f"{part} ({_short(pe)})")
+        if "detect file format" in str(e):
+            missing = [p for p in ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/styles.xml")
+                       if p not in names]
+            detail = ("части книги не согласуются друг с другом"
+                      + (f" (нет частей: {', '.join(missing)})" if missing else " (связи между частями нарушены)"))
+            return self._fail("read_failed", detail)
         return self._fail("read_failed", _short(e))
 
     # -- main ------------------------------------------------------------------------------------
