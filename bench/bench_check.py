@@ -16,6 +16,7 @@ Usage (from the repository root):
     .venv/bin/python -m bench.bench_check                      # 1k, 10k, 100k rows, 3 repetitions
     .venv/bin/python -m bench.bench_check --rows 10000 --repeat 5
     .venv/bin/python -m bench.bench_check --commit HEAD         # measure what is committed, not the work tree
+    .venv/bin/python -m bench.bench_check --tree /tmp/copy      # measure a copy of the repository (a patch)
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     ap.add_argument("--repeat", type=int, default=3, help="повторов каждого замера (медиана), по умолчанию 3")
     ap.add_argument("--commit", default=None, help="замерить код этого коммита (git archive), а не рабочую копию")
+    ap.add_argument("--tree", type=Path, default=None,
+                    help="замерить код из этой папки (в ней scripts/ и rules/), например копию с правкой")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--error-rate", type=float, default=0.01)
     ap.add_argument("--today", type=dt.date.fromisoformat, default=make_register.DEFAULT_TODAY)
@@ -221,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[int, list[Measure]] = {}
     with tempfile.TemporaryDirectory(prefix="perechen-bench-") as tmp:
         work = Path(tmp)
-        tree, code = prepare_tree(args.commit, work)
+        if args.tree is not None:
+            tree, code = args.tree.resolve(), f"tree {args.tree}"
+        else:
+            tree, code = prepare_tree(args.commit, work)
         env = dict(os.environ)
         env["PYTHONPATH"] = str(tree / "scripts")
         env.pop("NO_COLOR", None)
