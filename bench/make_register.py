@@ -346,6 +346,7 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
                 f = list(features)
                 rng.shuffle(f)
                 written = "; ".join(f)
+            access: str | None
             if is_offline:
                 access = rng.choice(ACCESSIBILITY_OFFLINE)
             else:
