@@ -562,25 +562,35 @@ def _gt_digits(n: int) -> bytes:
     return b"0*(?:" + b"|".join(alts) + b")"
 
 
-def _gt_letters(n: int) -> bytes:
-    """Regex for column letters after the n-th column (1-based)."""
+def _gt_letters(n: int, either_case: bool = False) -> bytes:
+    """Regex for column letters after the n-th column (1-based); either_case: «xfd» as well as «XFD»."""
     s = _letters(n) if n >= 1 else ""
-    alts = [b"[A-Z]{%d,}" % (len(s) + 1)]
+    az = b"A-Za-z" if either_case else b"A-Z"
+
+    def lit(ch: str) -> bytes:
+        return b"[%s%s]" % (ch.encode(), ch.lower().encode()) if either_case else ch.encode()
+
+    def after(ch: str) -> bytes:
+        nxt = chr(ord(ch) + 1)
+        return (b"[%s-Z%s-z]" % (nxt.encode(), nxt.lower().encode()) if either_case
+                else b"[%s-Z]" % nxt.encode())
+
+    alts = [b"[" + az + b"]{%d,}" % (len(s) + 1)]
     for i, ch in enumerate(s):
         if ch < "Z":
-            alts.append(s[:i].encode() + b"[%s-Z]" % chr(ord(ch) + 1).encode() + b"[A-Z]{%d}" % (len(s) - i - 1))
+            alts.append(b"".join(lit(c) for c in s[:i]) + after(ch) + b"[" + az + b"]{%d}" % (len(s) - i - 1))
     return b"(?:" + b"|".join(alts) + b")"
 
 
 @functools.lru_cache(maxsize=64)
 def _beyond_re(max_col: int | None, max_row: int | None) -> re.Pattern[bytes]:
     alts = []
+    # calamine takes column letters in either case ("xfd1" is XFD1); the attribute name r is exact.
     if max_col is not None:
-        alts.append(_gt_letters(max_col) + rb"\d+")
+        alts.append(_gt_letters(max_col, either_case=True) + rb"\d+")
     if max_row is not None:
-        alts.append(rb"[A-Z]{1,3}" + _gt_digits(max_row))
-    # calamine takes column letters in either case ("xfd1" is XFD1).
-    return re.compile(b'r="(?:' + b"|".join(alts) + b')"', re.IGNORECASE)
+        alts.append(rb"[A-Za-z]{1,3}" + _gt_digits(max_row))
+    return re.compile(b'r="(?:' + b"|".join(alts) + b')"')
 
 
 # Any namespace prefix: calamine matches element names by their local part.
