@@ -595,44 +595,22 @@ def _beyond_re(max_col: int | None, max_row: int | None) -> re.Pattern[bytes]:
 
 # Any namespace prefix: calamine matches element names by their local part.
 _ANY_P = rb"(?:[A-Za-z_][\w.-]*:)?"
-_VALUED_ANY = re.compile(b"<" + _ANY_P + rb"(?:v(?:\s[^>]*)?>[^<]|is[\s>/])")
-_C_OPEN_ANY = re.compile(b"<" + _ANY_P + rb"c[\s>/]")
-_C_CLOSE_ANY = re.compile(b"</" + _ANY_P + rb"c\s*>")
-# Markup the fast path does not model: prefixed cell parts, r attributes quoted with ' or spaced around =.
-_ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
-_ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
-_RLESS_C = re.compile(rb'<c(?:[>/]|\s+(?!r="))')
-_RLESS_ROW = re.compile(rb'<row(?:[>/]|\s+(?!r="))')
-_TAG = re.compile(b"<" + _ANY_P + rb"""(row|c)((?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
-
-
-def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -> str | None:
-    """The first cell holding a value whose column > max_col or row > max_row (styled empty cells pass)."""
-    pat = _beyond_re(max_col, max_row)
-    pos = 0
-    while True:
-        m = pat.search(xml, pos)
-        if m is None:
-            return None
-        pos = m.end()
-        lt = xml.rfind(b"<", 0, m.start())
-        if lt < 0 or not _C_OPEN_ANY.match(xml, lt):
-            continue
-        tag = _TAG.match(xml, lt)
-        ref = m.group(0)[3:-1].decode("ascii", "replace").upper()
-        if tag is None or tag.end() <= m.start():
-            return ref  # a tag we cannot follow: count it as a value
-        if tag.group(3):
-            continue  # <c r="…" s="1"/>: formatting only
-        end = _C_CLOSE_ANY.search(xml, tag.end())
-        if _VALUED_ANY.search(xml, tag.end(), end.start() if end else len(xml)):
-            return ref
-
-
+# One XML token, the way quick-xml delimits them: comments, CDATA and processing instructions whole;
+# a tag up to the first '>' outside quotes; text up to the next '<'.
+_TOKEN = re.compile(rb"""<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<\?.*?(?:\?>|\Z)"""
+                    rb"""|<!(?:"[^"]*"|'[^']*'|[^>"'])*>?"""
+                    rb"""|<(/?)(?:[A-Za-z_][\w.-]*:)?([\w.-]*)((?:"[^"]*"|'[^']*'|[^>"'])*)(>|\Z)|[^<]+""", re.S)
+_TAG_END = re.compile(rb"""(?:"[^"]*"|'[^']*'|[^>"'])*>""")
 _R_VALUE = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_PARTS = re.compile(rb"\s*\$?([A-Za-z]+)\$?(\d+)\s*")
 _ROW_PARTS = re.compile(rb"\s*(\d+)\s*")
 _HUGE = 10**12  # calamine parses numbers with wrapping arithmetic: 99999999999 becomes 1,215,752,191
+# Markup the fast path does not model: prefixed cell parts, r attributes quoted with ' or spaced around =,
+# cells or rows whose first attribute is not r= (calamine then counts positions).
+_ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
+_ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
+_RLESS_C = re.compile(rb'<c(?:[>/]|\s+(?!r="))')
+_RLESS_ROW = re.compile(rb'<row(?:[>/]|\s+(?!r="))')
 
 
 def _big_int(digits: bytes) -> int:
@@ -643,12 +621,62 @@ def _big_col(letters: bytes) -> int:
     return col_index(letters.decode().upper()) + 1 if len(letters) <= 6 else _HUGE
 
 
-_ROW_END = re.compile(b"</" + _ANY_P + rb"row\s*>")
+def _cell_has_value(xml: bytes, pos: int, limit: int = 200) -> bool:
+    """Whether the cell whose start tag ends at pos holds a value for calamine: a <v> with text, or an
+    <is>, before the cell's </c>. Tokens are read the way quick-xml reads them (quotes, comments);
+    when in doubt — too many tokens, the end of the data — the answer is yes."""
+    in_v = False
+    for n, m in enumerate(_TOKEN.finditer(xml, pos)):
+        if n > limit:
+            return True
+        name = m.group(2)
+        if name is None:  # text, comment, CDATA, PI, declaration
+            tok = m.group(0)
+            if in_v and not tok.startswith(b"<"):
+                return True
+            continue
+        if m.group(4) != b">":
+            return True  # unterminated tag at the end of the data
+        closing = m.group(1) == b"/"
+        body = m.group(3) or b""
+        if closing:
+            if name == b"c":
+                return False
+            if name == b"v":
+                in_v = False
+            continue
+        if name == b"is":
+            return True
+        in_v = name == b"v" and not body.rstrip().endswith(b"/")
+    return True
+
+
+def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -> str | None:
+    """The first cell holding a value whose column > max_col or row > max_row (styled empty cells pass).
+
+    Conservative: an r="…" beyond the limits anywhere (even in text or another tag) counts unless its tag
+    is self-closing or the cell plainly has no value."""
+    pat = _beyond_re(max_col, max_row)
+    pos = 0
+    while True:
+        m = pat.search(xml, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        ref = m.group(0)[3:-1].decode("ascii", "replace").upper()
+        end = _TAG_END.match(xml, m.end())
+        if end is None:
+            return ref
+        if xml[end.end() - 2:end.end() - 1] == b"/":
+            continue  # <c r="…" s="1"/>: formatting only (calamine: a cell without a value)
+        if _cell_has_value(xml, end.end()):
+            return ref
 
 
 def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
     """Height, width, lowest and rightmost cell the way calamine 0.9 places cells, for markup the fast
-    path does not model (cells or rows without r=, r= quoted oddly or repeated, prefixed elements).
+    path does not model (cells or rows without r=, r= quoted oddly or repeated, prefixed elements,
+    comments, CDATA).
 
     calamine: <row r=…> sets the row, </row> moves to the next row and back to column A; a <c> with r=
     sets row and column, one without takes the current position; the column moves on after each </c>;
@@ -660,33 +688,11 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
     col = 1  # 1-based column of the current position
     max_r = max_c = 0
     far_row = far_col = ""
-    tags = sorted([(m.start(), m) for m in _TAG.finditer(xml)] + [(m.start(), m) for m in _ROW_END.finditer(xml)],
-                  key=lambda t: t[0])
-    for _, m in tags:
-        if m.re is _ROW_END:
-            row += 1
-            col = 1
-            continue
-        values = [a or b for a, b in _R_VALUE.findall(m.group(2) or b"")]
-        self_closing = bool(m.group(3))  # calamine expands <x/> to <x></x>
-        if m.group(1) == b"row":
-            nums = [_big_int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
-            if nums:
-                row = nums[-1]
-            if self_closing:
-                row += 1
-                col = 1
-            continue
-        refs = [(_big_col(rm.group(1)), _big_int(rm.group(2))) for v in values if (rm := _REF_PARTS.fullmatch(v))]
-        cells = refs or [(col, row)]
-        if refs:
-            col = refs[-1][0]
-        col += 1
-        if self_closing:
-            continue  # a cell without a value
-        end = _C_CLOSE_ANY.search(xml, m.end())
-        if not _VALUED_ANY.search(xml, m.end(), end.start() if end else len(xml)):
-            continue
+    cells: list[tuple[int, int]] = []  # positions of the open cell
+    valued = in_v = False
+
+    def record() -> None:
+        nonlocal max_r, max_c, far_row, far_col
         for c, r in cells:
             if r > max_r or c > max_c:
                 name = f"{_letters(min(c, 16_384))}{r}" if c < _HUGE and r < _HUGE else "за пределами листа"
@@ -694,19 +700,55 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
                     max_r, far_row = r, name
                 if c > max_c:
                     max_c, far_col = c, name
+
+    for m in _TOKEN.finditer(xml):
+        name = m.group(2)
+        if name is None:
+            if in_v and not m.group(0).startswith(b"<"):
+                valued = True
+            continue
+        closing = m.group(1) == b"/"
+        body = m.group(3) or b""
+        self_closing = body.rstrip().endswith(b"/")  # calamine expands <x/> to <x></x>
+        if closing:
+            if name == b"row":
+                row += 1
+                col = 1
+            elif name == b"c" and cells:
+                if valued:
+                    record()
+                cells, valued, in_v = [], False, False
+            elif name == b"v":
+                in_v = False
+            continue
+        if name == b"row":
+            values = [a or b for a, b in _R_VALUE.findall(body)]
+            nums = [_big_int(rm.group(1)) for v in values if (rm := _ROW_PARTS.fullmatch(v))]
+            if nums:
+                row = nums[-1]
+            if self_closing:
+                row += 1
+                col = 1
+        elif name == b"c":
+            if cells and valued:
+                record()  # a cell left open: count what it had
+            values = [a or b for a, b in _R_VALUE.findall(body)]
+            refs = [(_big_col(rm.group(1)), _big_int(rm.group(2))) for v in values if (rm := _REF_PARTS.fullmatch(v))]
+            cells = refs or [(col, row)]
+            if refs:
+                col = refs[-1][0]
+            col += 1
+            valued = in_v = False
+            if self_closing:
+                cells = []
+        elif cells:
+            if name == b"is":
+                valued = True
+            elif name == b"v" and not self_closing:
+                in_v = True
+    if cells and valued:
+        record()
     return max_r, max_c, far_row, far_col
-
-
-_HIDDEN_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
-
-
-def _without_hidden_markup(xml: bytes) -> bytes:
-    """The sheet without comments, CDATA sections and processing instructions, which could hide a «</c>»
-    or a «<c» from the scans (calamine skips them; a CDATA value is no value for it either)."""
-    start = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
-    if xml.find(b"<!", start) < 0 and xml.find(b"<?", start) < 0:
-        return xml
-    return xml[:start] + _HIDDEN_MARKUP.sub(b" ", xml[start:])
 
 
 def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes | None = None) -> None:
@@ -727,9 +769,9 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
             "sheet_too_large", path, f"«{sheet}»: значение в ячейке {ref} {why}"), path)
 
     limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
-    xml = _without_hidden_markup(xml)
-    if (prefix or _ODD_PREFIXED.search(xml) or _ODD_R.search(xml) or _RLESS_C.search(xml)
-            or _RLESS_ROW.search(xml)):
+    body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
+    if (prefix or xml.find(b"<!", body_at) >= 0 or xml.find(b"<?", body_at) >= 0 or _ODD_PREFIXED.search(xml)
+            or _ODD_R.search(xml) or _RLESS_C.search(xml) or _RLESS_ROW.search(xml)):
         h, w, far_row, far_col = _positional_extent(xml)
         if w > max_col:
             raise fail(far_col, limits_txt)

@@ -124,7 +124,7 @@ def x_slice(xml: bytes, rnd: random.Random) -> bytes:
 def x_junk(xml: bytes, rnd: random.Random) -> bytes:
     i = rnd.randrange(len(xml) + 1)
     junk = rnd.choice([b"<", b">", b"</c>", b"<c>", b"<row>", b"<v>", b"\x00", b"\xff\xfe", b"&", b"]]>",
-                       b"<!--", b"<![CDATA[", bytes(rnd.randrange(256) for _ in range(16))])
+                       b"<!--", b"-->", b"<![CDATA[", b'"', b"'", b"<?", b"?>", bytes(rnd.randrange(256) for _ in range(16))])
     return xml[:i] + junk + xml[i:]
 
 
@@ -209,7 +209,9 @@ CELL_FORMS = ['<c r="{ref}"><v>1</v></c>', "<c r='{ref}'><v>1</v></c>", '<c r = 
               '<c r="{ref}"><!-- --><v>1</v></c>', '<c\tr="{ref}"><v>1</v></c>',
               '<c r="{ref}"><!-- </c> --><v>1</v></c>', '<c r="{ref}" foo="a/>b"><v>1</v></c>',
               '<c r="{ref}"><?pi </c>?><v>1</v></c>',
-              '<c r="{ref}" t="inlineStr"><is><t><![CDATA[</c><c r="A1">]]></t></is></c>']
+              '<c r="{ref}" t="inlineStr"><is><t><![CDATA[</c><c r="A1">]]></t></is></c>',
+              '<c r="A1" x="<" r="{ref}"><v>1</v></c>', '<c r="{ref}"><f x="</c>">1</f><v>1</v></c>',
+              '<c r="A1" x=\'<c r="B1"/>\' r="{ref}"><v>1</v></c>', '<c r="{ref}" x="/>"><v>1</v></c>']
 
 
 def x_far_cell(xml: bytes, rnd: random.Random) -> bytes:

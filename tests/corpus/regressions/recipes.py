@@ -72,6 +72,18 @@ REGRESSIONS: list[Regression] = [
                "review after campaign 4: foo=\"a/>b\" looked like a self-closing empty cell; tags are now parsed "
                "with their quoted attributes",
                _with_cells('<row r="3"><c r="XFD3" foo="a/>b"><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_junk_comment_inside_tag",
+               "mutation fuzzer campaign 5 (seed 5, inputs 41908 and 70372; abort) against 5937a6f: a stray «<!--» "
+               "inside a row tag made the comment stripper swallow the far cell, which quick-xml still reads; "
+               "the guard now tokenizes like quick-xml (quotes, comments) instead of stripping",
+               _with_cells('<row r="3" customH<!--eight="1"><c r="A3"><v>1</v></c></row>'
+                           '<row r="4"><c r="XFD4"><!-- --><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_lt_in_attribute_value",
+               "review after campaign 5: x=\"<\" before a second r= hid the cell tag from a backwards search",
+               _with_cells('<row r="3"><c r="A3" x="<" r="XFD3"><v>1</v></c></row>' + FAR), "sheet_too_large"),
+    Regression("bypass_fake_close_in_child_attribute",
+               "review after campaign 5: <f x=\"</c>\"> ended the cell early for a text search",
+               _with_cells('<row r="3"><c r="XFD3"><f x="</c>">1</f><v>1</v></c></row>' + FAR), "sheet_too_large"),
     Regression("merged_whole_sheet",
                "review of the merged-cells loop: <mergeCell ref=\"A1:XFD1048576\"/> iterated 1,048,576 rows × all "
                "columns; bounded to the data rows in 8b80a02",
