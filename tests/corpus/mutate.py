@@ -124,7 +124,8 @@ def x_slice(xml: bytes, rnd: random.Random) -> bytes:
 def x_junk(xml: bytes, rnd: random.Random) -> bytes:
     i = rnd.randrange(len(xml) + 1)
     junk = rnd.choice([b"<", b">", b"</c>", b"<c>", b"<row>", b"<v>", b"\x00", b"\xff\xfe", b"&", b"]]>",
-                       b"<!--", b"-->", b"<![CDATA[", b'"', b"'", b"<?", b"?>", bytes(rnd.randrange(256) for _ in range(16))])
+                       b"<!--", b"-->", b"<![CDATA[", b'"', b"'", b"<?", b"?>",
+                       bytes(rnd.randrange(256) for _ in range(16))])
     return xml[:i] + junk + xml[i:]
 
 
