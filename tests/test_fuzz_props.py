@@ -229,7 +229,7 @@ def test_exact_extent_never_below_calamine(parts: list[tuple[str, int, str]]) ->
 
     import python_calamine as pc
 
-    from perechen.reader import _positional_extent
+    from perechen.reader import _positional_extent, _positional_extent_tokens
 
     sd = "".join(b.format(n=n, L=c, l=c.lower()) for b, n, c in parts)
     sheet = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
@@ -255,8 +255,9 @@ def test_exact_extent_never_below_calamine(parts: list[tuple[str, int, str]]) ->
         return  # calamine refuses it: nothing is allocated
     if end is None:
         return
-    h, w, *_ = _positional_extent(sd.encode())
-    assert end[0] + 1 <= h and end[1] + 1 <= w, (sd, end, h, w)
+    for model in (_positional_extent, _positional_extent_tokens):  # expat (well-formed) and the tokenizer
+        h, w, *_ = model(sd.encode())
+        assert end[0] + 1 <= h and end[1] + 1 <= w, (model.__name__, sd, end, h, w)
     # And the guard as a whole, with small limits: whatever calamine would allocate beyond them is refused.
     small = _small_limits(rules_small())
     spec = small.schema

@@ -596,10 +596,11 @@ def _beyond_re(max_col: int | None, max_row: int | None) -> re.Pattern[bytes]:
 # Any namespace prefix: calamine matches element names by their local part.
 _ANY_P = rb"(?:[A-Za-z_][\w.-]*:)?"
 # One XML token, the way quick-xml delimits them: comments, CDATA and processing instructions whole;
-# a tag up to the first '>' outside quotes; text up to the next '<'.
+# a tag up to the first '>' outside quotes. Text between tokens is skipped (a <v> is tested for text
+# by what follows it).
 _TOKEN = re.compile(rb"""<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<\?.*?(?:\?>|\Z)"""
                     rb"""|<!(?:"[^"]*"|'[^']*'|[^>"'])*>?"""
-                    rb"""|<(/?)(?:[A-Za-z_][\w.-]*:)?([\w.-]*)((?:"[^"]*"|'[^']*'|[^>"'])*)(>|\Z)|[^<]+""", re.S)
+                    rb"""|<(/?)(?:[A-Za-z_][\w.-]*:)?([\w.-]*)((?:"[^"]*"|'[^']*'|[^>"'])*)(>|\Z)""", re.S)
 _TAG_END = re.compile(rb"""(?:"[^"]*"|'[^']*'|[^>"'])*>""")
 _R_VALUE = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_PARTS = re.compile(rb"\s*\$?([A-Za-z]+)\$?(\d+)\s*")
@@ -625,30 +626,26 @@ def _cell_has_value(xml: bytes, pos: int, limit: int = 200) -> bool:
     """Whether the cell whose start tag ends at pos holds a value for calamine: a <v> with text, or an
     <is>, before the cell's </c>. Tokens are read the way quick-xml reads them (quotes, comments);
     when in doubt — too many tokens, the end of the data — the answer is yes."""
-    in_v = False
     for n, m in enumerate(_TOKEN.finditer(xml, pos)):
         if n > limit:
             return True
         name = m.group(2)
-        if name is None:  # text, comment, CDATA, PI, declaration
-            tok = m.group(0)
-            if in_v and not tok.startswith(b"<"):
-                return True
+        if name is None:  # comment, CDATA, PI, declaration
             continue
         if m.group(4) != b">":
             return True  # unterminated tag at the end of the data
-        closing = m.group(1) == b"/"
-        body = m.group(3) or b""
-        if closing:
+        if m.group(1) == b"/":
             if name == b"c":
                 return False
-            if name == b"v":
-                in_v = False
             continue
-        if name == b"is":
+        if name == b"is" or (name == b"v" and _v_has_text(xml, m)):
             return True
-        in_v = name == b"v" and not body.rstrip().endswith(b"/")
     return True
+
+
+def _v_has_text(xml: bytes, m: re.Match[bytes]) -> bool:
+    """A <v> start tag followed by anything but its end tag (conservative: a comment or CDATA counts)."""
+    return not (m.group(3) or b"").rstrip().endswith(b"/") and not xml.startswith(b"</", m.end())
 
 
 def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -> str | None:
@@ -674,6 +671,105 @@ def _first_valued_beyond(xml: bytes, max_col: int | None, max_row: int | None) -
 
 
 def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
+    """See _positional_extent_tokens; well-formed sheets go through expat (C), the rest through the
+    tokenizer, which follows quick-xml's leniency."""
+    got = _positional_extent_expat(xml)
+    return got if got is not None else _positional_extent_tokens(xml)
+
+
+class _Placement:
+    """calamine's cursor while it reads a sheet, and the extent of the cells with values."""
+
+    def __init__(self) -> None:
+        self.row = 1  # 1-based row of the current position
+        self.col = 1  # 1-based column of the current position
+        self.max_r = self.max_c = 0
+        self.far_row = self.far_col = ""
+        self.cell: list[tuple[int, int]] = []  # positions of the open cell
+        self.valued = False
+        self.in_v = False
+
+    def record(self) -> None:
+        for c, r in self.cell:
+            if r > self.max_r or c > self.max_c:
+                name = f"{_letters(min(c, 16_384))}{r}" if c < _HUGE and r < _HUGE else "за пределами листа"
+                if r > self.max_r:
+                    self.max_r, self.far_row = r, name
+                if c > self.max_c:
+                    self.max_c, self.far_col = c, name
+
+    def result(self) -> tuple[int, int, str, str]:
+        return self.max_r, self.max_c, self.far_row, self.far_col
+
+
+class _NoDTD(Exception):
+    pass
+
+
+def _positional_extent_expat(xml: bytes) -> tuple[int, int, str, str] | None:
+    """calamine's cell placement (see _positional_extent_tokens) for a well-formed sheet; None otherwise."""
+    from xml.parsers import expat
+
+    st = _Placement()
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = name.rpartition(":")[2]
+        if tag == "row":
+            rm = _ROW_PARTS.fullmatch(attrs["r"].encode("utf-8", "replace")) if "r" in attrs else None
+            if rm:
+                st.row = _big_int(rm.group(1))
+        elif tag == "c":
+            if st.cell and st.valued:
+                st.record()
+            rm = _REF_PARTS.fullmatch(attrs["r"].encode("utf-8", "replace")) if "r" in attrs else None
+            if rm:
+                pos = (_big_col(rm.group(1)), _big_int(rm.group(2)))
+                st.col = pos[0]
+            else:
+                pos = (st.col, st.row)
+            st.cell = [pos]
+            st.col += 1
+            st.valued = st.in_v = False
+        elif st.cell:
+            if tag == "is":
+                st.valued = True
+            elif tag == "v":
+                st.in_v = True
+
+    def end(name: str) -> None:
+        tag = name.rpartition(":")[2]
+        if tag == "row":
+            st.row += 1
+            st.col = 1
+        elif tag == "c":
+            if st.cell and st.valued:
+                st.record()
+            st.cell = []
+        elif tag == "v":
+            st.in_v = False
+
+    def text(data: str) -> None:
+        if st.in_v:
+            st.valued = True
+
+    def no_dtd(*_args: object) -> None:
+        raise _NoDTD  # refused earlier by the prolog check; never let expat expand entities
+
+    p = expat.ParserCreate()
+    p.StartElementHandler = start
+    p.EndElementHandler = end
+    p.CharacterDataHandler = text
+    p.StartDoctypeDeclHandler = no_dtd
+    p.EntityDeclHandler = no_dtd
+    p.buffer_text = True
+    try:
+        p.Parse(xml, True)
+    except (expat.ExpatError, _NoDTD, ValueError):
+        return None
+    return st.result()
+
+
+def _positional_extent_tokens(xml: bytes) -> tuple[int, int, str, str]:
     """Height, width, lowest and rightmost cell the way calamine 0.9 places cells, for markup the fast
     path does not model (cells or rows without r=, r= quoted oddly or repeated, prefixed elements,
     comments, CDATA).
@@ -689,7 +785,7 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
     max_r = max_c = 0
     far_row = far_col = ""
     cells: list[tuple[int, int]] = []  # positions of the open cell
-    valued = in_v = False
+    valued = False
 
     def record() -> None:
         nonlocal max_r, max_c, far_row, far_col
@@ -704,8 +800,6 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
     for m in _TOKEN.finditer(xml):
         name = m.group(2)
         if name is None:
-            if in_v and not m.group(0).startswith(b"<"):
-                valued = True
             continue
         closing = m.group(1) == b"/"
         body = m.group(3) or b""
@@ -717,9 +811,7 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
             elif name == b"c" and cells:
                 if valued:
                     record()
-                cells, valued, in_v = [], False, False
-            elif name == b"v":
-                in_v = False
+                cells, valued = [], False
             continue
         if name == b"row":
             values = [a or b for a, b in _R_VALUE.findall(body)]
@@ -738,14 +830,11 @@ def _positional_extent(xml: bytes) -> tuple[int, int, str, str]:
             if refs:
                 col = refs[-1][0]
             col += 1
-            valued = in_v = False
+            valued = False
             if self_closing:
                 cells = []
-        elif cells:
-            if name == b"is":
-                valued = True
-            elif name == b"v" and not self_closing:
-                in_v = True
+        elif cells and (name == b"is" or (name == b"v" and _v_has_text(xml, m))):
+            valued = True
     if cells and valued:
         record()
     return max_r, max_c, far_row, far_col
