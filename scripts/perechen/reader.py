@@ -536,8 +536,10 @@ def scan_sheet_xml(xml: bytes, prefix: bytes | None = None) -> RawScan:
             rn = _ROW_NUM.search(tag)
             if rn:
                 scan.hidden_rows.append(int(rn.group(1)))
-    scan.merged = [m.group(1).decode() for m in pt["merge"].finditer(xml)]
-    scan.autofilter = pt["autofilter"].search(xml) is not None
+    # <autoFilter> and <mergeCells> follow <sheetData> in a worksheet (CT_Worksheet's sequence).
+    tail = max(0, xml.rfind(b"sheetData>"))
+    scan.merged = [m.group(1).decode() for m in pt["merge"].finditer(xml, tail)]
+    scan.autofilter = pt["autofilter"].search(xml, tail) is not None
     return scan
 
 
@@ -610,8 +612,7 @@ _HUGE = 10**12  # calamine parses numbers with wrapping arithmetic: 99999999999 
 # cells or rows whose first attribute is not r= (calamine then counts positions).
 _ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
 _ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
-_RLESS_C = re.compile(rb'<c(?:[>/]|\s+(?!r="))')
-_RLESS_ROW = re.compile(rb'<row(?:[>/]|\s+(?!r="))')
+_RLESS = re.compile(rb'<(?:c|row)(?:[>/]|\s+(?!r="))')
 
 
 def _big_int(digits: bytes) -> int:
@@ -860,7 +861,7 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
     limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
     body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
     if (prefix or xml.find(b"<!", body_at) >= 0 or xml.find(b"<?", body_at) >= 0 or _ODD_PREFIXED.search(xml)
-            or _ODD_R.search(xml) or _RLESS_C.search(xml) or _RLESS_ROW.search(xml)):
+            or _ODD_R.search(xml) or _RLESS.search(xml)):
         h, w, far_row, far_col = _positional_extent(xml)
         if w > max_col:
             raise fail(far_col, limits_txt)
