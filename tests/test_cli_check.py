@@ -58,3 +58,15 @@ def test_reports_are_readable_by_colleagues(master_copy: Path, tmp_path: Path) -
     assert res.exit_code == 0
     for p in (tmp_path / "r").iterdir():
         assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+
+
+def test_help_speaks_russian() -> None:
+    res = CliRunner().invoke(main, ["--help"])
+    assert res.exit_code == 0
+    assert res.output.startswith("Использование: ")
+    assert "Параметры:" in res.output and "Команды:" in res.output
+    for name in ("check", "diff", "publish", "nightly", "history", "rules", "init"):
+        sub = CliRunner().invoke(main, [name, "--help"])
+        assert sub.exit_code == 0
+        assert "Показать эту справку и выйти." in sub.output, name
+        assert "Show this message" not in sub.output

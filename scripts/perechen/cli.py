@@ -25,6 +25,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+_HEADINGS = {"Options": "Параметры", "Commands": "Команды", "Arguments": "Аргументы"}
+
+
+class RuHelpFormatter(click.HelpFormatter):
+    """click's help, with its own headings in Russian (clerks read this)."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="Использование: " if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(_HEADINGS.get(heading, heading))
+
+
+click.Context.formatter_class = RuHelpFormatter
+
+
+class RuCommand(click.Command):
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = "Показать эту справку и выйти."
+        return opt
+
+
+class RuGroup(click.Group):
+    command_class = RuCommand
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = "Показать эту справку и выйти."
+        return opt
+
 
 def _config(path: Path | None) -> Any:
     from .config import load_config
@@ -110,8 +143,9 @@ def progress_printer() -> Callable[[str, int, int], None] | None:
     return show
 
 
-@click.group(context_settings=CONTEXT)
-@click.version_option(package_name="perechen", prog_name="perechen", message="%(prog)s %(version)s")
+@click.group(cls=RuGroup, context_settings=CONTEXT)
+@click.version_option(package_name="perechen", prog_name="perechen", message="%(prog)s %(version)s",
+                      help="Показать версию и выйти.")
 def main() -> None:
     """Перечень точек взаимодействия с клиентом (Порядок Службы гостехнадзора Калининградской
     области, приказ от 26.02.2024 № 25-о): проверка книги Excel, сравнение с опубликованной
@@ -185,7 +219,10 @@ def _register_commands() -> None:
             if e.name == modname:
                 continue  # that stage is not built yet
             raise
-        main.add_command(mod.command)
+        cmd = mod.command
+        if type(cmd) is click.Command:
+            cmd.__class__ = RuCommand  # Russian help option text; no new state
+        main.add_command(cmd)
 
 
 _register_commands()
