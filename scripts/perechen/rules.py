@@ -65,7 +65,7 @@ class InfoSpec(_Model):
 class Limits(_Model):
     max_rows: int = 200_000
     max_columns: int = 200
-    max_uncompressed_bytes: int = 1_000_000_000
+    max_uncompressed_bytes: int = 400_000_000
     max_compression_ratio: int = 200
     max_read_seconds: float = 120
     code_pattern: str = r"^[A-Za-zА-Яа-яЁё0-9-]{1,20}$"
