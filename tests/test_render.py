@@ -378,7 +378,7 @@ def test_xml_text_escapes() -> None:
     assert render.xml_text("a\r\nb") == "a\nb"
     assert len(render.xml_text("я" * 40_000)) == render.EXCEL_TEXT_LIMIT
     assert render.parse_ref("$F$7") == (7, 5) and render.parse_ref("F7:G8") is None
-    assert render.col_letters(26) == "AA"
+    assert render.col_letter(26) == "AA"
 
 
 def test_broken_package_gives_a_note_not_a_crash(flawed: Path, rules: Rules, tmp_path: Path) -> None:

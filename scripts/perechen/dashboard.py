@@ -183,12 +183,9 @@ def _plural_days(n: Any) -> str:
         k = int(n)
     except (TypeError, ValueError):
         return ""
-    n10, n100 = k % 10, k % 100
-    if n10 == 1 and n100 != 11:
-        return "рабочий день"
-    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
-        return "рабочих дня"
-    return "рабочих дней"
+    from .text import plural
+
+    return plural(k, "рабочий день", "рабочих дня", "рабочих дней")
 
 
 def _load_summary(reports_root: Path, entry: dict[str, Any]) -> dict[str, Any] | None:

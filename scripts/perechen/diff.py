@@ -41,7 +41,7 @@ from .store import (
     canonicalizer,
     fingerprint,
 )
-from .text import fold, split_multi, value_key
+from .text import fold, plural, split_multi, value_key, work_days
 
 CASES: dict[str, tuple[str | None, str]] = {
     "added": ("5.3.1", "Появление новой точки взаимодействия"),
@@ -457,19 +457,6 @@ def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
 
 # ------------------------------------------------------------------------------------------------------------
 # Presentation helpers (shared by the text, HTML and XLSX renderers)
-
-
-def plural(n: int, one: str, few: str, many: str) -> str:
-    n10, n100 = abs(n) % 10, abs(n) % 100
-    if n10 == 1 and n100 != 11:
-        return one
-    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
-        return few
-    return many
-
-
-def work_days(n: int) -> str:
-    return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
 
 
 def show_value(field_name: str, value: Any) -> str:

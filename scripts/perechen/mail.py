@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
-from .text import value_key
+from .text import plural, value_key
 
 log = logging.getLogger("perechen.mail")
 
@@ -104,15 +104,6 @@ def _d(s: str | None) -> str:
         return s
 
 
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    n10, n100 = n % 10, n % 100
-    if n10 == 1 and n100 != 11:
-        return one
-    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
-        return few
-    return many
-
-
 def _finding_line(f: dict[str, Any]) -> str:
     where = f.get("cell") or (f"строка {f['row']}" if f.get("row") else "книга")
     code = f.get("row_code")
@@ -134,11 +125,11 @@ def deadline_lines(diff: dict[str, Any] | None) -> list[str]:
         if diff.get("overdue"):
             k = int(diff.get("overdue_working_days") or 0)
             lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}: ПРОСРОЧЕНО на {k} "
-                         f"{_plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
+                         f"{plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
         else:
             k = int(diff.get("working_days_left") or 0)
             lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}, осталось {k} "
-                         f"{_plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
+                         f"{plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
     return lines
 
 

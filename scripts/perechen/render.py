@@ -43,8 +43,10 @@ from xml.sax.saxutils import escape as _sax_escape
 
 from .fsutil import atomic_write
 from .models import SEVERITY_ORDER, Finding, Register, Severity
+from .reader import col_letter
 from .report import CheckReport
 from .rules import Rules
+from .text import plural
 
 Progress = Callable[[str, int, int], None]
 
@@ -209,15 +211,6 @@ def parse_ref(ref: str | None) -> tuple[int, int] | None:
     if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
         return None
     return row, col - 1
-
-
-def col_letters(index: int) -> str:
-    s = ""
-    n = index + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def quote_sheet(name: str) -> str:
@@ -1386,7 +1379,7 @@ class _SheetXml:
         found: list[tuple[int, int, bytes]] = []
         row = str(rn).encode()
         for c, sev in targets.items():
-            i = content.find(b' r="' + col_letters(c).encode() + row + b'"')
+            i = content.find(b' r="' + col_letter(c).encode() + row + b'"')
             if i < 0:
                 return None
             cs = content.rfind(b"<", 0, i)
@@ -1409,7 +1402,7 @@ class _SheetXml:
         return b"".join(pieces)
 
     def _new_cell(self, rn: int, col: int, s: int) -> bytes:
-        return (b"<" + self.p + b'c r="' + col_letters(col).encode() + str(rn).encode() + b'" s="'
+        return (b"<" + self.p + b'c r="' + col_letter(col).encode() + str(rn).encode() + b'" s="'
                 + str(s).encode() + b'"/>')
 
     def _patch_row(self, pos: int, rn: int, targets: dict[int, Severity],
@@ -1523,7 +1516,7 @@ class _SheetXml:
         box = (min(pa[0], self.min_row), min(pa[1], self.min_col), max(pb[0], self.max_row), max(pb[1], self.max_col))
         if box == (pa[0], pa[1], pb[0], pb[1]):
             return
-        new = f"{col_letters(box[1])}{box[0]}:{col_letters(box[3])}{box[2]}".encode()
+        new = f"{col_letter(box[1])}{box[0]}:{col_letter(box[3])}{box[2]}".encode()
         self.edits.append((m.start(), m.end(), _set_attr(tag, b"ref", new)))
 
     def result(self) -> bytes:
@@ -1638,7 +1631,7 @@ def _annotate_sheet(pkg: _Package, book: _Book, styles: _Styles, ref: _SheetRef,
 
 def _new_comments(entries: list[_Entry]) -> bytes:
     out = [XML_DECL, f'<comments xmlns="{NS_MAIN}"><authors><author>{AUTHOR}</author></authors><commentList>'.encode()]
-    letters = [col_letters(c) for c in range(max((c for (_, c), _ in entries), default=0) + 1)]
+    letters = [col_letter(c) for c in range(max((c for (_, c), _ in entries), default=0) + 1)]
     for (r, c), text in entries:
         out.append(f'<comment ref="{letters[c]}{r}" authorId="0"><text>{_comment_runs("", text)}</text></comment>'
                    .encode())
@@ -1685,7 +1678,7 @@ def _merge_comments(xml: bytes, part: str, entries: list[_Entry]) -> tuple[bytes
             merged.add(pos)
         else:
             r, c = pos
-            new.append(f'<{ps}comment ref="{col_letters(c)}{r}" authorId="{author_id}"><{ps}text>'
+            new.append(f'<{ps}comment ref="{col_letter(c)}{r}" authorId="{author_id}"><{ps}text>'
                        f"{_comment_runs(ps, text)}</{ps}text></{ps}comment>")
     ins = "".join(new).encode("utf-8")
     if clist.empty:
@@ -1767,7 +1760,7 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
     link_s = styles.named("link")
     sev_s = {sev: styles.named(f"sev-{sev.value}") for sev in Severity}
     ncols = len(FINDINGS_COLUMNS)
-    last_col = col_letters(ncols - 1)
+    last_col = col_letter(ncols - 1)
 
     def cell(ref: str, s: int, text: str) -> str:
         if not text:
@@ -1776,7 +1769,7 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
 
     rows: list[bytes] = []
     links: list[bytes] = []
-    hdr = "".join(cell(f"{col_letters(j)}1", header_s, h) for j, (h, _) in enumerate(FINDINGS_COLUMNS))
+    hdr = "".join(cell(f"{col_letter(j)}1", header_s, h) for j, (h, _) in enumerate(FINDINGS_COLUMNS))
     rows.append(f'<row r="1">{hdr}</row>'.encode())
     sev_cells = {sev: f' s="{sev_s[sev]}" t="inlineStr"><is><t xml:space="preserve">{_LABELS[sev]}</t></is></c>'
                  for sev in Severity}
@@ -1899,16 +1892,7 @@ def _counts_text(g: _Group) -> str:
 
 
 def _more_text(n: int) -> str:
-    return f"… и ещё {n} {_plural(n, 'замечание', 'замечания', 'замечаний')}"
-
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    n10, n100 = n % 10, n % 100
-    if n10 == 1 and n100 != 11:
-        return one
-    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
-        return few
-    return many
+    return f"… и ещё {n} {plural(n, 'замечание', 'замечания', 'замечаний')}"
 
 
 def _short(text: str, limit: int = HTML_VALUE_CHARS) -> str:
@@ -1975,7 +1959,7 @@ def _template() -> Any:
     env = Environment(loader=PackageLoader("perechen", "templates"),
                       autoescape=select_autoescape(["html", "j2"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(counts_text=_counts_text, more_text=_more_text, plural=_plural)
+    env.globals.update(counts_text=_counts_text, more_text=_more_text, plural=plural)
     return env.get_template("report.html.j2")
 
 

@@ -96,3 +96,18 @@ def split_multi(value: str) -> list[str]:
     """Split a multi-valued cell on «;» and line breaks."""
     parts = re.split(r"[;\n]+", value)
     return [p.strip() for p in parts if p.strip()]
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian plural form for ``n``: plural(3, "день", "дня", "дней") -> "дня"."""
+    n10, n100 = abs(n) % 10, abs(n) % 100
+    if n10 == 1 and n100 != 11:
+        return one
+    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
+        return few
+    return many
+
+
+def work_days(n: int) -> str:
+    """«1 рабочий день», «3 рабочих дня», «10 рабочих дней»."""
+    return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
