@@ -98,7 +98,10 @@ def _child(path: str, conn: Any) -> None:
 
 def measure(path: Path) -> tuple[str, float, float, int]:
     """(outcome, seconds, peak RSS MB, peak virtual MB) of reading path in a limited child process."""
-    ctx = mp.get_context("fork")
+    # A fork server, not a plain fork: a child forked from the test session would inherit its address
+    # space (hundreds of MB late in a full run) and hit RLIMIT_AS or report the session's RSS as its own.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["perechen.reader", "perechen.rules", "tests.test_reader_limits"])
     recv, send = ctx.Pipe(duplex=False)
     p = ctx.Process(target=_child, args=(str(path), send), daemon=True)
     p.start()
