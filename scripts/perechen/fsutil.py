@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -15,9 +16,12 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
 
     A full disk or a crash never leaves a half-written file under the final name.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise PerechenError("write_failed", f"Не удалось записать {path}: {_why(e)}.", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
@@ -31,8 +35,16 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             os.unlink(tmp)
         except OSError:
             pass
-        raise PerechenError("write_failed", f"Не удалось записать {path}: {e.strerror or e}.", path) from None
+        raise PerechenError("write_failed", f"Не удалось записать {path}: {_why(e)}.", path) from None
     return path
+
+
+def _why(e: OSError) -> str:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "не хватает места на диске (или превышен допустимый размер файла); освободите место и повторите"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "нет прав на запись в эту папку"
+    return str(e.strerror or e)
 
 
 def _umask() -> int:
