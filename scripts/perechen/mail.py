@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
-from .text import plural, value_key
+from .text import value_key, work_days
 
 log = logging.getLogger("perechen.mail")
 
@@ -124,12 +124,12 @@ def deadline_lines(diff: dict[str, Any] | None) -> list[str]:
     if diff.get("deadline"):
         if diff.get("overdue"):
             k = int(diff.get("overdue_working_days") or 0)
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}: ПРОСРОЧЕНО на {k} "
-                         f"{plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
+            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}: ПРОСРОЧЕНО на "
+                         f"{work_days(k)}.")
         else:
             k = int(diff.get("working_days_left") or 0)
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}, осталось {k} "
-                         f"{plural(k, 'рабочий день', 'рабочих дня', 'рабочих дней')}.")
+            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}, осталось "
+                         f"{work_days(k)}.")
     return lines
 
 
