@@ -56,7 +56,7 @@ else
 fi
 
 # Sanity checks: what the fixtures need.
-php -m | grep -qx mysqli || { echo "install-servers.sh: PHP has no mysqli" >&2; exit 1; }
+php -m | grep -x mysqli >/dev/null || { echo "install-servers.sh: PHP has no mysqli" >&2; exit 1; }
 test -f /usr/share/wordpress/wp-settings.php || { echo "install-servers.sh: no WordPress" >&2; exit 1; }
 test -d /usr/share/wordpress/wp-content/themes/twentytwentythree || {
     echo "install-servers.sh: no twentytwentythree theme" >&2
