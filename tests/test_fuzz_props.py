@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from perechen.api import check_workbook
+from perechen.cells import col_letter
 from perechen.config import Config
 from perechen.models import PerechenError
 from perechen.reader import (
@@ -25,7 +26,6 @@ from perechen.reader import (
     _gt_letters,
     _prolog_verdict,
     check_extent,
-    col_letter,
     read_register,
     scan_sheet_xml,
 )

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+
 from perechen.workdays import (
     CalendarError,
     CalendarFileError,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .jinja import TemplateSet, get_template
 from .models import PerechenError, Register
 from .rules import Rules
 from .store import (
@@ -587,12 +588,10 @@ def write_diff_reports(report: DiffReport, rules: Rules, out: Path) -> dict[str,
     return report.files
 
 
-def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) -> str:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+_PAGES = TemplateSet("diff", trim_blocks=False)
 
-    env = Environment(loader=PackageLoader("perechen", "templates"),
-                      autoescape=select_autoescape(["html", "xml"], default=True), undefined=StrictUndefined,
-                      trim_blocks=False, lstrip_blocks=False)
+
+def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) -> str:
     header = {c.field: c.header for c in rules.schema.columns}
     cases = []
     counts = []
@@ -618,7 +617,7 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
             })
         cases.append({"kind": kind, "title": title, "clause": clause, "rows": shown, "total": len(items),
                       "truncated": len(items) > limit})
-    tpl = env.get_template("diff.html")
+    tpl = get_template("diff.html", _PAGES)
     return tpl.render(
         workbook=report.workbook, today=report.today.strftime("%d.%m.%Y"),
         baseline_line=baseline_line(report), deadline_line=deadline_line(report, with_state=False),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import hashlib
 import io
 import json
@@ -26,9 +25,9 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from .jinja import TemplateSet, environment, get_template
 from .rules import Rules
 
 STANDARD_VERSION = "http://opendata.gosmonitor.ru/standard/3.0"
@@ -505,22 +504,18 @@ class Download:
     size: str
 
 
-@functools.lru_cache(maxsize=1)
-def _env() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+def _finalize(value: Any) -> Any:
     from markupsafe import Markup, escape
 
-    def finalize(value: Any) -> Any:
-        if isinstance(value, Markup):
-            return value
-        text = "" if value is None else str(value)
-        # Square brackets as entities: a CMS (WordPress) must never run a «[shortcode]» typed in a cell.
-        escaped = str(escape(text)).replace("[", "&#91;").replace("]", "&#93;")
-        return Markup(escaped)  # noqa: S704 - already escaped above
+    if isinstance(value, Markup):
+        return value
+    text = "" if value is None else str(value)
+    # Square brackets as entities: a CMS (WordPress) must never run a «[shortcode]» typed in a cell.
+    escaped = str(escape(text)).replace("[", "&#91;").replace("]", "&#93;")
+    return Markup(escaped)  # noqa: S704 - already escaped above
 
-    return Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
-                       autoescape=True, finalize=finalize, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+_PAGES = TemplateSet("published", keep_trailing_newline=True, finalize=_finalize)
 
 
 def human_size(n: int) -> str:
@@ -592,13 +587,13 @@ def _page_context(pub: Publication, links: Mapping[str, str], sizes: Mapping[str
 
 def render_fragment(pub: Publication, links: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> str:
     """The page body for a CMS: one ``<div class="perechen-register">`` with its own scoped CSS."""
-    return str(_env().get_template("published_fragment.html").render(**_page_context(pub, links, sizes or {})))
+    return str(get_template("published_fragment.html", _PAGES).render(**_page_context(pub, links, sizes or {})))
 
 
 def render_page(pub: Publication, links: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> str:
     """A standalone HTML page (lang="ru", inline CSS, no scripts, a CSP that forbids them)."""
     ctx = _page_context(pub, links, sizes or {})
-    env = _env()
+    env = environment(_PAGES)
     from markupsafe import Markup
 
     # The fragment is our own autoescaped template output.

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cells import col_index, col_letter, ref_key
 from .models import FileError, Finding, PerechenError, Register, Row
 from .rules import Rules
 from .text import header_key, mixed_script_words, normalize
@@ -46,23 +47,6 @@ _ROW_NUM = re.compile(rb'\br="(\d+)"')
 _REF_SPLIT = re.compile(r"([A-Z]+)(\d+)")
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                 "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#BUSY!", "#CONNECT!"}
-
-
-def col_letter(index: int) -> str:
-    """0-based column index -> Excel letters."""
-    s = ""
-    n = index + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n - 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1167,7 +1151,7 @@ class _SheetReader:
 
         field_of = {letter: f for f, letter in columns.items()}
         row_by_no = {r.number: r for r in out}
-        for ref, text in sorted(scan.errors.items(), key=lambda kv: _ref_key(kv[0])):
+        for ref, text in sorted(scan.errors.items(), key=lambda kv: ref_key(kv[0])):
             loc = in_data(ref)
             if loc is None:
                 continue
@@ -1179,7 +1163,7 @@ class _SheetReader:
                 row_by_no[rn].original[f] = text
             findings.append(self._finding("error-value", sheet, ref, rn, letter, value=text, field_name=f))
         stale = {ref: "" for ref in scan.formulas_cached} if self.pkg.stale_formulas else {}
-        for ref, ftext in sorted({**stale, **scan.formulas_without_value}.items(), key=lambda kv: _ref_key(kv[0])):
+        for ref, ftext in sorted({**stale, **scan.formulas_without_value}.items(), key=lambda kv: ref_key(kv[0])):
             loc = in_data(ref)
             if loc is None or ref in problem_cells:
                 continue
@@ -1397,11 +1381,6 @@ def _other_value(v: Any) -> Any:
     if isinstance(v, str):  # a str subclass
         return normalize(str(v)) or None
     return str(v)
-
-
-def _ref_key(ref: str) -> tuple[int, int]:
-    m = _REF_SPLIT.fullmatch(ref)
-    return (int(m.group(2)), col_index(m.group(1))) if m else (0, 0)
 
 
 def _ranges(nums: list[int]) -> str:

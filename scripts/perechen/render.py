@@ -23,7 +23,6 @@ and every text cell of the new sheet is an inline string, so text starting with 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import os
 import posixpath
@@ -41,9 +40,10 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape as _sax_escape
 
+from .cells import CELL_REF, col_letter, parse_ref, quote_sheet
 from .fsutil import atomic_write
+from .jinja import TemplateSet, get_template
 from .models import SEVERITY_ORDER, Finding, Register, Severity
-from .reader import col_letter
 from .report import CheckReport
 from .rules import Rules
 from .text import plural
@@ -192,29 +192,6 @@ def shown_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(shown_value(v) for v in value)
     return str(value)
-
-
-_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
-
-
-def parse_ref(ref: str | None) -> tuple[int, int] | None:
-    """``"F7"`` -> (row 7, column index 5); None for anything that is not a single cell."""
-    if not ref:
-        return None
-    m = _REF.match(ref.strip())
-    if not m:
-        return None
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + (ord(ch) - 64)
-    row = int(m.group(2))
-    if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
-        return None
-    return row, col - 1
-
-
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def worst(findings: Iterable[Finding]) -> Severity:
@@ -1800,7 +1777,7 @@ def _add_findings_sheet(pkg: _Package, book: _Book, styles: _Styles, findings: S
         else:
             where = f.location or ""
         xw = x(where)
-        target = cell_ref if cell_ref and _REF.match(cell_ref) else (f"A{f.row}" if f.row else None)
+        target = cell_ref if cell_ref and CELL_REF.match(cell_ref) else (f"A{f.row}" if f.row else None)
         if sheet in quoted and target:
             links.append(f'<hyperlink ref="D{rn}" location="{x(quoted[sheet] + "!" + target)}" display="{xw}"/>'
                          .encode())
@@ -1952,15 +1929,8 @@ def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: _Respo
     return persons[:max_groups], hidden_p, rules_g[:max_groups], hidden_r
 
 
-@functools.cache
-def _template() -> Any:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("perechen", "templates"),
-                      autoescape=select_autoescape(["html", "j2"], default=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(counts_text=_counts_text, more_text=_more_text, plural=plural)
-    return env.get_template("report.html.j2")
+_PAGES = TemplateSet("check-report", globals={"counts_text": _counts_text, "more_text": _more_text,
+                                              "plural": plural})
 
 
 def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = None, notes: Sequence[str] = (),
@@ -1973,7 +1943,7 @@ def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = No
                                                              max_groups=max_groups)
     when = now or dt.datetime.now()
     workbook = Path(report.workbook).name or report.workbook
-    return _template().render(
+    return get_template("report.html.j2", _PAGES).render(
         workbook=workbook,
         workbook_path=report.workbook,
         rows=report.rows,
