@@ -177,12 +177,12 @@ def test_history_is_bounded_and_survives_a_torn_line(tmp_path: Path, make_workbo
 def test_stage_crash_is_logged_and_reported_not_raised(tmp_path: Path, make_workbook: Any,
                                                        good_rows: list[dict[str, Any]],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import perechen.api as api
+    import perechen.stages as stages
 
     def boom(*a: Any, **k: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "diff_workbook", boom)
+    monkeypatch.setattr(stages, "diff_workbook", boom)
     cfg = config(tmp_path, make_workbook(recent(good_rows)))
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 2
@@ -241,10 +241,10 @@ def test_auto_publication_then_nothing_to_publish(tmp_path: Path, make_workbook:
 
 def test_publication_is_never_attempted_when_auto_is_off_or_with_errors(
         tmp_path: Path, make_workbook: Any, good_rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    import perechen.api as api
+    import perechen.publish as publish
 
     calls: list[Any] = []
-    monkeypatch.setattr(api, "publish_workbook", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(publish, "publish_workbook", lambda *a, **k: calls.append(a))
     wb = make_workbook(recent(good_rows))
     run_nightly(config(tmp_path, wb), today=TODAY)  # auto off
     wb.write_bytes(make_workbook(with_findings(good_rows)).read_bytes())

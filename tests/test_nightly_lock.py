@@ -157,15 +157,15 @@ def test_only_one_of_many_racers_takes_a_stale_lock(tmp_path: Path) -> None:
 HOLD = r"""
 import sys, time
 from pathlib import Path
-import perechen.api as api
-orig = api.check_workbook
+import perechen.stages as stages  # the check stage nightly calls
+orig = stages.check_workbook
 inside, gate = Path(sys.argv[2]), Path(sys.argv[3])
 def held(*a, **k):
     inside.write_text("1")
     while not gate.exists():
         time.sleep(0.02)
     return orig(*a, **k)
-api.check_workbook = held
+stages.check_workbook = held
 from perechen.cli import main
 main(["nightly", "--config", sys.argv[1], "--today", sys.argv[4]])
 """

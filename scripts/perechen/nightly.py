@@ -22,7 +22,6 @@ the summary but does not change the exit code (the register's state does not dep
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from . import publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
 from .fsutil import atomic_write, new_run_dir
 from .lock import LockInfo, RunLock
@@ -277,10 +277,8 @@ class _Run:
 
     # -- stages ----------------------------------------------------------------------------------
     def _load_rules(self) -> None:
-        from .api import load_rules
-
         try:
-            self.rules = load_rules(self.config)
+            self.rules = stages.load_rules(self.config)
         except PerechenError as e:
             self.s["failure_title"] = "Правила проверки не загружены"
             self.s["file_error"] = {"code": e.code, "message": e.message}
@@ -315,10 +313,8 @@ class _Run:
         self.files["json"] = "report.json"
 
     def _check(self) -> None:
-        from .api import check_workbook
-
         assert self.register is not None and self.run_dir is not None
-        report = check_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
+        report = stages.check_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
                                 register=self.register, today=self.today)
         for key, path in report.files.items():
             self.files[key] = _rel(Path(path), self.run_dir)
@@ -388,18 +384,12 @@ class _Run:
         return items
 
     def _diff(self) -> bool:
-        from . import api
-
-        fn = getattr(api, "diff_workbook", None)
-        if fn is None:  # pragma: no cover - only in a build without the diff stage
-            log.warning("Сравнение с опубликованной версией недоступно в этой сборке perechen.")
-            return False
         assert self.run_dir is not None
         self.calendar = self._calendar()
-        kwargs = _accepted(fn, rules=self.rules, report_dir=self.run_dir, register=self.register, today=self.today,
-                           write_reports=True, calendar=self.calendar)
-        result = fn(self.workbook, self.config, **kwargs)
-        for key, path in (getattr(result, "files", None) or {}).items():
+        result = stages.diff_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
+                                      register=self.register, today=self.today, write_reports=True,
+                                      calendar=self.calendar)
+        for key, path in result.files.items():
             self.files[f"diff_{key}"] = _rel(Path(path), self.run_dir)
         self.diff_result = result
         self.s["diff"] = self._diff_summary(result)
@@ -463,8 +453,6 @@ class _Run:
             return None
 
     def _publish(self, diffed: bool) -> None:
-        from . import api
-
         auto = self.config.publish.auto
         chk = self.s["check"] or {}
         diff = self.s["diff"]
@@ -484,20 +472,15 @@ class _Run:
         elif not diff.get("publication_required"):
             pub["reason"] = "no_changes"
             pub["text"] = "не требуется: утверждённых изменений относительно опубликованной версии нет."
-        elif getattr(api, "publish_workbook", None) is None:
-            pub["reason"] = "unavailable"
-            pub["text"] = "не выполнялась: публикация недоступна в этой сборке perechen."
         if pub["reason"] is not None:
             log.info("Публикация %s", pub["text"])
             return
         pub["attempted"] = True
-        fn = api.publish_workbook
-        # The register nightly checked is handed over when publish accepts it (one read of the workbook).
-        kwargs = _accepted(fn, rules=self.rules, register=self.register, today=self.today,
-                           target=self.config.publish.target)
         log.info("Публикация: цель «%s».", self.config.publish.target)
         try:
-            result = fn(self.workbook, self.config, **kwargs)
+            # The register nightly checked is handed over: one read of the workbook for the whole run.
+            result = publish.publish_workbook(self.workbook, self.config, rules=self.rules, register=self.register,
+                                              today=self.today, target=self.config.publish.target)
         except PerechenError as e:
             pub["ok"] = False
             pub["error"] = e.message
@@ -661,17 +644,6 @@ class _Run:
         if dashboard is not None:
             lines.append(f"Сводка: {dashboard.resolve()}")
         return lines
-
-
-def _accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The keyword arguments ``fn`` accepts (the stage functions grow options independently)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def _href(url: str | None) -> str | None:

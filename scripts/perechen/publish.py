@@ -29,6 +29,7 @@ from .config import Config
 from .models import Finding, PerechenError, Register, Severity
 from .opendata import DataVersion, Publication, actualisation_date
 from .rules import Rules
+from .stages import check_workbook, load_rules
 from .targets.base import Action, ProgressFn, PublishFailed, RunContext, SiteContent, StepHook, redact
 
 STATUS_TEXT = {
@@ -270,7 +271,6 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
     Returns a :class:`PublishResult` (status published / unchanged / refused / dry_run); raises
     :class:`PerechenError` (exit 2) when it cannot run, :class:`PublishFailed` naming the failed step.
     """
-    from .api import check_workbook, load_rules
     from .fsutil import stamp
     from .targets import make_target
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from perechen.cli import CONTEXT, EXIT_ERRORS, EXIT_OK, config_option, guarded, progress_printer, today_option
+from ._common import CONTEXT, EXIT_ERRORS, EXIT_OK, config_option, guarded, load_config, progress_printer, today_option
 
 
 @click.command("diff", context_settings=CONTEXT)
@@ -37,16 +37,15 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
     Коды выхода: 0 — сравнение выполнено (есть изменения или нет); 1 — только с --fail-if-overdue, если срок
     прошёл; 2 — сравнение невозможно.
     """
-    from perechen.api import diff_workbook, load_rules
-    from perechen.cli import _config
-    from perechen.diff import render_text
+    from .. import api
+    from ..diff import render_text
 
-    cfg = _config(config_path)
+    cfg = load_config(config_path)
     wb = workbook or cfg.workbook_path
-    rules = load_rules(cfg)
-    report = diff_workbook(wb, cfg, rules=rules, against=against, today=today.date() if today else None,
-                           report_dir=report_dir, write_reports=not no_report,
-                           progress=None if fmt == "json" else progress_printer())
+    rules = api.load_rules(cfg)
+    report = api.diff_workbook(wb, cfg, rules=rules, against=against, today=today.date() if today else None,
+                               report_dir=report_dir, write_reports=not no_report,
+                               progress=None if fmt == "json" else progress_printer())
     if fmt == "json":
         click.echo(report.to_json())
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from perechen.cli import CONTEXT, config_option, guarded
+from ._common import CONTEXT, config_option, guarded, load_config
 
 
 def _row(v: Any, latest_name: str | None) -> dict[str, Any]:
@@ -39,23 +39,16 @@ def command(fmt: str, config_path: Path | None) -> None:
 
     Версии хранятся в output/published/<дата_время>/ и не удаляются: это история перечня.
     """
-    from perechen import store
-    from perechen.cli import _config
+    from .. import api
 
-    cfg = _config(config_path)
-    damaged: list[dict[str, str]] = []
-
-    def note(path: Path, err: Exception) -> None:
-        damaged.append({"version": path.name, "message": str(getattr(err, "message", err))})
-
-    latest_name = store.latest_name(cfg.output_dir)
-    versions = store.list_versions(cfg.output_dir, with_register=False, on_error=note)
-    rows = [_row(v, latest_name) for v in versions]
+    listing = api.history(load_config(config_path))
+    latest_name, damaged = listing.latest, listing.damaged
+    rows = [_row(v, latest_name) for v in listing.versions]
     if fmt == "json":
         click.echo(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged}, ensure_ascii=False,
                               indent=2))
         return
-    root = store.published_dir(cfg.output_dir)
+    root = listing.root
     if not rows and not damaged:
         click.echo(f"Опубликованных версий нет ({root}).")
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from perechen.cli import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, today_option
+from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config, today_option
 
 
 @click.command("nightly", context_settings=CONTEXT)
@@ -30,13 +30,12 @@ def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, c
     Коды выхода: 0 — всё в порядке; 1 — в книге есть ошибки или прошёл срок размещения (п. 5.4);
     2 — запуск невозможен (книга не читается, уже идёт другой запуск, не удалась публикация и т. п.).
     """
-    from perechen.cli import _config
-    from perechen.lock import LockBusy
-    from perechen.nightly import run_nightly
+    from .. import api
+    from ..lock import LockBusy
 
-    cfg = _config(config_path)
+    cfg = load_config(config_path)
     try:
-        result = run_nightly(cfg, today=today.date() if today else None, demo=demo, send_mail=not no_mail)
+        result = api.nightly(cfg, today=today.date() if today else None, demo=demo, send_mail=not no_mail)
     except LockBusy as e:
         click.echo(f"Ошибка: {e.message}", err=True)
         sys.exit(EXIT_CANNOT_RUN)

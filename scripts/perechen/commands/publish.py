@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from perechen.cli import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, progress_printer
+from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config, progress_printer
 
 
 @click.command("publish", context_settings=CONTEXT)
@@ -37,17 +37,16 @@ def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, 
     Коды выхода: 0 — опубликовано или публиковать нечего; 1 — отклонено из-за ошибок в книге;
     2 — публикация невозможна или не завершена (базовая версия не изменилась).
     """
-    from perechen.api import load_rules
-    from perechen.cli import _config
-    from perechen.publish import PublishResult, publish_workbook, render_text
-    from perechen.targets.base import PublishFailed
+    from .. import api
+    from ..publish import render_text
+    from ..targets.base import PublishFailed
 
-    cfg = _config(config_path)
+    cfg = load_config(config_path)
     wb = workbook or cfg.workbook_path
-    rules = load_rules(cfg)
+    rules = api.load_rules(cfg)
     try:
-        result: PublishResult = publish_workbook(wb, cfg, target=target, dry_run=dry_run, rules=rules,
-                                                 progress=None if fmt == "json" else progress_printer())
+        result = api.publish_workbook(wb, cfg, target=target, dry_run=dry_run, rules=rules,
+                                      progress=None if fmt == "json" else progress_printer())
     except PublishFailed as e:
         if fmt == "json":
             import json

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..cli import CONTEXT, config_option, guarded
+from ._common import CONTEXT, config_option, guarded, load_config
 
 SEVERITY_HEADINGS = (("error", "Ошибки (код выхода 1)"), ("warning", "Предупреждения"), ("info", "Сведения"))
 
@@ -62,10 +62,9 @@ def render_rules_text(items: list[dict[str, Any]], *, verbose: bool = False) -> 
 def command(fmt: str, verbose: bool, config_path: Path | None) -> None:
     """Перечислить правила проверки: код, уровень (ошибка, предупреждение, сведения), пункт Порядка
     и название. Правила задаются в rules/checks.toml."""
-    from ..api import load_rules
-    from ..cli import _config
+    from .. import api
 
-    rules = load_rules(_config(config_path))
+    rules = api.load_rules(load_config(config_path))
     items = rules_listing(rules)
     if fmt == "json":
         doc = {"rules_dir": str(rules.directory), "count": len(items), "rules": items}

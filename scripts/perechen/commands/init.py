@@ -1,0 +1,26 @@
+"""``perechen init``: a new empty register workbook laid out by the rules' schema."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config
+
+
+@click.command("init", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Перезаписать существующий файл.")
+@config_option
+@guarded()
+def command(path: Path, force: bool, config_path: Path | None) -> None:
+    """Создать новую пустую книгу перечня по схеме из rules/ (с выпадающими списками и инструкцией)."""
+    from .. import api
+
+    if path.exists() and not force:
+        click.echo(f"Ошибка: файл {path} уже существует. Чтобы перезаписать его, добавьте --force.", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    api.init_workbook(path, load_config(config_path))
+    click.echo(f"Создана книга {path}.")

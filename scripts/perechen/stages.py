@@ -1,0 +1,75 @@
+"""The check and diff stages: read the workbook (once), compute, write the reports folder.
+
+``perechen check`` and ``perechen diff`` reach them through :mod:`perechen.api`; publish and nightly call them
+directly (a stage never imports the facade). The rule engine is :mod:`perechen.checks`, the comparison
+:mod:`perechen.diff`, the published versions :mod:`perechen.store`; this module only runs them and writes reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Config
+from .fsutil import atomic_write, new_run_dir
+from .models import Register
+from .reader import Progress, read_register
+from .report import CheckReport
+from .rules import Rules
+
+if TYPE_CHECKING:  # `perechen check` must not pay for importing the diff and store modules
+    from .diff import DiffReport
+
+
+def load_rules(config: Config) -> Rules:
+    """The rules of the configured rules folder (raises PerechenError, exit 2, when they cannot be loaded)."""
+    return Rules.load(config.rules_dir)
+
+
+def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
+                   report_dir: Path | None = None, write_reports: bool = True, today: dt.date | None = None,
+                   progress: Progress | None = None, register: Register | None = None) -> CheckReport:
+    """Read the workbook, run every rule, and (unless told not to) write the reports folder."""
+    from .checks import run_checks
+
+    rules = rules or load_rules(config)
+    reg = register or read_register(workbook, rules, progress=progress)
+    params = {"review-overdue": {"review_days": config.review_days}} if config.review_days else None
+    findings = run_checks(reg, rules, today=today, params=params)
+    report = CheckReport(workbook=str(workbook), rows=len(reg.rows), findings=findings, register=reg)
+    if write_reports:
+        out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
+        out.mkdir(parents=True, exist_ok=True)
+        report.report_dir = out
+        write_check_reports(report, rules, out, progress=progress)
+    return report
+
+
+def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None) -> None:
+    """report.json, the HTML page and the annotated copy of the workbook."""
+    from . import render  # the OOXML engine: only a run that writes reports pays for importing it
+
+    report.files["json"] = atomic_write(out / "report.json", report.to_json())
+    render.write_check_reports(report, rules, out, progress=progress)
+
+
+def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,
+                  today: dt.date | None = None, report_dir: Path | None = None, write_reports: bool = True,
+                  progress: Progress | None = None, register: Register | None = None,
+                  calendar: object | None = None) -> DiffReport:
+    """Compare the workbook's publishable rows with the baseline (LATEST, or ``against``); п. 5.3 and 5.4.
+
+    ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
+    Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
+    """
+    from . import diff, store
+
+    rules = rules or load_rules(config)
+    reg = register or read_register(workbook, rules, progress=progress)
+    baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
+    report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar)
+    if write_reports:
+        out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
+        diff.write_diff_reports(report, rules, out)
+    return report
