@@ -69,14 +69,14 @@ def ensure_pair(rows: int, *, seed: int, change_rate: float, today: dt.date) -> 
 
 def make_store(project: Path, baseline: Path) -> str:
     """A project folder whose output/published/LATEST is the baseline register, as publish would leave it."""
-    from perechen import store
+    from perechen import canonical, store
     from perechen.reader import read_register
     from perechen.rules import Rules
 
     (project / "perechen.toml").write_text(f'output = "output"\nrules = "{(ROOT / "rules").as_posix()}"\n',
                                            encoding="utf-8")
     rules = Rules.load(ROOT / "rules")
-    data = store.canonical_register(read_register(baseline, rules), rules)
+    data = canonical.canonical_register(read_register(baseline, rules), rules)
     v = store.commit_version(project / "output", data, {}, {"target": "bench"})
     return v.name
 

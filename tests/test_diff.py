@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from perechen import diff, store
+from perechen import canonical, diff, store
 from perechen.diff import compare
 from perechen.reader import read_register
 from perechen.rules import Rules
@@ -221,7 +221,7 @@ def test_duplicate_included_code_warns(rules: Rules, make_workbook: Any, good_ro
 def test_missing_or_stale_date(tmp_path: Path, rules: Rules, make_workbook: Any,
                                good_rows: list[dict[str, Any]]) -> None:
     base_reg = read_register(make_workbook(good_rows), rules)
-    v = store.commit_version(tmp_path, store.canonical_register(base_reg, rules), {}, {},
+    v = store.commit_version(tmp_path, canonical.canonical_register(base_reg, rules), {}, {},
                              now=dt.datetime(2026, 2, 27, 12, 0))
     new = _copy(good_rows)
     _by(new, "ТВ-01")["note"] = "правка без новой даты"  # changed_on stays 26.02.2024

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from perechen import store
+from perechen import canonical, store
 from perechen.cli import main
 from perechen.reader import read_register
 from perechen.rules import Rules
@@ -30,8 +30,8 @@ def _invoke(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def _publish(project: Path, rules: Rules, wb: Path, when: dt.datetime, **manifest: Any) -> store.PublishedVersion:
-    data = store.canonical_register(read_register(wb, rules), rules)
+def _publish(project: Path, rules: Rules, wb: Path, when: dt.datetime, **manifest: Any) -> canonical.PublishedVersion:
+    data = canonical.canonical_register(read_register(wb, rules), rules)
     return store.commit_version(project / "output", data, {"page.html": b"<p>x</p>"}, manifest, now=when)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from perechen import store
+from perechen import canonical, store
 from perechen.diff import compare
 from perechen.models import Register, Row
 from perechen.reader import read_register
@@ -64,9 +64,9 @@ def _register(data: list[dict[str, Any]]) -> Register:
                     rows=[Row(number=i + 2, values=dict(r)) for i, r in enumerate(data)], info={"agency": "Служба"})
 
 
-def _baseline(data: list[dict[str, Any]]) -> store.PublishedVersion:
-    reg = store.canonical_register(_register(data), RULES)
-    return store.PublishedVersion(name="base", path=Path("base"), manifest={}, register=reg)
+def _baseline(data: list[dict[str, Any]]) -> canonical.PublishedVersion:
+    reg = canonical.canonical_register(_register(data), RULES)
+    return canonical.PublishedVersion(name="base", path=Path("base"), manifest={}, register=reg)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

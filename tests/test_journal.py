@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from perechen import canonical, store
 from perechen import journal as jr
-from perechen import store
 from perechen.journal import Journal, JournalError, ObservedChange
 from perechen.journal_rebuild import open_or_rebuild, rebuild
 from perechen.rules import Rules
@@ -234,9 +234,9 @@ def test_killed_placement_leaves_changes_open(tmp_path: Path) -> None:
 # Recovery from output/published and output/approvals
 
 
-def _commit(out: Path, rules: Rules, rows: list[dict], when: dt.datetime) -> store.PublishedVersion:
+def _commit(out: Path, rules: Rules, rows: list[dict], when: dt.datetime) -> canonical.PublishedVersion:
     info = {f.key: "" for f in rules.schema.info.fields}
-    reg = {"format": store.FORMAT, "schema_version": rules.schema.version,
+    reg = {"format": canonical.FORMAT, "schema_version": rules.schema.version,
            "fields": [c.field for c in rules.schema.columns], "info": info, "rows": rows}
     return store.commit_version(out, reg, {"page.html": b"<p>x</p>"}, {"target": "folder"}, now=when)
 
@@ -245,7 +245,7 @@ def _row(rules: Rules, code: str, name: str, changed: str, **extra: object) -> d
     base = {c.field: ([] if c.multi else None) for c in rules.schema.columns}
     base.update(code=code, name=name, status="включено", changed_on=changed, kind="личный прием")
     base.update(extra)
-    return store.canonical_row(base, rules)
+    return canonical.canonical_row(base, rules)
 
 
 def test_rebuild_restores_placements_changes_drafts_and_acts(tmp_path: Path, rules: Rules) -> None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perechen import store
+from perechen import canonical
 from perechen.opendata import (
     DATAPACKAGE_NAME,
     META_NAME,
@@ -59,10 +59,10 @@ DANGEROUS = ["=1+2", "+7 (4012) 00-00-00", "-5", "@SUM(A1:A2)", "\tTAB", "\rCR",
 def publication(rules: Rules, rows: list[dict[str, Any]], info: dict[str, str] | None = None,
                 **kw: Any) -> Publication:
     """A Publication from rows given as field dicts (canonicalised like the store does)."""
-    canon = [store.canonical_row(r, rules) for r in rows]
-    canon = [r for r in canon if r.get("status") == store.INCLUDED]
-    inf = store.canonical_info(info or {}, rules)
-    data = {"rows": canon, "info": inf, "fingerprint": store.fingerprint(canon, inf),
+    canon = [canonical.canonical_row(r, rules) for r in rows]
+    canon = [r for r in canon if r.get("status") == canonical.INCLUDED]
+    inf = canonical.canonical_info(info or {}, rules)
+    data = {"rows": canon, "info": inf, "fingerprint": canonical.fingerprint(canon, inf),
             "schema_version": rules.schema.version}
     updated = kw.pop("updated", None) or actualisation_date(canon, dt.date(2026, 1, 1))
     return Publication(rules=rules, data=data, updated=updated, **kw)
@@ -77,7 +77,7 @@ def pub(rules: Rules, good_rows: list[dict[str, Any]], good_info: dict[str, str]
 
 def from_workbook(make_workbook: Any, rules: Rules, rows: list[dict[str, Any]], info: dict[str, str]) -> Publication:
     reg = read_register(make_workbook(rows, info), rules)
-    data = store.canonical_register(reg, rules)
+    data = canonical.canonical_register(reg, rules)
     return Publication(rules=rules, data=data, updated=actualisation_date(data["rows"], dt.date(2026, 1, 1)))
 
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from perechen import store
+from perechen import canonical, store
 from perechen.reader import read_register
 from perechen.rules import Rules
 
 
 def _canon(rules: Rules, make_workbook: Any, rows: list[dict[str, Any]], info: dict[str, str] | None = None,
            ) -> dict[str, Any]:
-    return store.canonical_register(read_register(make_workbook(rows, info), rules), rules)
+    return canonical.canonical_register(read_register(make_workbook(rows, info), rules), rules)
 
 
 # -- canonical form ----------------------------------------------------------------------------------------
@@ -60,12 +60,12 @@ def test_canonical_form_ignores_spelling_order_and_spacing(rules: Rules, make_wo
 
 
 def test_canonical_multi_keeps_unknown_values_after_known(rules: Rules) -> None:
-    v = store.canonical_value(rules, "needs", "Ещё что-то; консультация; консультация; обратная связь; Альфа")
+    v = canonical.canonical_value(rules, "needs", "Ещё что-то; консультация; консультация; обратная связь; Альфа")
     assert v == ["консультация", "обратная связь", "Альфа", "Ещё что-то"]
-    assert store.canonical_value(rules, "needs", None) == []
-    assert store.canonical_value(rules, "changed_on", dt.date(2025, 1, 9)) == "2025-01-09"
-    assert store.canonical_value(rules, "changed_on", "не дата") == "не дата"
-    assert store.canonical_value(rules, "note", "   ") is None
+    assert canonical.canonical_value(rules, "needs", None) == []
+    assert canonical.canonical_value(rules, "changed_on", dt.date(2025, 1, 9)) == "2025-01-09"
+    assert canonical.canonical_value(rules, "changed_on", "не дата") == "не дата"
+    assert canonical.canonical_value(rules, "note", "   ") is None
 
 
 def test_fingerprint_is_deterministic_and_sensitive(rules: Rules, make_workbook: Any,
@@ -217,7 +217,7 @@ def test_baseline_from_old_xlsx_equals_canonical_data(rules: Rules, make_workboo
                                                       good_rows: list[dict[str, Any]], tmp_path: Path) -> None:
     wb = make_workbook(good_rows)
     base = store.load_baseline(wb, rules)
-    assert base.register == store.canonical_register(read_register(wb, rules), rules)
+    assert base.register == canonical.canonical_register(read_register(wb, rules), rules)
     assert base.manifest["source"] == "xlsx"
     assert set(base.rows_by_code) == {f"ТВ-0{i}" for i in range(1, 9)}
     v = store.commit_version(tmp_path / "o", base.register, {}, {})

@@ -2,7 +2,7 @@
 
 The rows that would be published now (status «включено») are compared with the baseline (the published
 version named by LATEST, a version folder, or an old .xlsx) by Код, both in the canonical form of
-:mod:`perechen.store`. Cases (one row can fall under several; each is listed):
+:mod:`perechen.canonical`. Cases (one row can fall under several; each is listed):
 
 * ``added`` (5.3.1): a code that the baseline does not have;
 * ``kind_changed`` (5.3.2): Канал or Вид точки changed;
@@ -30,10 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jinja import TemplateSet, get_template
-from .models import PerechenError, Register
-from .rules import Rules
-from .store import (
+from .canonical import (
     EXCLUDED,
     INCLUDED,
     REVIEW_STATUSES,
@@ -42,6 +39,9 @@ from .store import (
     canonicalizer,
     fingerprint,
 )
+from .jinja import TemplateSet, get_template
+from .models import PerechenError, Register
+from .rules import Rules
 from .text import fold, plural, split_multi, value_key, work_days
 
 CASES: dict[str, tuple[str | None, str]] = {
@@ -52,6 +52,14 @@ CASES: dict[str, tuple[str | None, str]] = {
     "edited": (None, "Редакционные изменения (публикуются, но не относятся к случаям п. 5.3)"),
 }
 CASE_ORDER = {k: i for i, k in enumerate(CASES)}
+# The same cases as a phrase inside a sentence or a list (nightly summary, mail, dashboard).
+CASE_PHRASES: dict[str, str] = {
+    "added": "новая точка взаимодействия (п. 5.3.1)",
+    "kind_changed": "изменение вида точки взаимодействия (п. 5.3.2)",
+    "needs_changed": "изменение удовлетворяемых потребностей (п. 5.3.3)",
+    "excluded": "исключение точки взаимодействия (п. 5.3.4)",
+    "edited": "редакционное изменение",
+}
 KIND_FIELDS = ("channel", "kind")
 NEEDS_FIELDS = ("needs", "other_needs")
 NOT_COMPARED = ("code",)
@@ -82,6 +90,11 @@ class Change:
     @property
     def title(self) -> str:
         return CASES[self.kind][1]
+
+    @property
+    def phrase(self) -> str:
+        """The case as a phrase in a list: «новая точка взаимодействия (п. 5.3.1)»."""
+        return CASE_PHRASES[self.kind]
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "kind": self.kind, "clause": self.clause,
@@ -175,6 +188,21 @@ def _iso(d: dt.date | None) -> str | None:
 
 # ------------------------------------------------------------------------------------------------------------
 # Comparison
+
+
+def code_changes(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Codes added / changed / removed between two lists of canonical rows (a publication's record of itself).
+
+    Coarser than :func:`compare`: a code is «changed» when its canonical row differs in any way, «removed»
+    when it is no longer among the published rows (excluded, deleted or back under review).
+    """
+    old = {str(r.get("code")): r for r in old_rows if r.get("code")}
+    new = {str(r.get("code")): r for r in new_rows if r.get("code")}
+    return {
+        "added": [c for c in new if c not in old],
+        "changed": [c for c in new if c in old and new[c] != old[c]],
+        "removed": [c for c in old if c not in new],
+    }
 
 
 def _needs_key(rules: Rules, field_name: str, value: Any) -> frozenset[str]:

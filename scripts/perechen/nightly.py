@@ -36,6 +36,7 @@ from typing import Any
 
 from . import publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
+from .diff import CASE_PHRASES
 from .fsutil import atomic_write, new_run_dir
 from .lock import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
@@ -51,15 +52,6 @@ SUMMARY_VERSION = 1
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLED_WORKBOOK = PACKAGE_ROOT / "workbook" / "perechen.xlsx"
-
-_CHANGE_TITLES = {
-    "added": "новая точка взаимодействия (п. 5.3.1)",
-    "kind_changed": "изменение вида точки взаимодействия (п. 5.3.2)",
-    "needs_changed": "изменение удовлетворяемых потребностей (п. 5.3.3)",
-    "excluded": "исключение точки взаимодействия (п. 5.3.4)",
-    "edited": "редакционное изменение",
-}
-
 
 @dataclass
 class NightlyResult:
@@ -404,7 +396,7 @@ class _Run:
         cal = self.calendar
         listed: list[dict[str, Any]] = []
         for ch in getattr(result, "changes", []):
-            what = _CHANGE_TITLES.get(ch.kind, str(ch.kind))
+            what = CASE_PHRASES.get(ch.kind, str(ch.kind))
             item: dict[str, Any] = {"code": ch.code, "name": ch.name or "", "kind": ch.kind, "clause": ch.clause,
                                     "what": what, "title": f"{ch.name} — {what}" if ch.name else what,
                                     "fields": sorted(ch.fields), "row": ch.row,

@@ -1,7 +1,7 @@
 """The published renderings of the register (п. 5.2 of the order).
 
 Everything here is a pure function of a :class:`Publication` (the canonical published data from
-:func:`perechen.store.canonical_register` plus a few facts about the publication) and, for the files that
+:func:`perechen.canonical.canonical_register` plus a few facts about the publication) and, for the files that
 point at other files, of ``links`` (file name -> URL or relative name):
 
 * the HTML page, as a fragment for a CMS and as a standalone page (Jinja2, autoescaped; no scripts, no
@@ -106,7 +106,7 @@ class Publication:
     """The canonical published data and what a publication adds to it."""
 
     rules: Rules
-    data: dict[str, Any]  # store.canonical_register(...)
+    data: dict[str, Any]  # canonical.canonical_register(...)
     updated: dt.date  # «Дата актуализации»: the latest change of the approved register
     dataset_code: str = "touchpoints"
     created: dt.date | None = None  # first publication of the set (meta.csv «created»)

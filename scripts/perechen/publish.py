@@ -3,7 +3,7 @@
 Order of work — the baseline (output/published/LATEST) moves only at the very end:
 
 1. check the workbook (no reports written); any rule error → refuse, listing the errors (exit 1);
-2. take the canonical published data (status «включено») from :mod:`perechen.store` and render the page,
+2. take the canonical published data (status «включено», :mod:`perechen.canonical`) and render the page,
    the .xlsx and the open data (:mod:`perechen.opendata`);
 3. the target (:mod:`perechen.targets`) brings the site to that content — writing only what differs —
    and reads every file and the page back, comparing sha256 / the data fingerprint;
@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import store
+from .canonical import EXCLUDED, INCLUDED, PublishedVersion, canonical_register, canonical_value
 from .config import Config
+from .diff import code_changes
 from .models import Finding, PerechenError, Register, Severity
 from .opendata import DataVersion, Publication, actualisation_date
 from .rules import Rules
@@ -145,18 +147,7 @@ def render_text(result: PublishResult) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def code_changes(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Codes added / changed / removed between two lists of canonical rows."""
-    old = {str(r.get("code")): r for r in old_rows if r.get("code")}
-    new = {str(r.get("code")): r for r in new_rows if r.get("code")}
-    return {
-        "added": [c for c in new if c not in old],
-        "changed": [c for c in new if c in old and new[c] != old[c]],
-        "removed": [c for c in old if c not in new],
-    }
-
-
-def provenance_text(previous: store.PublishedVersion | None, data: dict[str, Any]) -> str:
+def provenance_text(previous: PublishedVersion | None, data: dict[str, Any]) -> str:
     if previous is None:
         return "Первая публикация набора данных."
     ch = code_changes(previous.rows, data["rows"])
@@ -175,20 +166,20 @@ def provenance_text(previous: store.PublishedVersion | None, data: dict[str, Any
     return text[0].upper() + text[1:] + "."
 
 
-def _published_date(v: store.PublishedVersion) -> dt.date | None:
+def _published_date(v: PublishedVersion) -> dt.date | None:
     at = v.published_at
     return at.date() if at else None
 
 
-def build_publication(register: Register, rules: Rules, config: Config, versions: list[store.PublishedVersion],
+def build_publication(register: Register, rules: Rules, config: Config, versions: list[PublishedVersion],
                       *, today: dt.date) -> Publication:
     """The canonical data plus what the store of published versions tells about the set's history."""
-    data = store.canonical_register(register, rules)
+    data = canonical_register(register, rules)
     dated = []
     for r in register.rows:
-        status = store.canonical_value(rules, "status", r.values.get("status"))
-        if status in (store.INCLUDED, store.EXCLUDED):
-            dated.append({"changed_on": store.canonical_value(rules, "changed_on", r.values.get("changed_on"))})
+        status = canonical_value(rules, "status", r.values.get("status"))
+        if status in (INCLUDED, EXCLUDED):
+            dated.append({"changed_on": canonical_value(rules, "changed_on", r.values.get("changed_on"))})
     updated = actualisation_date(dated, today)
     fp = data["fingerprint"]
     previous = next((v for v in reversed(versions) if v.fingerprint != fp), None)

@@ -32,14 +32,12 @@ from typing import Any
 from .cells import col_index, col_letter, ref_key
 from .models import FileError, Finding, PerechenError, Register, Row
 from .rules import Rules
-from .text import header_key, mixed_script_words, normalize
+from .text import header_key, mixed_script_words, normalize, parse_date_text
 
 Progress = Callable[[str, int, int], None]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-_DATE_TEXT = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:\s*г\.?)?\s*$")
-_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _T_ATTR = re.compile(rb'\bt="([a-z]+)"')
 _HIDDEN_ATTR = re.compile(rb'hidden="(?:1|true)"')
@@ -1330,19 +1328,6 @@ class _SheetReader:
                 v = str(int(v))
             out[key] = normalize(str(v)) if v not in (None, "") else ""
         return out
-
-
-def parse_date_text(s: str) -> dt.date | None:
-    m = _DATE_TEXT.match(s)
-    try:
-        if m:
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        m = _ISO_DATE.match(s)
-        if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-    return None
 
 
 def _blank(row: list[Any]) -> bool:

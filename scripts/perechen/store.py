@@ -2,8 +2,8 @@
 
 A version folder holds
 
-* ``register.json`` — the canonical published data (:func:`canonical_register`): the rows with status
-  «включено» with every field, the «Сведения» data, the schema version and a ``fingerprint``;
+* ``register.json`` — the canonical published data (:func:`perechen.canonical.canonical_register`): the rows
+  with status «включено» with every field, the «Сведения» data, the schema version and a ``fingerprint``;
 * the files that were published (page, .xlsx, open data …), as given to :func:`commit_version`;
 * ``manifest.json`` — what the publisher passed (time, user, target, URLs …) plus, added here, the sha256
   and size of every file, the data fingerprint, the row count and the version name.
@@ -13,15 +13,7 @@ A version folder holds
 so a crash at any point leaves LATEST naming the previous complete version. Folders whose name starts with
 ``.tmp-`` are unfinished commits: :func:`list_versions` ignores them and the next commit removes them.
 
-Canonical form of a row (used both for the store and for ``perechen diff``):
-
-* every field of the schema, ``None`` when empty;
-* text normalised (:func:`perechen.text.normalize`);
-* a value of a reference list written as the list's canonical value when it matches (exactly, after
-  normalisation or by an alias), otherwise the normalised text as typed;
-* a multi-valued field (``multi = true``) as a list of canonical values without repeats, in the order of
-  the reference list (values not in the list follow, in alphabetical order);
-* dates as ``YYYY-MM-DD`` (an unparseable date stays as its text).
+The canonical form of the data (what a published row is) lives in :mod:`perechen.canonical`.
 """
 
 from __future__ import annotations
@@ -36,17 +28,14 @@ import re
 import shutil
 import tempfile
 import time
-import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .models import PerechenError, Register, Row
+from .canonical import PublishedVersion, canonical_register, fingerprint
+from .models import PerechenError
 from .rules import Rules
-from .text import normalize, split_multi, value_key
 
-FORMAT = "perechen-register/1"
 MANIFEST_FORMAT = "perechen-manifest/1"
 PUBLISHED = "published"
 LATEST_NAME = "LATEST"
@@ -54,9 +43,6 @@ REGISTER_FILE = "register.json"
 MANIFEST_FILE = "manifest.json"
 TMP_PREFIX = ".tmp-"
 LOCK_WAIT_SECONDS = 30.0
-INCLUDED = "включено"
-EXCLUDED = "исключено"
-REVIEW_STATUSES = ("черновик", "на проверке")
 
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{6}(?:-\d+)?$")
 
@@ -66,220 +52,7 @@ class StoreError(PerechenError):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Canonical data
-
-
-_CACHE_LIMIT = 200_000
-_TEXT, _LIST, _MULTI, _DATE = 0, 1, 2, 3
-
-
-class Canonicalizer:
-    """Canonical rows for one Rules object: a per-field plan and a cache of reference-list values.
-
-    Get it with :func:`canonicalizer` (one per Rules object); it is what makes 100,000 rows cheap.
-    """
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        self.plan: list[tuple[str, int]] = []
-        for c in rules.schema.columns:
-            kind = _DATE if c.type == "date" else _MULTI if c.multi else _LIST if c.ref_list else _TEXT
-            self.plan.append((c.field, kind))
-        self.cache: dict[tuple[str, str], Any] = {}
-
-    def value(self, field_name: str, value: Any) -> Any:
-        col = self.rules.columns.get(field_name)
-        if type(value) is str and col is not None and col.ref_list:
-            key = (field_name, value)
-            hit = self.cache.get(key, _MISSING)
-            if hit is _MISSING:
-                hit = _canonical_value(self.rules, field_name, value)
-                if len(self.cache) < _CACHE_LIMIT:
-                    self.cache[key] = hit
-            return list(hit) if type(hit) is list else hit
-        return _canonical_value(self.rules, field_name, value)
-
-    def row(self, values: dict[str, Any], *, normalized: bool = False) -> dict[str, Any]:
-        """Canonical row; ``normalized=True`` when text values come from the reader (already normalised)."""
-        out: dict[str, Any] = {}
-        cache = self.cache
-        for f, kind in self.plan:
-            v = values.get(f)
-            if v is None:
-                out[f] = [] if kind == _MULTI else None
-            elif type(v) is str and kind == _TEXT:
-                out[f] = (v if normalized else normalize(v)) or None
-            elif type(v) is dt.date and kind == _DATE:
-                out[f] = v.isoformat()
-            elif type(v) is str and (kind == _LIST or kind == _MULTI):
-                hit = cache.get((f, v), _MISSING)
-                if hit is _MISSING:
-                    hit = self.value(f, v)
-                out[f] = list(hit) if type(hit) is list else hit
-            else:
-                out[f] = _canonical_value(self.rules, f, v)
-        return out
-
-
-    def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
-        """Canonical rows of a read register (text values from the reader are already normalised)."""
-        row = self.row
-        return [row(r.values, normalized=True) for r in rows]
-
-
-_CANONICALIZERS: weakref.WeakKeyDictionary[Rules, Canonicalizer] = weakref.WeakKeyDictionary()
-
-
-def canonicalizer(rules: Rules) -> Canonicalizer:
-    c = _CANONICALIZERS.get(rules)
-    if c is None:
-        c = _CANONICALIZERS.setdefault(rules, Canonicalizer(rules))
-    return c
-
-
-def canonical_value(rules: Rules, field_name: str, value: Any) -> Any:
-    """The canonical form of one field's value (see the module docstring)."""
-    return canonicalizer(rules).value(field_name, value)
-
-
-_MISSING = object()
-
-
-def _canonical_value(rules: Rules, field_name: str, value: Any) -> Any:
-    col = rules.columns.get(field_name)
-    if value is None:
-        return [] if (col is not None and col.multi) else None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        text = "да" if value else "нет"
-    elif isinstance(value, float):
-        text = str(int(value)) if value.is_integer() else str(value)
-    elif isinstance(value, list):
-        text = "\n".join(str(v) for v in value if v is not None)
-    else:
-        text = str(value)
-    if col is not None and col.type == "date":
-        from .reader import parse_date_text
-
-        d = parse_date_text(normalize(text))
-        if d is not None:
-            return d.isoformat()
-    if col is not None and col.multi:
-        return _canonical_multi(rules, col.ref_list, text)
-    text = normalize(text)
-    if not text:
-        return None
-    if col is not None and col.ref_list:
-        m = rules.match(col.ref_list, text)
-        if m is not None:
-            return m.item.value
-    return text
-
-
-def _canonical_multi(rules: Rules, list_name: str | None, text: str) -> list[str]:
-    parts = [normalize(p) for p in split_multi(text)]
-    known: dict[str, int] = {}
-    unknown: dict[str, str] = {}
-    order = {v: i for i, v in enumerate(rules.lists[list_name].values)} if list_name else {}
-    for p in parts:
-        if not p:
-            continue
-        m = rules.match(list_name, p) if list_name else None
-        if m is not None:
-            known.setdefault(m.item.value, order.get(m.item.value, 0))
-        else:
-            unknown.setdefault(value_key(p), p)
-    out = sorted(known, key=lambda v: known[v])
-    out.extend(unknown[k] for k in sorted(unknown))
-    return out
-
-
-def canonical_row(row: Row | dict[str, Any], rules: Rules) -> dict[str, Any]:
-    """Every schema field of a row in canonical form."""
-    values = row.values if isinstance(row, Row) else row
-    return canonicalizer(rules).row(values)
-
-
-def canonical_info(info: dict[str, str], rules: Rules) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for f in rules.schema.info.fields:
-        v = info.get(f.key)
-        out[f.key] = normalize(str(v)) if v not in (None, "") else ""
-    return out
-
-
-def fingerprint(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of rows + info (keys sorted, no spaces, UTF-8)."""
-    blob = json.dumps({"info": info, "rows": rows}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def canonical_register(register: Register, rules: Rules) -> dict[str, Any]:
-    """The canonical published data: the «включено» rows (workbook order), «Сведения», schema version.
-
-    Deterministic: the same data gives the same dict (and the same ``fingerprint``) whatever the file.
-    """
-    rows = [c for c in canonicalizer(rules).rows(register.rows) if c.get("status") == INCLUDED]
-    info = canonical_info(register.info, rules)
-    return {
-        "format": FORMAT,
-        "schema_version": rules.schema.version,
-        "fields": [c.field for c in rules.schema.columns],
-        "info": info,
-        "rows": rows,
-        "row_count": len(rows),
-        "fingerprint": fingerprint(rows, info),
-    }
-
-
-# ------------------------------------------------------------------------------------------------------------
 # Versions
-
-
-@dataclass
-class PublishedVersion:
-    """One folder of output/published/ (or a baseline read from an .xlsx, then ``path`` is the file)."""
-
-    name: str
-    path: Path
-    manifest: dict[str, Any]
-    register: dict[str, Any]
-    is_latest: bool = False
-    _by_code: dict[str, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.register.get("rows", [])
-        return rows
-
-    @property
-    def rows_by_code(self) -> dict[str, dict[str, Any]]:
-        """Rows keyed by Код (the first row wins if a code repeats)."""
-        if self._by_code is None:
-            out: dict[str, dict[str, Any]] = {}
-            for r in self.rows:
-                code = r.get("code")
-                if code:
-                    out.setdefault(str(code), r)
-            self._by_code = out
-        return self._by_code
-
-    @property
-    def fingerprint(self) -> str:
-        return str(self.register.get("fingerprint") or self.manifest.get("fingerprint") or "")
-
-    @property
-    def published_at(self) -> dt.datetime | None:
-        raw = self.manifest.get("published_at")
-        if isinstance(raw, str):
-            try:
-                return dt.datetime.fromisoformat(raw)
-            except ValueError:
-                return None
-        return None
 
 
 def published_dir(output_dir: Path) -> Path:

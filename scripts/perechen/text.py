@@ -8,6 +8,7 @@ spacing, Latin look-alike letters).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -29,6 +30,8 @@ LATIN_TO_CYRILLIC = str.maketrans({
 _CYR = re.compile(r"[А-Яа-яЁё]")
 _LAT = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"[A-Za-zА-Яа-яЁё]+")
+_DATE_TEXT = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:\s*г\.?)?\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
 
 
 def normalize(value: str) -> str:
@@ -111,3 +114,17 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 def work_days(n: int) -> str:
     """«1 рабочий день», «3 рабочих дня», «10 рабочих дней»."""
     return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
+
+
+def parse_date_text(s: str) -> dt.date | None:
+    """A date typed as text: «ДД.ММ.ГГГГ» (also with «/» or «-», «г.» after) or ISO «ГГГГ-ММ-ДД»; else None."""
+    m = _DATE_TEXT.match(s)
+    try:
+        if m:
+            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        m = _ISO_DATE.match(s)
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
