@@ -1,7 +1,7 @@
 """Approval of the Перечень by an act (п. 5.1): frozen drafts in ``output/approvals/<id>/`` and recorded acts.
 
 :func:`prepare_draft` freezes the rows that would be published — their canonical form and fingerprint
-(:func:`perechen.store.canonical_register`) — with the changes against the last approved or published
+(:func:`perechen.canonical.canonical_register`) — with the changes against the last approved or published
 version, by case of п. 5.3 (:func:`perechen.diff.compare`: the same comparison as ``perechen diff``), into a
 draft folder:
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import canonical, store
 from .act_docx import ActContent, build_act
 from .diff import CASES, DiffReport, compare, render_xlsx
 from .fsutil import atomic_write
@@ -89,9 +89,9 @@ class Draft:
                 "fingerprint": self.fingerprint, "changes": {k: list(self.changes.get(k, [])) for k in CASE_KEYS}}
 
     def register_data(self) -> dict[str, Any]:
-        """The frozen rows as :func:`perechen.store.canonical_register` gives them (for publish in act mode)."""
-        return {"format": store.FORMAT, "fields": list(self.fields), "info": dict(self.info), "rows": list(self.rows),
-                "row_count": len(self.rows), "fingerprint": self.fingerprint}
+        """The frozen rows as :func:`perechen.canonical.canonical_register` gives them (for publish in act mode)."""
+        return {"format": canonical.FORMAT, "fields": list(self.fields), "info": dict(self.info),
+                "rows": list(self.rows), "row_count": len(self.rows), "fingerprint": self.fingerprint}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def load_draft(output_dir: Path, draft_id: str) -> Draft:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ApprovalError("draft_damaged", f"Проект приказа «{draft_id}» повреждён: файл {path} не читается "
                                              f"({type(e).__name__}).", path) from None
-    if store.fingerprint(draft.rows, draft.info) != draft.fingerprint:
+    if canonical.fingerprint(draft.rows, draft.info) != draft.fingerprint:
         raise ApprovalError("draft_damaged", f"Проект приказа «{draft_id}» повреждён: строки в {path} не совпадают "
                                              "с замороженным отпечатком — файл изменён после подготовки проекта. "
                                              "Подготовьте новый проект (perechen approve).", path)
@@ -156,14 +156,14 @@ def sync_drafts(output_dir: Path, journal: Journal) -> None:
 # The baseline: the last approved or published version
 
 
-def approval_baseline(output_dir: Path, journal: Journal) -> store.PublishedVersion | None:
+def approval_baseline(output_dir: Path, journal: Journal) -> canonical.PublishedVersion | None:
     """What a new draft is compared with: the newer of the last recorded act's draft and the published LATEST."""
     published = store.latest(output_dir)
     act = journal.last_act()
     if act is None:
         return published
     draft = load_draft(output_dir, act.draft_id)
-    approved = store.PublishedVersion(
+    approved = canonical.PublishedVersion(
         name=f"проект {draft.id} ({act.citation()})", path=draft.folder,
         manifest={"published_at": draft.created_at.isoformat()}, register=draft.register_data())
     if published is None or published.published_at is None or published.published_at < draft.created_at:
@@ -191,7 +191,7 @@ def prepare_draft(register: Register, rules: Rules, output_dir: Path, journal: J
     """
     now = (now or dt.datetime.now()).replace(microsecond=0)
     sync_drafts(output_dir, journal)
-    data = store.canonical_register(register, rules)
+    data = canonical.canonical_register(register, rules)
     last = journal.last_act()
     baseline = approval_baseline(output_dir, journal)
     report = compare(register, rules, baseline, today=now.date(), calendar=NoDeadlineCalendar())
@@ -229,7 +229,7 @@ def _codes_by_case(report: DiffReport) -> dict[str, list[str]]:
     return out
 
 
-def act_content(draft: Draft, rules: Rules, report: DiffReport, baseline: store.PublishedVersion | None, *,
+def act_content(draft: Draft, rules: Rules, report: DiffReport, baseline: canonical.PublishedVersion | None, *,
                 previous: ActRecord | None) -> ActContent:
     """What the act of ``draft`` says: the whole Перечень (first act) or the changes by case (amending act)."""
     info = draft.info
