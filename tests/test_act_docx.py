@@ -16,9 +16,9 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
 from perechen.act_docx import TITLE_AMEND, TITLE_APPROVE, ActContent, build_act
+from perechen.canonical import canonical_register
 from perechen.reader import read_register
 from perechen.rules import Rules
-from perechen.store import canonical_register
 
 ROOT = Path(__file__).resolve().parents[1]
 
