@@ -140,6 +140,7 @@ class Package:
     date1904: bool = False
     strict: bool = False
     stale_formulas: bool = False  # calcPr fullCalcOnLoad: cached values were not computed by the writer
+    kind: str = "xlsx"  # xlsx | ods (OpenDocument: sheets and scans come from content.xml, see _open_ods)
 
 
 def identify(data: bytes, path: Path, rules: Rules) -> Package:
@@ -173,9 +174,8 @@ def identify(data: bytes, path: Path, rules: Rules) -> Package:
     if any(n.startswith("ppt/") for n in names):
         raise FileError("not_xlsx", rules.file_error("not_xlsx", path, "это презентация PowerPoint"), path)
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-        if "content.xml" in names and "mimetype" in names:
-            raise FileError("not_xlsx", rules.file_error(
-                "not_xlsx", path, "это документ OpenDocument (.ods/.odt); сохраните его как .xlsx"), path)
+        if "mimetype" in names:
+            return _open_ods(zf, path, rules)
         detail = "в архиве нет книги Excel (xl/workbook.xml)"
         raise FileError("not_xlsx", rules.file_error("not_xlsx", path, detail), path)
     if "xl/workbook.bin" in names:
@@ -188,6 +188,85 @@ def identify(data: bytes, path: Path, rules: Rules) -> Package:
         if not info.is_dir():
             _check_prolog(pkg, info, path, rules)
     _read_workbook_part(pkg, path, rules)
+    return pkg
+
+
+# Characters that repeated cells and <text:s text:c="…"/> may add to an .ods (calamine builds them all).
+MAX_ODS_AMPLIFIED_CHARS = 50_000_000
+MAX_ODS_CELL_CHARS = 1_000_000
+
+
+def _open_ods(zf: zipfile.ZipFile, path: Path, rules: Rules) -> Package:
+    """An OpenDocument spreadsheet: the same zip and DTD guards as .xlsx, then content.xml walked once
+    (perechen.ods) for calamine's allocation and the cells calamine does not expose."""
+    from . import ods
+
+    _check_sizes(zf, path, rules)
+    pkg = Package(zf=zf, kind="ods")
+    for info in zf.infolist():
+        if not info.is_dir():
+            _check_prolog(pkg, info, path, rules)
+    mime = read_part(pkg, "mimetype", path, rules)[:200]
+    if not mime.startswith(ods.MIMETYPE):
+        what = mime.decode("ascii", "replace").strip() or "неизвестный тип"
+        raise FileError("not_xlsx", rules.file_error("not_xlsx", path, (
+            f"это документ OpenDocument ({what}), а не электронная таблица (.ods)")), path)
+    names = set(zf.namelist())
+    for part in ("META-INF/manifest.xml", "content.xml"):
+        if part not in names:
+            raise _damaged(path, rules, part)
+    if b"encryption-data" in read_part(pkg, "META-INF/manifest.xml", path, rules):
+        raise FileError("encrypted", rules.file_error("encrypted", path), path)
+    try:
+        content = ods.scan_content(read_part(pkg, "content.xml", path, rules))
+    except ods.OdsMarkupError as e:
+        raise FileError("xml_broken", rules.file_error("xml_broken", path, f"content.xml ({e})"), path) from None
+    lim = rules.schema.limits
+    max_row = lim.max_rows + rules.schema.register_spec.header_search_rows
+    max_col = lim.max_columns
+    budget = min(MAX_SHEET_CELLS, max_row * max_col)
+    total = 0
+
+    def ref(pos: tuple[int, int]) -> str:
+        c, r = pos
+        return f"{_letters(c)}{r}" if c <= 16_384 and r < ods.HUGE else "за пределами листа"
+
+    def fail(sheet: str, detail: str) -> FileError:
+        return FileError("sheet_too_large", rules.file_error("sheet_too_large", path, f"«{sheet}»: {detail}"), path)
+
+    limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
+    seen: set[str] = set()
+    for t in content.tables:
+        if t.name in seen:
+            raise FileError("xml_broken", rules.file_error(
+                "xml_broken", path, f"content.xml (лист «{t.name}» указан дважды)"), path)
+        seen.add(t.name)
+        if t.width > max_col:
+            raise fail(t.name, f"значение в ячейке {ref(t.far_col)} {limits_txt}")
+        if t.height > max_row:
+            raise fail(t.name, f"значение в ячейке {ref(t.far_row)} {limits_txt}")
+        total += t.height * t.width
+        if total > budget:
+            raise fail(t.name, f"значение в ячейке {ref(t.far_col)} — листы книги заняли бы больше "
+                               f"{budget:,} ячеек".replace(",", " "))
+        if t.longest_text > MAX_ODS_CELL_CHARS:
+            n = _num_ru(min(t.longest_text, _HUGE))
+            raise fail(t.name, f"текст ячейки {ref(t.longest_at)} развернулся бы в {n} символов (text:s)")
+        if t.amplified_chars > MAX_ODS_AMPLIFIED_CHARS:
+            raise fail(t.name, f"повторы ячеек и пробелов (number-columns-repeated, number-rows-repeated, text:s) "
+                               f"развернулись бы в {_num_ru(min(t.amplified_chars, _HUGE))} символов")
+        state = "hidden" if t.hidden else "visible"
+        scan = RawScan(
+            formulas_without_value={ref(p): "=" + f.lstrip("=") for p, f in t.formulas_without_value.items()},
+            formulas={ref(p) for p in t.formulas}, formulas_cached={ref(p) for p in t.formulas_cached},
+            errors={ref(p): e for p, e in t.errors.items()},
+            hidden_rows=[r for a, b in t.hidden_rows for r in range(a, min(b, max(t.height, a)) + 1)],
+            merged=[f"{ref((c1, r1))}:{ref((c2, r2))}" for c1, r1, c2, r2 in t.merged],
+            autofilter=t.autofilter)
+        pkg.sheets.append((t.name, "content.xml", state))
+        pkg.parts.append(SheetPart(name=t.name, part="content.xml", state=state, kind="worksheet", scan=scan))
+    if not pkg.sheets:
+        raise FileError("no_sheets", rules.file_error("no_sheets", path), path)
     return pkg
 
 
@@ -950,6 +1029,8 @@ class _SheetReader:
                 self.pkg.zf.read(info)
             except Exception as ze:
                 return _damaged(self.path, self.rules, info.filename, ze)
+        if self.pkg.kind == "ods":
+            return self._fail("read_failed", f"content.xml ({_short(e)})")
         if sheet is not None:
             # A worksheet calamine could not parse: name its part (the XML error is calamine's, in English).
             return self._fail("xml_broken", f"{sheet.part} (лист «{sheet.name}»: {_short(e)})")
@@ -974,6 +1055,8 @@ class _SheetReader:
     # -- main ------------------------------------------------------------------------------------
     def _prepare_sheets(self) -> None:
         """Inflate every worksheet once: refuse sizes calamine cannot hold, scan the raw XML."""
+        if self.pkg.kind == "ods":
+            return  # content.xml was walked by _open_ods
         names = set(self.pkg.zf.namelist())
         for sp in self.pkg.parts:
             if sp.kind != "worksheet":

@@ -790,6 +790,140 @@ def b_sheet_name_escaping(d: Path) -> Path:
 # Expected outcomes
 # --------------------------------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------------------------------
+# OpenDocument (.ods): LibreOffice's own conversions of xlsx cases, and hand-written hostile content.xml
+# --------------------------------------------------------------------------------------------------
+
+ODS_FROM_XLSX = ("base", "merged_cells", "error_values", "hidden_rows_manual", "autofilter_hidden", "title_block",
+                 "date1904", "libreoffice_saved")
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"')
+ODS_MANIFEST = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                'opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+                'manifest:full-path="content.xml" manifest:media-type="text/xml"/>{extra}</manifest:manifest>')
+
+
+def ods_converted() -> dict[str, bytes]:
+    """The xlsx cases of ODS_FROM_XLSX saved as .ods by LibreOffice (one soffice run for all)."""
+    if "ods" not in _CACHE:
+        tmp = Path(tempfile.mkdtemp(prefix="perechen-ods-"))
+        try:
+            srcs = []
+            for name in ODS_FROM_XLSX:
+                sub = tmp / name
+                sub.mkdir()
+                if name == "base":
+                    src = _w(sub, "перечень.xlsx", base())
+                else:
+                    src = next(c for c in CASES if c.name == name).build(sub)
+                srcs.append(src.rename(tmp / f"{name}.xlsx"))
+            soffice_convert_many(srcs, "ods", tmp / "out")
+            _CACHE["ods"] = {name: (tmp / "out" / f"{name}.ods").read_bytes() for name in ODS_FROM_XLSX}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _CACHE["ods"]  # type: ignore[no-any-return]
+
+
+def ods_zip(content: bytes, *, manifest_extra: str = "", extra: list[tuple[str, bytes]] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype", date_time=(2024, 2, 26, 10, 0, 0)), ODS_MIME)
+        for name, body in [("META-INF/manifest.xml", ODS_MANIFEST.format(extra=manifest_extra).encode()),
+                           ("content.xml", content), *(extra or [])]:
+            zi = zipfile.ZipInfo(name, date_time=(2024, 2, 26, 10, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(zi, body)
+    return buf.getvalue()
+
+
+def ods_content(table: str, prolog: str = '<?xml version="1.0" encoding="UTF-8"?>', name: str = "Перечень") -> bytes:
+    """content.xml with one table «name» whose rows are given as markup."""
+    return (f'{prolog}<office:document-content {ODS_NS}><office:body><office:spreadsheet>'
+            f'<table:table table:name="{name}">{table}</table:table>'
+            '</office:spreadsheet></office:body></office:document-content>').encode()
+
+
+ODS_HEADER = ('<table:table-row>' + "".join(f'<table:table-cell office:value-type="string"><text:p>{h}</text:p>'
+                                            '</table:table-cell>' for h in ("Код", "Процесс",
+                                                                            "Наименование точки взаимодействия"))
+              + '</table:table-row>')
+ODS_VALUE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+
+
+def _ods_case(name: str) -> Callable[[Path], Path]:
+    def build(d: Path) -> Path:
+        return _w(d, "перечень.ods", ods_converted()[name])
+    return build
+
+
+def _ods_hostile(table: str, **kw: Any) -> Callable[[Path], Path]:
+    def build(d: Path) -> Path:
+        return _w(d, "перечень.ods", ods_zip(ods_content(ODS_HEADER + table), **kw))
+    return build
+
+
+def _edit_ods_content(data: bytes, fn: Callable[[bytes], bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as zf:
+        for info in src.infolist():
+            body = src.read(info)
+            zf.writestr(info, fn(body) if info.filename == "content.xml" else body)
+    return buf.getvalue()
+
+
+def b_ods_formula_no_value(d: Path) -> Path:
+    def fn(xml: bytes) -> bytes:
+        new, n = re.subn(rb'<table:table-cell[^>]*><text:p>\xd0\xa2\xd0\x92-02</text:p></table:table-cell>',
+                         b'<table:table-cell table:formula="of:=[.A2]&amp;&quot;!&quot;"/>', xml, count=1)
+        assert n == 1
+        return new
+    return _w(d, "перечень.ods", _edit_ods_content(ods_converted()["base"], fn))
+
+
+def b_ods_dtd(where: str, prolog: str) -> Callable[[Path], Path]:
+    def build(d: Path) -> Path:
+        def fn(xml: bytes) -> bytes:
+            return prolog.encode() + xml.split(b"?>", 1)[1]
+        data = ods_converted()["base"]
+        if where == "content.xml":
+            return _w(d, "перечень.ods", _edit_ods_content(data, fn))
+        return _w(d, "перечень.ods", edit_part(data, where, fn))
+    return build
+
+
+def b_ods_zip_bomb(d: Path) -> Path:
+    return _w(d, "перечень.ods", _patch_sizes(ods_converted()["base"], "styles.xml", 0xF0000000))
+
+
+def b_ods_encrypted(d: Path) -> Path:
+    enc = ('<manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml">'
+           '<manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="AAAA"/>'
+           '</manifest:file-entry>')
+    return _w(d, "перечень.ods", ods_zip(ods_content(ODS_HEADER), manifest_extra=enc))
+
+
+def b_ods_odt(d: Path) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", b"application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", b"<office:document-content/>")
+    return _w(d, "перечень.ods", buf.getvalue())
+
+
+def _c_ods_errors(reg: Register) -> None:
+    assert _row(reg, 3).get("name") is None and _row(reg, 3).raw("name") == "#REF!"
+    assert _row(reg, 4).get("responsible") is None
+
+
+def _c_ods_formula(reg: Register) -> None:
+    assert _row(reg, 3).get("code") is None
+
+
+
 @dataclass
 class Expect:
     error: str | None = None  # FileError code
@@ -894,7 +1028,8 @@ CASES: list[Case] = [
     Case("csv_utf8", b_csv, Expect("csv", message=("CSV",)), "CSV (UTF-8 with BOM, «;») named .xlsx"),
     Case("csv_cp1251", b_csv_cp1251, Expect("csv"), "CSV in cp1251 with «,» named .xlsx"),
     Case("docx", b_docx, Expect("word", message=("Word",)), "a Word .docx named .xlsx"),
-    Case("ods", b_ods, Expect("not_xlsx", message=("OpenDocument",)), "an OpenDocument file named .xlsx"),
+    Case("ods", b_ods, Expect("zip_damaged", message=("META-INF/manifest.xml",)),
+         "an OpenDocument file named .xlsx, without its manifest"),
     Case("xlsb", b_xlsb, Expect("not_xlsx", message=(".xlsb",)), "a binary .xlsb workbook named .xlsx"),
     Case("pdf", b_pdf, Expect("not_xlsx", message=("PDF",)), "a PDF named .xlsx"),
     Case("html", b_html, Expect("not_xlsx", message=("HTML",)), "Excel «web page» saved as .xlsx"),
@@ -1010,6 +1145,74 @@ CASES: list[Case] = [
          "register sheet named with < & > and quotes"),
 ]
 
+_BIG = 10**8
+CASES += [
+    Case("ods_base", _ods_case("base"), Expect(rows=8, findings=set(), check=_c_date),
+         "the bundled register saved as .ods by LibreOffice", needs="soffice"),
+    Case("ods_merged_cells", _ods_case("merged_cells"), Expect(rows=8, findings={("merged-cells", "B3")}),
+         ".ods: B3:B5 merged (table:number-rows-spanned)", needs="soffice"),
+    Case("ods_error_values", _ods_case("error_values"),
+         Expect(rows=8, findings={("error-value", "D3"), ("error-value", "O4")}, check=_c_ods_errors),
+         ".ods: #REF! and #N/A (calcext:value-type=\"error\" with a 0 as value)", needs="soffice"),
+    Case("ods_hidden_rows_manual", _ods_case("hidden_rows_manual"), Expect(rows=8, findings={("hidden-rows", "A3")}),
+         ".ods: a row hidden by hand (table:visibility=\"collapse\")", needs="soffice"),
+    Case("ods_autofilter_hidden", _ods_case("autofilter_hidden"),
+         Expect(rows=8, findings={("hidden-rows", "A6")}, message=("фильтром",), check=_c_hidden_filter),
+         ".ods: an autofilter hiding rows 6–9", needs="soffice"),
+    Case("ods_title_block", _ods_case("title_block"), Expect(rows=8, findings=set(), check=_c_title),
+         ".ods: three title rows above the header", needs="soffice"),
+    Case("ods_date1904", _ods_case("date1904"), Expect(rows=8, findings=set(), check=_c_1904),
+         ".ods converted from a 1904-date workbook: office:date-value", needs="soffice"),
+    Case("ods_formulas_cached", _ods_case("libreoffice_saved"), Expect(rows=8, findings=set(), check=_c_lo),
+         ".ods: formulas with their computed values", needs="soffice"),
+    Case("ods_formula_no_value", b_ods_formula_no_value,
+         Expect(rows=8, findings={("formula-no-value", "A3")}, check=_c_ods_formula),
+         ".ods: a table:formula without a computed value", needs="soffice"),
+    Case("ods_billion_laughs", b_ods_dtd("content.xml", LAUGHS), Expect("xml_dtd", message=("content.xml",)),
+         ".ods: billion laughs in content.xml", needs="soffice"),
+    Case("ods_xxe_styles", b_ods_dtd("styles.xml", XXE), Expect("xml_dtd", message=("styles.xml",)),
+         ".ods: external entity in styles.xml", needs="soffice"),
+    Case("ods_zip_bomb_declared", b_ods_zip_bomb, Expect("zip_bomb", message=("МБ",)),
+         ".ods: central directory declares a 4 GB styles.xml", needs="soffice"),
+    Case("ods_encrypted", b_ods_encrypted, Expect("encrypted", message=("паролем",)),
+         ".ods saved with a password (manifest:encryption-data)"),
+    Case("ods_odt", b_ods_odt, Expect("not_xlsx", message=("opendocument.text",)), "an .odt text document named .ods"),
+    Case("ods_broken_xml", _ods_hostile("<table:table-row><table:table-cell>"),
+         Expect("xml_broken", message=("content.xml",)), ".ods: content.xml cut off inside a cell"),
+    Case("ods_cell_in_cell", _ods_hostile('<table:table-row><table:table-cell office:value-type="string">'
+                                          '<table:table-cell/></table:table-cell></table:table-row>'),
+         Expect("xml_broken", message=("content.xml",)), ".ods: a cell nested in a cell (calamine loses its place)"),
+    Case("ods_rows_repeated", _ods_hostile(f'<table:table-row table:number-rows-repeated="{_BIG}">{ODS_VALUE}'
+                                           '</table:table-row>'),
+         Expect("sheet_too_large", message=("A100000001",)),
+         ".ods: one row holding a value repeated 10^8 times (calamine would allocate 1,048,576 rows)"),
+    Case("ods_columns_repeated", _ods_hostile(f'<table:table-row><table:table-cell table:number-columns-repeated='
+                                              f'"{_BIG}" office:value-type="float" office:value="1"/>'
+                                              '</table:table-row>'),
+         Expect("sheet_too_large", message=("за пределами листа",)), ".ods: a value repeated across 10^8 columns"),
+    Case("ods_empty_rows_between", _ods_hostile(f'<table:table-row table:number-rows-repeated="{_BIG}">'
+                                                '<table:table-cell/></table:table-row>'
+                                                f'<table:table-row>{ODS_VALUE}</table:table-row>'),
+         Expect("sheet_too_large", message=("A100000002",)),
+         ".ods: 10^8 empty rows, then a value (calamine fills the rows in between)"),
+    Case("ods_square", _ods_hostile('<table:table-row table:number-rows-repeated="150000"><table:table-cell '
+                                    'table:number-columns-repeated="100" office:value-type="float" office:value="1"/>'
+                                    '</table:table-row>'),
+         Expect("sheet_too_large", message=("CV", "ячеек")),
+         ".ods: 100 values × 150,000 rows from 200 bytes: within rows and columns, over the cell budget"),
+    Case("ods_text_s", _ods_hostile('<table:table-row><table:table-cell office:value-type="string"><text:p>а'
+                                    '<text:s text:c="1000000000"/></text:p></table:table-cell></table:table-row>'),
+         Expect("sheet_too_large", message=("text:s",)), ".ods: <text:s text:c=\"1000000000\"/> (a GB of spaces)"),
+    Case("ods_text_repeated", _ods_hostile('<table:table-row><table:table-cell table:number-columns-repeated="100" '
+                                           'office:value-type="string"><text:p>а<text:s text:c="900000"/></text:p>'
+                                           '</table:table-cell></table:table-row>'
+                                           '<table:table-row table:number-rows-repeated="10"><table:table-cell '
+                                           'table:number-columns-repeated="100" office:value-type="string"><text:p>'
+                                           'а<text:s text:c="900000"/></text:p></table:table-cell></table:table-row>'),
+         Expect("sheet_too_large", message=("повторы",)),
+         ".ods: 900,000 spaces repeated over 1,100 cells (990 MB of text)"),
+]
+
 
 # --------------------------------------------------------------------------------------------------
 # Tools and building
@@ -1037,6 +1240,16 @@ def soffice_convert(src: Path, fmt: str, outdir: Path) -> Path:
     if not out.exists():
         raise RuntimeError(f"soffice did not write {out}")
     return out
+
+
+def soffice_convert_many(srcs: list[Path], fmt: str, outdir: Path) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
+    try:
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{profile}", "--convert-to", fmt,
+                        "--outdir", str(outdir), *map(str, srcs)], check=True, capture_output=True, timeout=300)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def recipe_hash() -> str:
