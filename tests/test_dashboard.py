@@ -14,6 +14,7 @@ import pytest
 from perechen.config import Config
 from perechen.dashboard import chart, load_history, render_dashboard, write_dashboard
 from perechen.nightly import run_nightly
+from perechen.summary import HistoryEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 PERECHEN = ROOT / ".venv" / "bin" / "perechen"
@@ -56,7 +57,7 @@ def test_dashboard_contents(tmp_path: Path, make_workbook: Any, good_rows: list[
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing external
     # the four runs, newest first, with links to their reports
-    runs = [h["run"] for h in load_history(reports)]
+    runs = [h.run for h in load_history(reports)]
     assert len(runs) == 4
     assert html.index(runs[3]) < html.index(runs[0])
     for run in runs:
@@ -79,14 +80,15 @@ def test_chart_geometry() -> None:
     hist.insert(3, {"run": "x", "started": "2026-11-04T02:00:00", "status": "failed", "errors": None,
                     "warnings": None, "pending_changes": None})
     hist.append({"run": "k", "started": "2026-11-09T01:00:00", "status": "interrupted"})
-    c = chart(hist, runs=30)
+    entries = [HistoryEntry.model_validate(e) for e in hist]
+    c = chart(entries, runs=30)
     assert [p["run"] for p in c["points"]] == ["r0", "r1", "r2", "x", "r3", "r4", "r5"]  # interrupted left out
     assert c["points"][3]["failed"] and "err_bar" not in c["points"][3]
     assert c["ticks"][0]["value"] == 0 and c["ticks"][-1]["value"] >= 10
     assert len(c["line"].split()) == 6
     tallest = max(p["warn_bar"]["h"] for p in c["points"] if "warn_bar" in p)
     assert tallest == pytest.approx(c["base"] - c["top"])
-    assert len(chart(hist, runs=3)["points"]) == 3
+    assert len(chart(entries, runs=3)["points"]) == 3
 
 
 def test_rendering_without_history_and_atomic_write(tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_dashboard_in_headless_chromium(tmp_path: Path, make_workbook: Any, good
     require_browser()
     cfg = nights(tmp_path, make_workbook, good_rows)
     reports = cfg.output_dir / "reports"
-    last = load_history(reports)[-1]["run"]
+    last = load_history(reports)[-1].run
     for page, shot in ((reports / "index.html", tmp_path / "index.png"),
                        (reports / last / "summary.html", tmp_path / "summary.png")):
         r = check_page(page, screenshot=shot)

@@ -131,7 +131,7 @@ def test_unreadable_workbook_mail_says_so(tmp_path: Path, smtp: SMTPServer, pass
     assert m.envelope_to == [KEEPER]
     assert m.subject == "Перечень точек взаимодействия: книгу не удалось прочитать — проверка 30.11.2026"
     assert "КНИГУ НЕ УДАЛОСЬ ПРОЧИТАТЬ" in m.text and str(wb) in m.text
-    assert res.summary["file_error"]["message"] in m.text
+    assert res.summary.file_error.message in m.text
     assert not m.attachments
 
 
@@ -157,9 +157,9 @@ def test_smtp_down_run_completes_and_says_so(tmp_path: Path, smtp: SMTPServer, p
     cfg = config(tmp_path, make_workbook(good_rows), mail_cfg(smtp, keeper=KEEPER))
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 0  # the register is fine; the mail failure is reported, not hidden
-    mail = res.summary["mail"]
-    assert mail["results"] and not any(r["ok"] for r in mail["results"])
-    assert f"Почтовый сервер 127.0.0.1:{smtp.port} не отвечает" in mail["text"]
+    mail = res.summary.mail
+    assert mail.results and not any(r.ok for r in mail.results)
+    assert f"Почтовый сервер 127.0.0.1:{smtp.port} не отвечает" in mail.text
     assert any(ln.startswith("Письма: отправлено 0 из 1; НЕ отправлено: 1") for ln in res.lines)
     log = (cfg.output_dir / "logs" / "nightly.log").read_text("utf-8")
     assert "Письма не отправлены" in log and "не отвечает" in log

@@ -14,6 +14,7 @@ import pytest
 
 from perechen.config import Config
 from perechen.nightly import run_nightly
+from perechen.summary import CountItem
 
 ROOT = Path(__file__).resolve().parent.parent
 PERECHEN = ROOT / ".venv" / "bin" / "perechen"
@@ -58,23 +59,23 @@ def test_clean_run_writes_reports_history_dashboard_and_log(tmp_path: Path, make
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 0, res.lines
     s = res.summary
-    assert s["status"] == "ok" and s["check"]["errors"] == 0 and s["check"]["rows"] == 8
+    assert s.status == "ok" and s.check.errors == 0 and s.check.rows == 8
     assert res.run_dir is not None and res.run_dir.parent == cfg.output_dir / "reports"
     assert len(res.run_dir.name) == len("2026-11-30_010203")
     names = {p.name for p in res.run_dir.iterdir()}
     assert {"report.json", "nightly.json", "summary.html", "diff.json", "diff.html", "diff.xlsx"} <= names
     # counts by status and channel
-    assert s["check"]["by_status"] == [{"value": "включено", "count": 8}]
-    assert {c["value"]: c["count"] for c in s["check"]["by_channel"]} == {"цифровая": 4, "офлайн": 4}
+    assert s.check.by_status == [CountItem(value="включено", count=8)]
+    assert {c.value: c.count for c in s.check.by_channel} == {"цифровая": 4, "офлайн": 4}
     # diff: no published version yet -> 8 new touchpoints, deadline 10 working days after 25.11.2026
-    d = s["diff"]
-    assert d["pending_changes"] == 8 and d["publication_required"] and not d["overdue"]
-    assert d["deadline"] == "2026-12-09" and d["working_days_left"] == 7
-    assert {c["kind"] for c in d["changes_list"]} == {"added"}
-    assert all(c["deadline"] == "2026-12-09" for c in d["changes_list"])
+    d = s.diff
+    assert d.pending_changes == 8 and d.publication_required and not d.overdue
+    assert d.deadline == "2026-12-09" and d.working_days_left == 7
+    assert {c.kind for c in d.changes_list} == {"added"}
+    assert all(c.deadline == "2026-12-09" for c in d.changes_list)
     # publication is off by default
-    assert s["publish"]["attempted"] is False and s["publish"]["reason"] == "auto_off"
-    assert "publish.auto = false" in s["publish"]["text"]
+    assert s.publish.attempted is False and s.publish.reason == "auto_off"
+    assert "publish.auto = false" in s.publish.text
     # history, dashboard, log
     h = history(cfg)
     assert len(h) == 1 and h[0]["run"] == res.run_dir.name and h[0]["pending_changes"] == 8
@@ -96,11 +97,11 @@ def test_rule_errors_exit_1_and_findings_per_responsible(tmp_path: Path, make_wo
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 1
     s = res.summary
-    assert s["status"] == "errors" and s["check"]["errors"] == 1 and s["check"]["warnings"] == 2
-    per = {p["responsible"]: (p["errors"], p["warnings"]) for p in s["check"]["by_responsible"]}
+    assert s.status == "errors" and s.check.errors == 1 and s.check.warnings == 2
+    per = {p.responsible: (p.errors, p.warnings) for p in s.check.by_responsible}
     assert per == {HEAD_GENERAL: (1, 1), HEAD_SUPERVISION: (0, 1)}
     # auto publication on, but rule errors: never published
-    assert s["publish"]["attempted"] is False and s["publish"]["reason"] == "rule_errors"
+    assert s.publish.attempted is False and s.publish.reason == "rule_errors"
     assert not (cfg.output_dir / "published").exists()
     page = (res.run_dir / "summary.html").read_text("utf-8")  # type: ignore[operator]
     assert "голубиная почта" in page and HEAD_GENERAL in page
@@ -109,8 +110,8 @@ def test_rule_errors_exit_1_and_findings_per_responsible(tmp_path: Path, make_wo
 def test_deadline_passed_exits_1(tmp_path: Path, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
     cfg = config(tmp_path, make_workbook(recent(good_rows, dt.date(2026, 11, 2))))
     res = run_nightly(cfg, today=TODAY)
-    assert res.exit_code == 1 and res.summary["status"] == "overdue"
-    assert res.summary["diff"]["overdue"] and res.summary["diff"]["overdue_working_days"] >= 1
+    assert res.exit_code == 1 and res.summary.status == "overdue"
+    assert res.summary.diff.overdue and res.summary.diff.overdue_working_days >= 1
     assert any("ПРОСРОЧЕНО" in ln for ln in res.lines)
     index = (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
     assert "ПРОСРОЧЕНО" in index
@@ -122,11 +123,11 @@ def test_unreadable_workbook_still_reports(tmp_path: Path) -> None:
     (tmp_path / "~$perechen.xlsx").write_bytes(bytes([9]) + "Ivanova".encode("cp1251").ljust(53, b" "))
     cfg = config(tmp_path, wb)
     res = run_nightly(cfg, today=TODAY)
-    assert res.exit_code == 2 and res.summary["status"] == "failed"
-    fe = res.summary["file_error"]
-    assert fe["code"] and "Ivanova" in fe["message"]
+    assert res.exit_code == 2 and res.summary.status == "failed"
+    fe = res.summary.file_error
+    assert fe.code and "Ivanova" in fe.message
     rep = json.loads((res.run_dir / "report.json").read_text("utf-8"))  # type: ignore[operator]
-    assert rep["file_error"]["message"] == fe["message"]
+    assert rep["file_error"]["message"] == fe.message
     page = (res.run_dir / "summary.html").read_text("utf-8")  # type: ignore[operator]
     assert "Книгу не удалось прочитать" in page and "Ivanova" in page
     assert any(ln.startswith("Книгу не удалось прочитать") for ln in res.lines)
@@ -186,7 +187,7 @@ def test_stage_crash_is_logged_and_reported_not_raised(tmp_path: Path, make_work
     cfg = config(tmp_path, make_workbook(recent(good_rows)))
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 2
-    assert "внутренняя ошибка perechen (RuntimeError)" in res.summary["errors"][0]["message"]
+    assert "внутренняя ошибка perechen (RuntimeError)" in res.summary.errors[0].message
     assert "Traceback" in (cfg.output_dir / "logs" / "nightly.log").read_text("utf-8")
     assert (cfg.output_dir / "reports" / "index.html").exists()
 
@@ -222,20 +223,20 @@ def test_auto_publication_then_nothing_to_publish(tmp_path: Path, make_workbook:
                  targets={"folder": {"type": "folder", "path": str(tmp_path / "site")}})
     res = run_nightly(cfg, today=TODAY, now=dt.datetime(2026, 11, 30, 1, 0))
     assert res.exit_code == 0, res.lines
-    pub = res.summary["publish"]
-    assert pub["attempted"] and pub["ok"] and pub["status"] == "published" and pub["version"]
+    pub = res.summary.publish
+    assert pub.attempted and pub.ok and pub.status == "published" and pub.version
     assert len(reads) == 1  # check, diff and publish share one read of the workbook
-    assert (cfg.output_dir / "published" / "LATEST").read_text().strip() == pub["version"]
+    assert (cfg.output_dir / "published" / "LATEST").read_text().strip() == pub.version
     assert (tmp_path / "site" / "index.html").is_file()
     index = (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
     assert f'href="{(tmp_path / "site" / "index.html").resolve().as_uri()}"' in index
-    assert res.summary["diff"]["published_now"]
+    assert res.summary.diff.published_now
     assert history(cfg)[-1]["published"] is True and history(cfg)[-1]["pending_changes"] == 0
     # the next night: nothing changed, nothing published
     res = run_nightly(cfg, today=TODAY, now=dt.datetime(2026, 11, 30, 2, 0))
     assert res.exit_code == 0
-    assert res.summary["diff"]["pending_changes"] == 0
-    assert res.summary["publish"]["reason"] == "no_changes" and not res.summary["publish"]["attempted"]
+    assert res.summary.diff.pending_changes == 0
+    assert res.summary.publish.reason == "no_changes" and not res.summary.publish.attempted
     assert len(list((cfg.output_dir / "published").glob("2026-*"))) == 1
 
 
@@ -260,11 +261,11 @@ def test_failed_publication_exits_2_and_keeps_the_baseline(tmp_path: Path, make_
     cfg = config(tmp_path, make_workbook(recent(good_rows)), publish={"auto": True, "target": "dav"},
                  targets={"dav": {"type": "webdav", "url": dead, "retries": 0, "timeout": 2, "backoff": 0}})
     res = run_nightly(cfg, today=TODAY)
-    assert res.exit_code == 2 and res.summary["status"] == "failed"
-    pub = res.summary["publish"]
-    assert pub["attempted"] and pub["ok"] is False and pub["text"].startswith("НЕ выполнена")
+    assert res.exit_code == 2 and res.summary.status == "failed"
+    pub = res.summary.publish
+    assert pub.attempted and pub.ok is False and pub.text.startswith("НЕ выполнена")
     assert not (cfg.output_dir / "published" / "LATEST").exists()
-    assert res.summary["diff"]["pending_changes"] == 8 and not res.summary["diff"]["published_now"]
+    assert res.summary.diff.pending_changes == 8 and not res.summary.diff.published_now
     assert any(ln.startswith("Публикация: НЕ выполнена") for ln in res.lines)
     assert history(cfg)[-1]["published"] is False
     assert "не удалась" in (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
@@ -293,7 +294,7 @@ def test_workbook_being_saved_is_read_after_the_save(tmp_path: Path, make_workbo
     finally:
         timer.join()
     assert res.exit_code == 0, res.lines
-    assert res.summary["check"]["rows"] == 8 and res.summary["lock_owner"] == "Петрова"
+    assert res.summary.check.rows == 8 and res.summary.lock_owner == "Петрова"
     assert "Книга была открыта пользователем Петрова; проверена сохранённая версия." in res.lines
     page = (res.run_dir / "summary.html").read_text("utf-8")  # type: ignore[operator]
     assert "Петрова" in page

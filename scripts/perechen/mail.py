@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
+from .summary import DiffPart, NightlySummary
 from .text import value_key, work_days
 
 log = logging.getLogger("perechen.mail")
@@ -113,76 +114,76 @@ def _finding_line(f: dict[str, Any]) -> str:
     return f"  • {where}{ctx} — {sev}: {f.get('message', '')}{clause}"
 
 
-def deadline_lines(diff: dict[str, Any] | None) -> list[str]:
-    if not diff:
+def deadline_lines(diff: DiffPart | None) -> list[str]:
+    if diff is None:
         return []
-    n = int(diff.get("pending_changes") or 0)
+    n = diff.pending_changes
     if not n:
         return ["Изменений, ожидающих публикации, нет."]
     lines = [f"Изменений, ожидающих публикации: {n} "
-             f"(самое раннее изменение {_d(diff.get('earliest_change'))})."]
-    if diff.get("deadline"):
-        if diff.get("overdue"):
-            k = int(diff.get("overdue_working_days") or 0)
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}: ПРОСРОЧЕНО на "
+             f"(самое раннее изменение {_d(diff.earliest_change)})."]
+    if diff.deadline:
+        if diff.overdue:
+            k = diff.overdue_working_days or 0
+            lines.append(f"Срок публикации по п. 5.4 — {_d(diff.deadline)}: ПРОСРОЧЕНО на "
                          f"{work_days(k)}.")
         else:
-            k = int(diff.get("working_days_left") or 0)
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff['deadline'])}, осталось "
+            k = diff.working_days_left or 0
+            lines.append(f"Срок публикации по п. 5.4 — {_d(diff.deadline)}, осталось "
                          f"{work_days(k)}.")
     return lines
 
 
-def subject_for(summary: dict[str, Any]) -> str:
-    day = _d(summary.get("today"))
-    if summary.get("file_error"):
-        what = str(summary.get("failure_title") or "ночная проверка не выполнена").lower()
+def subject_for(summary: NightlySummary) -> str:
+    day = _d(summary.today)
+    if summary.file_error:
+        what = str(summary.failure_title or "ночная проверка не выполнена").lower()
         return f"Перечень точек взаимодействия: {what} — проверка {day}"
-    chk = summary.get("check") or {}
-    parts = [f"ошибок {chk.get('errors', 0)}", f"предупреждений {chk.get('warnings', 0)}"]
-    diff = summary.get("diff") or {}
-    if diff.get("overdue") and diff.get("pending_changes"):
+    chk = summary.check
+    parts = [f"ошибок {chk.errors if chk else 0}", f"предупреждений {chk.warnings if chk else 0}"]
+    diff = summary.diff
+    if diff is not None and diff.overdue and diff.pending_changes:
         parts.append("срок публикации ПРОШЁЛ")
-    pub = summary.get("publish") or {}
-    if pub.get("ok"):
+    pub = summary.publish
+    if pub is not None and pub.ok:
         parts.append("опубликовано")
-    elif pub.get("attempted"):
+    elif pub is not None and pub.attempted:
         parts.append("публикация НЕ выполнена")
     return f"Перечень точек взаимодействия: {', '.join(parts)} — проверка {day}"
 
 
-def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, to: list[str],
+def compose_keeper(summary: NightlySummary, findings: list[dict[str, Any]], *, to: list[str],
                    attachment: Path | None, missing: Iterable[str] = (), dashboard: Path | None = None,
                    attachment_note: str | None = None) -> OutgoingMail:
     lines: list[str] = ["Здравствуйте!", "",
-                        f"Ночная проверка перечня точек взаимодействия с клиентом, {summary.get('started_text', '')}.",
-                        f"Книга: {summary.get('workbook', '')}", ""]
-    fe = summary.get("file_error")
+                        f"Ночная проверка перечня точек взаимодействия с клиентом, {summary.started_text}.",
+                        f"Книга: {summary.workbook}", ""]
+    fe = summary.file_error
     if fe:
-        title = str(summary.get("failure_title") or "Запуск не выполнен").upper()
-        lines += [f"{title}. Проверка, сравнение и публикация не выполнялись.", fe.get("message", ""), ""]
-        if summary.get("lock_owner"):
-            lines += [f"Книга открыта пользователем: {summary['lock_owner']}.", ""]
+        title = str(summary.failure_title or "Запуск не выполнен").upper()
+        lines += [f"{title}. Проверка, сравнение и публикация не выполнялись.", fe.message, ""]
+        if summary.lock_owner:
+            lines += [f"Книга открыта пользователем: {summary.lock_owner}.", ""]
     else:
-        chk = summary.get("check") or {}
-        lines.append(f"Итог: строк {chk.get('rows', 0)}, ошибок {chk.get('errors', 0)}, "
-                     f"предупреждений {chk.get('warnings', 0)}.")
-        if summary.get("lock_owner"):
-            lines.append(f"Во время проверки книга была открыта пользователем {summary['lock_owner']}; "
+        chk = summary.check
+        lines.append(f"Итог: строк {chk.rows if chk else 0}, ошибок {chk.errors if chk else 0}, "
+                     f"предупреждений {chk.warnings if chk else 0}.")
+        if summary.lock_owner:
+            lines.append(f"Во время проверки книга была открыта пользователем {summary.lock_owner}; "
                          "проверена последняя сохранённая версия.")
-        lines += deadline_lines(summary.get("diff"))
-        pub = summary.get("publish") or {}
-        if pub.get("text"):
-            lines.append(f"Публикация: {pub['text']}")
-        for err in summary.get("errors") or []:
-            if err.get("stage") not in ("publish", "mail") and err.get("message"):
-                lines.append(f"Сбой: {err['message']}")
+        lines += deadline_lines(summary.diff)
+        pub = summary.publish
+        if pub is not None and pub.text:
+            lines.append(f"Публикация: {pub.text}")
+        for err in summary.errors:
+            if err.stage not in ("publish", "mail") and err.message:
+                lines.append(f"Сбой: {err.message}")
         lines.append("")
-        per = chk.get("by_responsible") or []
+        per = chk.by_responsible if chk else []
         if per:
             lines.append("Замечания по ответственным:")
             for p in per:
-                lines.append(f"  {p['responsible']}: ошибок {p['errors']}, предупреждений {p['warnings']}")
+                lines.append(f"  {p.responsible}: ошибок {p.errors}, предупреждений {p.warnings}")
             lines.append("")
         serious = [f for f in findings if f.get("severity") in ("error", "warning")]
         if serious:
@@ -191,11 +192,11 @@ def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, t
             if len(serious) > MAX_LISTED:
                 lines.append(f"  … и ещё {len(serious) - MAX_LISTED} — см. отчёт.")
             lines.append("")
-        changes = (summary.get("diff") or {}).get("changes_list") or []
+        changes = summary.diff.changes_list if summary.diff else []
         if changes:
             lines.append("Изменения, ожидающие публикации:")
             for c in changes[:MAX_LISTED]:
-                lines.append(f"  • {c.get('code', '')}: {c.get('title', '')}")
+                lines.append(f"  • {c.code}: {c.title}")
             if len(changes) > MAX_LISTED:
                 lines.append(f"  … и ещё {len(changes) - MAX_LISTED}.")
             lines.append("")
@@ -203,8 +204,8 @@ def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, t
     if missing:
         lines += ["Не отправлено ответственным — нет адреса в perechen.toml, раздел [mail.responsible]:",
                   *[f"  • {m}" for m in missing], ""]
-    if summary.get("report_dir"):
-        lines.append(f"Отчёты этого запуска: {summary['report_dir']}")
+    if summary.report_dir:
+        lines.append(f"Отчёты этого запуска: {summary.report_dir}")
     if dashboard is not None:
         lines.append(f"Сводка по всем запускам: {dashboard}")
     if attachment is not None:
@@ -216,15 +217,15 @@ def compose_keeper(summary: dict[str, Any], findings: list[dict[str, Any]], *, t
                         attachments=[attachment] if attachment else [])
 
 
-def compose_responsible(summary: dict[str, Any], person: str, findings: list[dict[str, Any]], *, to: list[str],
+def compose_responsible(summary: NightlySummary, person: str, findings: list[dict[str, Any]], *, to: list[str],
                         attachment: Path | None, attachment_note: str | None = None) -> OutgoingMail:
     errors = sum(1 for f in findings if f.get("severity") == "error")
     warnings = sum(1 for f in findings if f.get("severity") == "warning")
-    day = _d(summary.get("today"))
+    day = _d(summary.today)
     lines = ["Здравствуйте!", "",
-             f"Ночная проверка перечня точек взаимодействия с клиентом ({summary.get('started_text', '')}) нашла "
+             f"Ночная проверка перечня точек взаимодействия с клиентом ({summary.started_text}) нашла "
              f"замечания в строках, где ответственным указаны вы ({person}): ошибок {errors}, "
-             f"предупреждений {warnings}.", f"Книга: {summary.get('workbook', '')}", ""]
+             f"предупреждений {warnings}.", f"Книга: {summary.workbook}", ""]
     lines += [_finding_line(f) for f in findings[:MAX_LISTED]]
     if len(findings) > MAX_LISTED:
         lines.append(f"  … и ещё {len(findings) - MAX_LISTED} — см. отчёт.")
@@ -240,8 +241,8 @@ def compose_responsible(summary: dict[str, Any], person: str, findings: list[dic
                      "цветом, у каждой есть примечание. Исправлять нужно исходную книгу, а не эту копию.")
     elif attachment_note:
         lines.append(attachment_note)
-    if summary.get("report_dir"):
-        lines.append(f"Полный отчёт: {summary['report_dir']}")
+    if summary.report_dir:
+        lines.append(f"Полный отчёт: {summary.report_dir}")
     lines += ["", "Письмо отправлено программой perechen автоматически; отвечать на него не нужно."]
     subject = f"Перечень точек взаимодействия: замечания по вашим строкам ({errors} ош., {warnings} пред.) — {day}"
     return OutgoingMail(purpose="responsible", to=to, subject=subject, text="\n".join(lines),

@@ -40,6 +40,23 @@ from .diff import CASE_PHRASES
 from .fsutil import atomic_write, new_run_dir
 from .lock import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
+from .summary import (
+    SUMMARY_VERSION,
+    ChangeItem,
+    CheckPart,
+    CountItem,
+    DiffPart,
+    FileErrorPart,
+    HistoryEntry,
+    MailPart,
+    MailSent,
+    NightlySummary,
+    PublishPart,
+    RecoveredLock,
+    ResponsibleCounts,
+    RunError,
+    SeverityCounts,
+)
 
 log = logging.getLogger("perechen.nightly")
 
@@ -48,19 +65,36 @@ RUN_PAGE = "summary.html"
 LOCK_NAME = "nightly.lock"
 LOG_NAME = "nightly.log"
 NO_RESPONSIBLE = "Ответственный не указан"
-SUMMARY_VERSION = 1
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLED_WORKBOOK = PACKAGE_ROOT / "workbook" / "perechen.xlsx"
 
+# The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
+QUIET_FIELDS = frozenset({"file_error", "check", "errors", "dashboard"})
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    field: str  # a field of NightlySummary (or "dashboard", "report_dir", "log_file")
+    text: str
+
+
 @dataclass
 class NightlyResult:
     exit_code: int
-    summary: dict[str, Any]
+    summary: NightlySummary
     run_dir: Path | None
     dashboard: Path | None
     log_file: Path | None
-    lines: list[str] = field(default_factory=list)  # what the command prints
+    output: list[OutputLine] = field(default_factory=list)  # what the command prints
+
+    @property
+    def lines(self) -> list[str]:
+        return [ln.text for ln in self.output]
+
+    def printed(self, *, quiet: bool = False) -> list[str]:
+        """The lines of ``perechen nightly``; with ``quiet``, only those about QUIET_FIELDS."""
+        return [ln.text for ln in self.output if not quiet or ln.field in QUIET_FIELDS]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,41 +188,25 @@ class _Run:
         self.register: Register | None = None
         self.findings: list[dict[str, Any]] = []
         self.failures: list[str] = []  # reasons for exit code 2
-        self.files: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.report: Any = None
         self.diff_result: Any = None
         self.calendar: Any = None
-        self.s: dict[str, Any] = {
-            "version": SUMMARY_VERSION,
-            "run": None,
-            "started": self.started.isoformat(timespec="seconds"),
-            "started_text": self.started.strftime("%d.%m.%Y %H:%M"),
-            "finished": None,
-            "today": self.today.isoformat(),
-            "demo": demo,
-            "workbook": str(self.workbook),
-            "status": None,
-            "exit_code": None,
-            "file_error": None,
-            "failure_title": None,
-            "lock_owner": None,
-            "agency": None,
-            "recovered_lock": None,
-            "check": None,
-            "diff": None,
-            "publish": None,
-            "mail": {"enabled": self.send_mail, "results": [], "missing": [], "text": ""},
-            "keeper_email": None,
-            "report_dir": None,
-            "files": self.files,
-            "errors": [],
-            "log_file": str(log_file) if log_file else None,
-        }
+        self.s = NightlySummary(
+            schema_version=SUMMARY_VERSION,
+            started=self.started.isoformat(timespec="seconds"),
+            started_text=self.started.strftime("%d.%m.%Y %H:%M"),
+            today=self.today.isoformat(),
+            demo=demo,
+            workbook=str(self.workbook),
+            mail=MailPart(enabled=self.send_mail),
+            log_file=str(log_file) if log_file else None,
+        )
+        self.files = self.s.files
 
     # -- orchestration ---------------------------------------------------------------------------
     def run(self) -> NightlyResult:
-        from .dashboard import append_history, history_entry, note_interrupted
+        from .dashboard import append_history, note_interrupted
 
         log.info("Ночная проверка начата: книга %s%s", self.workbook, " (демонстрация)" if self.demo else "")
         self._note_recovered(note_interrupted)
@@ -197,12 +215,13 @@ class _Run:
         except PerechenError as e:
             # Nowhere to write reports: say so and stop (exit 2).
             log.error("%s", e.message)
-            self.s["file_error"] = e.to_dict()
-            self.s["status"], self.s["exit_code"] = "failed", 2
-            return NightlyResult(2, self.s, None, None, self.log_file, [f"Ошибка: {e.message}"])
+            self.s.file_error = FileErrorPart(code=e.code, message=e.message)
+            self.s.status, self.s.exit_code = "failed", 2
+            return NightlyResult(2, self.s, None, None, self.log_file,
+                                 [OutputLine("file_error", f"Ошибка: {e.message}")])
         self.lock.set_run_dir(self.run_dir)
-        self.s["run"] = self.run_dir.name
-        self.s["report_dir"] = str(self.run_dir)
+        self.s.run = self.run_dir.name
+        self.s.report_dir = str(self.run_dir)
 
         readable = self._stage("rules", self._load_rules) and self._stage("read", self._read)
         if readable:
@@ -215,18 +234,19 @@ class _Run:
         self._decide_exit()
         self._stage("mail", self._mail)  # SMTP failures are recorded inside; only a bug fails this stage
         self._decide_exit()
-        self.s["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-        self.s["timings"] = self.timings
+        self.s.finished = dt.datetime.now().isoformat(timespec="seconds")
+        self.s.timings = self.timings
         if not self._stage("summary", self._write_summary):
             self._decide_exit()
         try:
-            append_history(self.reports_root, history_entry(self.s, self.reports_root),
+            append_history(self.reports_root, HistoryEntry.from_summary(self.s),
                            keep=self.config.nightly.history_keep)
         except (OSError, PerechenError) as e:
             log.error("Не удалось дописать историю запусков: %s", e)
         dashboard = self._dashboard()
-        log.info("Ночная проверка завершена: код выхода %s (%s)", self.s["exit_code"], self.s["status"])
-        return NightlyResult(self.s["exit_code"], self.s, self.run_dir, dashboard, self.log_file,
+        log.info("Ночная проверка завершена: код выхода %s (%s)", self.s.exit_code, self.s.status)
+        assert self.s.exit_code is not None
+        return NightlyResult(self.s.exit_code, self.s, self.run_dir, dashboard, self.log_file,
                              self._lines(dashboard))
 
     def _stage(self, name: str, fn: Callable[[], Any]) -> bool:
@@ -249,7 +269,7 @@ class _Run:
 
     def _fail(self, stage: str, message: str, *, code: str = "error") -> None:
         self.failures.append(message)
-        self.s["errors"].append({"stage": stage, "code": code, "message": message})
+        self.s.errors.append(RunError(stage=stage, code=code, message=message))
 
     def _note_recovered(self, note_interrupted: Callable[..., Any]) -> None:
         held: LockInfo | None = self.lock.recovered
@@ -257,11 +277,12 @@ class _Run:
             return
         if held is None:
             log.warning("Снята повреждённая блокировка прерванного запуска.")
-            self.s["recovered_lock"] = {"pid": None, "host": None, "started": None, "run_dir": None}
+            self.s.recovered_lock = RecoveredLock()
             return
         log.warning("Снята блокировка прерванного запуска (%s).", held.describe())
-        self.s["recovered_lock"] = {"pid": held.pid, "host": held.host,
-                                    "started": held.started.isoformat(timespec="seconds"), "run_dir": held.run_dir}
+        self.s.recovered_lock = RecoveredLock(pid=held.pid, host=held.host,
+                                              started=held.started.isoformat(timespec="seconds"),
+                                              run_dir=held.run_dir)
         try:
             note_interrupted(self.reports_root, held, keep=self.config.nightly.history_keep)
         except (OSError, PerechenError) as e:
@@ -272,8 +293,8 @@ class _Run:
         try:
             self.rules = stages.load_rules(self.config)
         except PerechenError as e:
-            self.s["failure_title"] = "Правила проверки не загружены"
-            self.s["file_error"] = {"code": e.code, "message": e.message}
+            self.s.failure_title = "Правила проверки не загружены"
+            self.s.file_error = FileErrorPart(code=e.code, message=e.message)
             raise
 
     def _read(self) -> None:
@@ -286,11 +307,11 @@ class _Run:
             msg = e.message
             if owner:
                 msg += f" Книга открыта пользователем: {owner}."
-                self.s["lock_owner"] = owner
-            self.s["file_error"] = {"code": e.code, "message": msg}
-            self.s["failure_title"] = "Книгу не удалось прочитать"
+                self.s.lock_owner = owner
+            self.s.file_error = FileErrorPart(code=e.code, message=msg)
+            self.s.failure_title = "Книгу не удалось прочитать"
             raise FileError(e.code, msg, e.path) from None
-        self.s["lock_owner"] = self.register.lock_owner
+        self.s.lock_owner = self.register.lock_owner
         if self.register.lock_owner:
             log.info("Книга открыта пользователем %s; проверена последняя сохранённая версия.",
                      self.register.lock_owner)
@@ -298,9 +319,9 @@ class _Run:
 
     def _file_error_report(self) -> None:
         assert self.run_dir is not None
-        fe = self.s["file_error"] or (self.s["errors"][-1] if self.s["errors"] else {"code": "error", "message": ""})
-        self.s["file_error"] = {"code": fe.get("code", "error"), "message": fe.get("message", "")}
-        doc = {"workbook": str(self.workbook), "file_error": self.s["file_error"]}
+        fe = self.s.file_error or (self.s.errors[-1] if self.s.errors else FileErrorPart())
+        self.s.file_error = FileErrorPart(code=fe.code, message=fe.message)
+        doc = {"workbook": str(self.workbook), "file_error": self.s.file_error.model_dump()}
         atomic_write(self.run_dir / "report.json", json.dumps(doc, ensure_ascii=False, indent=2))
         self.files["json"] = "report.json"
 
@@ -330,26 +351,26 @@ class _Run:
             if person is not None:
                 per.setdefault(person, Counter())[f.severity.value] += 1
         ordered = sorted(per.items(), key=lambda pc: (-pc[1]["error"], -pc[1]["warning"], pc[0]))
-        by_resp = [{"responsible": p, "errors": c["error"], "warnings": c["warning"], "infos": c["info"]}
+        by_resp = [ResponsibleCounts(responsible=p, errors=c["error"], warnings=c["warning"], infos=c["info"])
                    for p, c in ordered]
         whole = Counter(f.severity.value for f in report.findings if f.row is None or f.row not in by_row)
-        self.s["check"] = {
-            "rows": report.rows,
-            "errors": report.errors,
-            "warnings": report.warnings,
-            "infos": report.infos,
-            "by_status": self._count_by("status"),
-            "by_channel": self._count_by("channel"),
-            "by_responsible": by_resp,
-            "whole_workbook": {"errors": whole["error"], "warnings": whole["warning"], "infos": whole["info"]},
-        }
+        self.s.check = CheckPart(
+            rows=report.rows,
+            errors=report.errors,
+            warnings=report.warnings,
+            infos=report.infos,
+            by_status=self._count_by("status"),
+            by_channel=self._count_by("channel"),
+            by_responsible=by_resp,
+            whole_workbook=SeverityCounts(errors=whole["error"], warnings=whole["warning"], infos=whole["info"]),
+        )
         keeper = (reg.info or {}).get("email")
-        self.s["keeper_email"] = keeper or None
-        self.s["agency"] = (reg.info or {}).get("short_name") or (reg.info or {}).get("agency")
+        self.s.keeper_email = keeper or None
+        self.s.agency = (reg.info or {}).get("short_name") or (reg.info or {}).get("agency")
         log.info("Проверка: ошибок %d, предупреждений %d, сведений %d.", report.errors, report.warnings,
                  report.infos)
 
-    def _count_by(self, field_name: str) -> list[dict[str, Any]]:
+    def _count_by(self, field_name: str) -> list[CountItem]:
         assert self.register is not None
         column = self.rules.columns.get(field_name)
         list_name = getattr(column, "ref_list", None)
@@ -371,8 +392,8 @@ class _Run:
         order: list[str] = []
         if list_name and list_name in self.rules.lists:
             order = [it.value for it in self.rules.lists[list_name].items]
-        items = [{"value": v, "count": counts[v]} for v in order if counts.get(v)]
-        items += [{"value": v, "count": n} for v, n in sorted(counts.items()) if v not in order]
+        items = [CountItem(value=v, count=counts[v]) for v in order if counts.get(v)]
+        items += [CountItem(value=v, count=n) for v, n in sorted(counts.items()) if v not in order]
         return items
 
     def _diff(self) -> bool:
@@ -384,56 +405,51 @@ class _Run:
         for key, path in result.files.items():
             self.files[f"diff_{key}"] = _rel(Path(path), self.run_dir)
         self.diff_result = result
-        self.s["diff"] = self._diff_summary(result)
-        d = self.s["diff"]
+        d = self.s.diff = self._diff_summary(result)
         log.info("Сравнение с версией %s: изменений %d, ждут проверки %d, срок %s, осталось рабочих дней %s%s.",
-                 d["baseline"] or "(нет опубликованной)", d["pending_changes"], d["pending_review"], d["deadline"],
-                 d["working_days_left"], ", ПРОСРОЧЕНО" if d["overdue"] else "")
+                 d.baseline or "(нет опубликованной)", d.pending_changes, d.pending_review, d.deadline,
+                 d.working_days_left, ", ПРОСРОЧЕНО" if d.overdue else "")
         return True
 
-    def _diff_summary(self, result: Any) -> dict[str, Any]:
+    def _diff_summary(self, result: Any) -> DiffPart:
         data: dict[str, Any] = result.to_dict()
         cal = self.calendar
-        listed: list[dict[str, Any]] = []
+        listed: list[ChangeItem] = []
         for ch in getattr(result, "changes", []):
             what = CASE_PHRASES.get(ch.kind, str(ch.kind))
-            item: dict[str, Any] = {"code": ch.code, "name": ch.name or "", "kind": ch.kind, "clause": ch.clause,
-                                    "what": what, "title": f"{ch.name} — {what}" if ch.name else what,
-                                    "fields": sorted(ch.fields), "row": ch.row,
-                                    "changed_on": ch.change_date.isoformat() if ch.change_date else None,
-                                    "date_from_run": bool(getattr(ch, "date_from_run", False)),
-                                    "deadline": None, "working_days_left": None, "overdue": None}
+            item = ChangeItem(code=ch.code, name=ch.name or "", kind=ch.kind, clause=ch.clause, what=what,
+                              title=f"{ch.name} — {what}" if ch.name else what, fields=sorted(ch.fields),
+                              row=ch.row, changed_on=ch.change_date.isoformat() if ch.change_date else None,
+                              date_from_run=bool(getattr(ch, "date_from_run", False)))
             if ch.change_date is not None and cal is not None:
                 try:
                     st = cal.status(ch.change_date, self.today)
-                    item.update(deadline=st.deadline.isoformat(), working_days_left=st.working_days_left,
-                                overdue=st.overdue)
+                    item.deadline = st.deadline.isoformat()
+                    item.working_days_left = st.working_days_left
+                    item.overdue = st.overdue
                 except Exception as e:  # a year the calendar does not cover: diff already said so
                     log.debug("Срок для %s не рассчитан: %s", ch.code, e)
             listed.append(item)
         info_changes = dict(getattr(result, "info_changes", {}) or {})
         for key in sorted(info_changes):
-            what = "изменение сведений на листе «Сведения»"
-            listed.append({"code": "Сведения", "name": key, "kind": "info", "clause": None, "what": what,
-                           "title": f"Сведения «{key}» — изменены", "fields": [key], "row": None,
-                           "changed_on": None, "date_from_run": False, "deadline": None, "working_days_left": None,
-                           "overdue": None})
-        listed.sort(key=lambda c: (c["deadline"] or "9999", c["code"]))
-        return {
-            "baseline": data.get("baseline"),
-            "pending_changes": len(listed),
-            "changes_list": listed,
-            "pending_review": len(data.get("pending_review") or []),
-            "pending_review_codes": list(data.get("pending_review") or [])[:200],
-            "warnings": [w.get("message") for w in (data.get("warnings") or [])][:200],
-            "publication_required": bool(data.get("publication_required")),
-            "earliest_change": data.get("earliest_change"),
-            "deadline": data.get("deadline"),
-            "working_days_left": data.get("working_days_left"),
-            "overdue": bool(data.get("overdue")),
-            "overdue_working_days": getattr(result, "overdue_working_days", None),
-            "published_now": False,
-        }
+            listed.append(ChangeItem(code="Сведения", name=key, kind="info", what="изменение сведений на листе "
+                                     "«Сведения»", title=f"Сведения «{key}» — изменены", fields=[key]))
+        listed.sort(key=lambda c: (c.deadline or "9999", c.code))
+        return DiffPart(
+            baseline=data.get("baseline"),
+            pending_changes=len(listed),
+            changes_list=listed,
+            pending_review=len(data.get("pending_review") or []),
+            pending_review_codes=list(data.get("pending_review") or [])[:200],
+            warnings=[w.get("message") for w in (data.get("warnings") or [])][:200],
+            publication_required=bool(data.get("publication_required")),
+            earliest_change=data.get("earliest_change"),
+            deadline=data.get("deadline"),
+            working_days_left=data.get("working_days_left"),
+            overdue=bool(data.get("overdue")),
+            overdue_working_days=getattr(result, "overdue_working_days", None),
+            published_now=False,
+        )
 
     def _calendar(self) -> Any:
         from .workdays import WorkCalendar
@@ -446,78 +462,74 @@ class _Run:
 
     def _publish(self, diffed: bool) -> None:
         auto = self.config.publish.auto
-        chk = self.s["check"] or {}
-        diff = self.s["diff"]
-        pub: dict[str, Any] = {"auto": auto, "attempted": False, "ok": None, "target": self.config.publish.target,
-                               "version": None, "text": "", "reason": None}
-        self.s["publish"] = pub
+        chk = self.s.check
+        diff = self.s.diff
+        pub = self.s.publish = PublishPart(auto=auto, target=self.config.publish.target)
         if not auto:
-            pub["reason"] = "auto_off"
-            pub["text"] = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
-        elif chk.get("errors"):
-            pub["reason"] = "rule_errors"
-            pub["text"] = (f"не выполнялась: в книге есть ошибки ({chk['errors']}); на сайте остаётся прежняя "
-                           "версия перечня.")
+            pub.reason = "auto_off"
+            pub.text = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
+        elif chk is not None and chk.errors:
+            pub.reason = "rule_errors"
+            pub.text = (f"не выполнялась: в книге есть ошибки ({chk.errors}); на сайте остаётся прежняя "
+                        "версия перечня.")
         elif not diffed or diff is None:
-            pub["reason"] = "no_diff"
-            pub["text"] = "не выполнялась: не удалось сравнить книгу с опубликованной версией."
-        elif not diff.get("publication_required"):
-            pub["reason"] = "no_changes"
-            pub["text"] = "не требуется: утверждённых изменений относительно опубликованной версии нет."
-        if pub["reason"] is not None:
-            log.info("Публикация %s", pub["text"])
+            pub.reason = "no_diff"
+            pub.text = "не выполнялась: не удалось сравнить книгу с опубликованной версией."
+        elif not diff.publication_required:
+            pub.reason = "no_changes"
+            pub.text = "не требуется: утверждённых изменений относительно опубликованной версии нет."
+        if pub.reason is not None:
+            log.info("Публикация %s", pub.text)
             return
-        pub["attempted"] = True
+        pub.attempted = True
         log.info("Публикация: цель «%s».", self.config.publish.target)
         try:
             # The register nightly checked is handed over: one read of the workbook for the whole run.
             result = publish.publish_workbook(self.workbook, self.config, rules=self.rules, register=self.register,
                                               today=self.today, target=self.config.publish.target)
         except PerechenError as e:
-            pub["ok"] = False
-            pub["error"] = e.message
-            pub["text"] = f"НЕ выполнена: {e.message} Следующий ночной запуск повторит попытку."
+            pub.ok = False
+            pub.error = e.message
+            pub.text = f"НЕ выполнена: {e.message} Следующий ночной запуск повторит попытку."
             raise
-        status = str(getattr(result, "status", "published"))
-        pub["status"] = status
-        pub["version"] = getattr(result, "version", None)
-        pub["location"] = getattr(result, "location", None) or None
-        pub["page_url"] = getattr(result, "page_url", None)
-        pub["page_href"] = _href(pub["page_url"])
-        pub["urls"] = dict(getattr(result, "urls", None) or {})
-        pub["log_file"] = getattr(result, "log_file", None)
-        pub["warnings"] = list(getattr(result, "warnings", None) or [])
-        where = f"цель «{self.config.publish.target}»" + (f" ({pub['location']})" if pub["location"] else "")
+        status = pub.status = result.status
+        pub.version = result.version
+        pub.location = result.location or None
+        pub.page_url = result.page_url
+        pub.page_href = _href(pub.page_url)
+        pub.urls = dict(result.urls)
+        pub.log_file = result.log_file
+        pub.warnings = list(result.warnings)
+        where = f"цель «{self.config.publish.target}»" + (f" ({pub.location})" if pub.location else "")
         if status in ("published", "unchanged"):
-            pub["ok"] = True
-            pub["text"] = (f"выполнена: {where}, версия {pub['version']}." if status == "published" else
-                           f"не понадобилась: на сайте ({where}) уже актуальная версия.")
-            log.info("Публикация: %s", pub["text"])
+            pub.ok = True
+            pub.text = (f"выполнена: {where}, версия {pub.version}." if status == "published" else
+                        f"не понадобилась: на сайте ({where}) уже актуальная версия.")
+            log.info("Публикация: %s", pub.text)
             if diff is not None:
-                diff["published_now"] = True
+                diff.published_now = True
         else:
-            reasons = " ".join(getattr(result, "reasons", None) or []) or f"статус «{status}»."
-            pub["ok"] = False
-            pub["error"] = reasons
-            pub["text"] = f"НЕ выполнена: {reasons} Опубликованная версия осталась прежней."
-            raise PerechenError("publish_refused", pub["text"])
+            reasons = " ".join(result.reasons) or f"статус «{status}»."
+            pub.ok = False
+            pub.error = reasons
+            pub.text = f"НЕ выполнена: {reasons} Опубликованная версия осталась прежней."
+            raise PerechenError("publish_refused", pub.text)
 
     def _decide_exit(self) -> None:
-        chk = self.s["check"] or {}
-        diff = self.s["diff"] or {}
-        overdue = bool(diff.get("overdue") and diff.get("pending_changes") and not diff.get("published_now"))
-        if self.failures or self.s["file_error"]:
+        chk, diff = self.s.check, self.s.diff
+        overdue = bool(diff is not None and diff.overdue and diff.pending_changes and not diff.published_now)
+        if self.failures or self.s.file_error:
             status, code = "failed", 2
-        elif chk.get("errors"):
+        elif chk is not None and chk.errors:
             status, code = "errors", 1
         elif overdue:
             status, code = "overdue", 1
-        elif chk.get("warnings"):
+        elif chk is not None and chk.warnings:
             status, code = "warnings", 0
         else:
             status, code = "ok", 0
-        self.s["status"], self.s["exit_code"] = status, code
-        self.s["overdue"] = overdue
+        self.s.status, self.s.exit_code = status, code
+        self.s.overdue = overdue
 
     def _mail(self) -> None:
         from .mail import (
@@ -530,14 +542,14 @@ class _Run:
         )
 
         mcfg = self.config.mail
-        m = self.s["mail"]
+        m = self.s.mail
         if not self.send_mail:
             why = ("демонстрационный запуск" if self.demo else "mail.enabled = false в perechen.toml"
                    if not mcfg.enabled else "указан --no-mail")
-            m["text"] = f"не отправлялись: почта выключена ({why})."
+            m.text = f"не отправлялись: почта выключена ({why})."
             return
-        keeper_to = split_addresses(mcfg.keeper) or split_addresses(self.s.get("keeper_email"))
-        if not keeper_to and not self.s.get("keeper_email"):
+        keeper_to = split_addresses(mcfg.keeper) or split_addresses(self.s.keeper_email)
+        if not keeper_to and not self.s.keeper_email:
             keeper_to = split_addresses(_last_keeper(self.reports_root))
         xlsx = self.files.get("xlsx")
         attach, note = attachment_for(mcfg, (self.run_dir / xlsx) if xlsx and self.run_dir else None)
@@ -562,23 +574,24 @@ class _Run:
         else:
             log.warning("Адрес ответственного за ведение перечня не известен: укажите mail.keeper в perechen.toml "
                         "или «Электронная почта» на листе «Сведения».")
-            m["text"] = ("Адрес ответственного за ведение перечня не известен (mail.keeper или «Электронная "
-                         "почта» на листе «Сведения»): сводка ему не отправлена.")
-        m["missing"] = sorted(set(missing))
+            m.text = ("Адрес ответственного за ведение перечня не известен (mail.keeper или «Электронная "
+                      "почта» на листе «Сведения»): сводка ему не отправлена.")
+        m.missing = sorted(set(missing))
         if not mails:
-            m["text"] = m.get("text") or "не отправлялись: некому."
+            m.text = m.text or "не отправлялись: некому."
             return
         results = send_all(mcfg, mails, base_dir=self.config.base_dir)
-        m["results"] = [r.to_dict() for r in results]
+        m.results = [MailSent(purpose=r.purpose, to=r.to, ok=r.ok, error=r.error, person=r.person)
+                     for r in results]
         sent = sum(1 for r in results if r.ok)
         failed = [r for r in results if not r.ok]
         if failed:
-            m["text"] = (f"отправлено {sent} из {len(results)}; НЕ отправлено: {len(failed)} — "
-                         f"{failed[0].error}")
+            m.text = (f"отправлено {sent} из {len(results)}; НЕ отправлено: {len(failed)} — "
+                      f"{failed[0].error}")
         else:
-            m["text"] = f"отправлено {sent}."
+            m.text = f"отправлено {sent}."
         if missing:
-            m["text"] += f" Нет адреса для: {', '.join(sorted(set(missing)))}."
+            m.text += f" Нет адреса для: {', '.join(sorted(set(missing)))}."
 
     # -- outputs ---------------------------------------------------------------------------------
     def _write_summary(self) -> None:
@@ -587,7 +600,7 @@ class _Run:
         assert self.run_dir is not None
         self.files["summary"] = RUN_PAGE
         self.files["nightly"] = SUMMARY_FILE
-        atomic_write(self.run_dir / SUMMARY_FILE, json.dumps(self.s, ensure_ascii=False, indent=2, default=str))
+        atomic_write(self.run_dir / SUMMARY_FILE, self.s.to_json())
         atomic_write(self.run_dir / RUN_PAGE, render_run_page(self.s, self.findings))
 
     def _dashboard(self) -> Path | None:
@@ -597,45 +610,50 @@ class _Run:
             return write_dashboard(self.reports_root, chart_runs=self.config.nightly.chart_runs)
         except Exception as e:
             log.error("Сводка index.html не обновлена: %s\n%s", e, "".join(traceback.format_exception(e)))
-            self.s["errors"].append({"stage": "dashboard", "code": "dashboard", "message": str(e)})
+            self.s.errors.append(RunError(stage="dashboard", code="dashboard", message=str(e)))
             return None
 
-    def _lines(self, dashboard: Path | None) -> list[str]:
-        s = self.s
-        lines: list[str] = []
-        if s["recovered_lock"]:
-            lines.append("Снята блокировка прерванного запуска"
-                         + (f" (процесс {s['recovered_lock']['pid']})." if s["recovered_lock"]["pid"] else "."))
-        if s["file_error"]:
-            lines.append(f"{s['failure_title'] or 'Запуск не выполнен'}: {s['file_error']['message']}")
-        elif s["check"]:
-            c = s["check"]
-            lines.append(f"Проверка: строк {c['rows']}, ошибок {c['errors']}, предупреждений {c['warnings']}.")
-        if s["lock_owner"] and not s["file_error"]:
-            lines.append(f"Книга была открыта пользователем {s['lock_owner']}; проверена сохранённая версия.")
+    def _lines(self, dashboard: Path | None) -> list[OutputLine]:
+        """What the command prints, each line tagged with the summary field it reports."""
         from .mail import deadline_lines
 
-        if s["diff"]:
-            d = dict(s["diff"])
-            if d.get("published_now"):
-                lines.append(f"Изменения ({d['pending_changes']}) опубликованы в этом запуске.")
+        s = self.s
+        out: list[OutputLine] = []
+
+        def add(field_name: str, text: str) -> None:
+            out.append(OutputLine(field_name, text))
+
+        if s.recovered_lock:
+            add("recovered_lock", "Снята блокировка прерванного запуска"
+                + (f" (процесс {s.recovered_lock.pid})." if s.recovered_lock.pid else "."))
+        if s.file_error:
+            add("file_error", f"{s.failure_title or 'Запуск не выполнен'}: {s.file_error.message}")
+        elif s.check:
+            c = s.check
+            add("check", f"Проверка: строк {c.rows}, ошибок {c.errors}, предупреждений {c.warnings}.")
+        if s.lock_owner and not s.file_error:
+            add("lock_owner", f"Книга была открыта пользователем {s.lock_owner}; проверена сохранённая версия.")
+        if s.diff:
+            if s.diff.published_now:
+                add("diff", f"Изменения ({s.diff.pending_changes}) опубликованы в этом запуске.")
             else:
-                lines += deadline_lines(d)
-        if s["publish"] and s["publish"].get("text"):
-            lines.append(f"Публикация: {s['publish']['text']}")
-        for err in s["errors"]:
-            if err.get("stage") == "publish":
+                for ln in deadline_lines(s.diff):
+                    add("diff", ln)
+        if s.publish and s.publish.text:
+            add("publish", f"Публикация: {s.publish.text}")
+        for err in s.errors:
+            if err.stage == "publish":
                 continue  # already in the «Публикация:» line
-            if err.get("message") and (not s["file_error"] or err["message"] != s["file_error"]["message"]):
-                lines.append(f"Ошибка: {err['message']}")
-        lines.append(f"Письма: {s['mail']['text']}")
+            if err.message and (not s.file_error or err.message != s.file_error.message):
+                add("errors", f"Ошибка: {err.message}")
+        add("mail", f"Письма: {s.mail.text}")
         if self.run_dir is not None:
-            lines.append(f"Отчёты: {self.run_dir}")
+            add("report_dir", f"Отчёты: {self.run_dir}")
         if self.log_file is not None:
-            lines.append(f"Журнал: {self.log_file}")
+            add("log_file", f"Журнал: {self.log_file}")
         if dashboard is not None:
-            lines.append(f"Сводка: {dashboard.resolve()}")
-        return lines
+            add("dashboard", f"Сводка: {dashboard.resolve()}")
+        return out
 
 
 def _href(url: str | None) -> str | None:
@@ -660,6 +678,6 @@ def _last_keeper(reports_root: Path) -> str | None:
     from .dashboard import load_history
 
     for entry in reversed(load_history(reports_root)):
-        if entry.get("keeper_email"):
-            return str(entry["keeper_email"])
+        if entry.keeper_email:
+            return entry.keeper_email
     return None

@@ -39,15 +39,12 @@ def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, c
     except LockBusy as e:
         click.echo(f"Ошибка: {e.message}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
-    lines = result.lines
-    if quiet:
-        lines = [ln for ln in lines if ln.startswith(("Проверка:", "Книгу", "Правила", "Ошибка", "Сводка:"))]
-    for ln in lines:
+    for ln in result.printed(quiet=quiet):  # --quiet: the check, a failure and where the dashboard is
         click.echo(ln)
     if demo and result.dashboard is not None:
         click.echo("")
         click.echo(f"Откройте сводку в браузере: {result.dashboard.resolve().as_uri()}")
-        pub = result.summary.get("publish") or {}
-        if pub.get("ok") and pub.get("location"):
-            click.echo(f"Опубликованный перечень (цель folder): {pub['location']}")
+        pub = result.summary.publish
+        if pub is not None and pub.ok and pub.location:
+            click.echo(f"Опубликованный перечень (цель folder): {pub.location}")
     sys.exit(result.exit_code)
