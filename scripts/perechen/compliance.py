@@ -188,7 +188,7 @@ def notes(report: ComplianceReport) -> list[str]:
     if report.waiting_for_act:
         n = report.waiting_for_act
         what = plural(n, "включённое изменение ожидает", "включённых изменения ожидают", "включённых изменений ожидают")
-        out.append(f"{n} {what} приказа (изменения утверждаются приказом): срок п. 5.4 для них начнётся с даты приказа.")
+        out.append(f"{n} {what} приказа (изменения утверждаются приказом): срок п. 5.4 начнётся с даты приказа.")
     if report.provisional_years:
         years = ", ".join(str(y) for y in report.provisional_years)
         out.append(f"Производственный календарь на {years} год предварительный: число рабочих дней может измениться.")
