@@ -1,7 +1,8 @@
-"""The nightly run lock: one run at a time, a killed run's lock is recovered.
+"""The nightly run lock: one run at a time, a killed run's lock is taken over.
 
-Unit tests of perechen.lock, then real processes: a second `perechen nightly` while the first holds the lock,
-and a run killed with SIGKILL midway followed by one that recovers and finishes.
+Unit tests of perechen.locks (an OS lock through filelock, plus a note naming the holder), then real processes:
+a second `perechen nightly` while the first holds the lock, and a run killed with SIGKILL midway followed by one
+that recovers and finishes.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from perechen.lock import LockBusy, LockInfo, RunLock, pid_alive, process_start_marker
+from perechen.locks import LockBusy, LockInfo, RunLock, exclusive
+from perechen.models import PerechenError
 
 ROOT = Path(__file__).resolve().parent.parent
 PERECHEN = ROOT / ".venv" / "bin" / "perechen"
@@ -27,18 +30,51 @@ PYTHON = sys.executable
 TODAY = "2026-11-30"
 
 
-def _write_lock(path: Path, **over: Any) -> None:
+def _write_note(path: Path, **over: Any) -> None:
     d = {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now().isoformat(timespec="seconds"),
-         "proc_start": process_start_marker(os.getpid()), "run_dir": None}
+         "run_dir": None}
     d.update(over)
     path.write_text(json.dumps(d), encoding="utf-8")
 
 
 def _dead_pid() -> int:
-    p = subprocess.Popen(["true"])
+    p = subprocess.Popen([PYTHON, "-c", "pass"])
     p.wait()
-    assert not pid_alive(p.pid)
     return p.pid
+
+
+# A child that takes the lock (RunLock, or the plain lock with "plain"), says "held", and keeps it until stdin
+# closes — or until it is killed. HIDE_FCNTL=1 makes fcntl unimportable first, as on Windows.
+HOLDER = r"""
+import os, sys
+if os.environ.get("HIDE_FCNTL"):
+    sys.modules["fcntl"] = None
+from pathlib import Path
+from perechen.locks import RunLock, exclusive
+path = Path(sys.argv[1])
+with (exclusive(path) if sys.argv[2:] == ["plain"] else RunLock(path)):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def holder() -> Iterator[Any]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        p = subprocess.Popen([PYTHON, "-c", HOLDER, str(path), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+        procs.append(p)
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "held", p.communicate()
+        return p
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -55,82 +91,80 @@ def test_acquire_writes_pid_host_start_and_release_removes(tmp_path: Path) -> No
         assert abs((dt.datetime.now() - info.started).total_seconds()) < 5
         lock.set_run_dir(tmp_path / "run")
         assert LockInfo.from_bytes(path.read_bytes()).run_dir == str(tmp_path / "run")  # type: ignore[union-attr]
+        assert lock.recovered is None and not lock.recovered_unreadable
     assert not path.exists()
+    RunLock(path).acquire().release()  # free again
 
 
-def test_live_lock_refuses_with_russian_message(tmp_path: Path) -> None:
+def test_live_lock_refuses_with_russian_message(tmp_path: Path, holder: Any) -> None:
     path = tmp_path / "nightly.lock"
-    _write_lock(path)  # this very process: alive
+    first = holder(path)
     before = path.read_bytes()
     with pytest.raises(LockBusy) as ei:
         RunLock(path).acquire()
     msg = ei.value.message
-    assert "уже выполняется" in msg and str(os.getpid()) in msg and socket.gethostname() in msg
+    assert "уже выполняется" in msg and str(first.pid) in msg and socket.gethostname() in msg
     assert "ничего не изменил" in msg
-    assert ei.value.code == "locked"
+    assert ei.value.code == "locked" and ei.value.holder is not None and ei.value.holder.pid == first.pid
     assert path.read_bytes() == before
+    with pytest.raises(LockBusy):
+        RunLock(path).acquire()  # still held: the refused attempt did not disturb it
 
 
-def test_lock_of_a_dead_process_is_recovered(tmp_path: Path) -> None:
+def test_lock_held_in_this_process_refuses_a_second_taker(tmp_path: Path) -> None:
+    path = tmp_path / "nightly.lock"
+    with RunLock(path), pytest.raises(LockBusy):
+        RunLock(path).acquire()
+
+
+def test_note_of_a_dead_process_is_recovered(tmp_path: Path) -> None:
     path = tmp_path / "nightly.lock"
     pid = _dead_pid()
-    _write_lock(path, pid=pid, run_dir=str(tmp_path / "reports" / "2026-11-29_010000"))
+    _write_note(path, pid=pid, run_dir=str(tmp_path / "reports" / "2026-11-29_010000"))
     lock = RunLock(path).acquire()
     assert lock.recovered is not None and lock.recovered.pid == pid
+    assert lock.recovered.run_dir == str(tmp_path / "reports" / "2026-11-29_010000")
     assert LockInfo.from_bytes(path.read_bytes()).pid == os.getpid()  # type: ignore[union-attr]
     lock.release()
     assert not path.exists()
 
 
-def test_old_lock_is_recovered_even_if_pid_alive(tmp_path: Path) -> None:
+def test_note_naming_a_live_pid_does_not_block_when_nobody_holds_the_lock(tmp_path: Path) -> None:
     path = tmp_path / "nightly.lock"
-    _write_lock(path, started=(dt.datetime.now() - dt.timedelta(hours=7)).isoformat())
-    with pytest.raises(LockBusy):
-        RunLock(path, max_age=dt.timedelta(hours=8)).acquire()
-    lock = RunLock(path, max_age=dt.timedelta(hours=6)).acquire()
-    assert lock.recovered is not None
+    _write_note(path, host="other-host.example")  # a pid, a host: only the OS lock decides
+    lock = RunLock(path).acquire()
+    assert lock.recovered is not None and lock.recovered.host == "other-host.example"
     lock.release()
 
 
-def test_lock_from_another_computer_waits_for_max_age(tmp_path: Path) -> None:
+def test_hung_holder_is_named_not_taken_over(tmp_path: Path, holder: Any) -> None:
     path = tmp_path / "nightly.lock"
-    _write_lock(path, pid=_dead_pid(), host="other-host.example")  # cannot see that pid: trust it …
+    first = holder(path)
+    # the holder as another computer's run started 30 hours ago (over an SMB share)
+    _write_note(path, pid=first.pid, host="other-host.example",
+                started=(dt.datetime.now() - dt.timedelta(hours=30)).isoformat(timespec="seconds"))
     with pytest.raises(LockBusy) as ei:
-        RunLock(path).acquire()
-    assert "other-host.example" in ei.value.message
-    _write_lock(path, pid=1, host="other-host.example",
-                started=(dt.datetime.now() - dt.timedelta(hours=30)).isoformat())
-    RunLock(path).acquire().release()  # … until it is older than the maximum age
+        RunLock(path, max_age=dt.timedelta(hours=6)).acquire()
+    msg = ei.value.message
+    assert "other-host.example" in msg and "дольше 6 ч" in msg and "завис" in msg and str(first.pid) in msg
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_reused_pid_is_not_mistaken_for_the_run(tmp_path: Path) -> None:
+def test_unreadable_note_is_recovered(tmp_path: Path) -> None:
     path = tmp_path / "nightly.lock"
-    _write_lock(path, proc_start="1")  # our pid, but a different process start time
+    path.write_bytes(b"")  # killed right after creating it
     lock = RunLock(path).acquire()
-    assert lock.recovered is not None
-    lock.release()
-
-
-def test_empty_lock_file_recovered_only_when_old(tmp_path: Path) -> None:
-    path = tmp_path / "nightly.lock"
-    path.write_bytes(b"")
-    with pytest.raises(LockBusy):
-        RunLock(path).acquire()  # may still be being written
-    old = time.time() - 120
-    os.utime(path, (old, old))
-    lock = RunLock(path).acquire()
-    assert lock.recovered_unreadable
+    assert lock.recovered is None and lock.recovered_unreadable
+    assert LockInfo.from_bytes(path.read_bytes()) is not None
     lock.release()
 
 
 def test_only_one_of_many_racers_takes_a_stale_lock(tmp_path: Path) -> None:
     path = tmp_path / "nightly.lock"
-    _write_lock(path, pid=_dead_pid())
+    _write_note(path, pid=_dead_pid())
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from perechen.lock import RunLock, LockBusy\n"
+        "from perechen.locks import RunLock, LockBusy\n"
         "go = Path(sys.argv[2])\n"
         "while not go.exists(): time.sleep(0.005)\n"
         "try:\n"
@@ -147,6 +181,67 @@ def test_only_one_of_many_racers_takes_a_stale_lock(tmp_path: Path) -> None:
     outs = [p.communicate(timeout=30)[0].strip() for p in procs]
     assert sorted(outs) == ["busy"] * 5 + ["won"], outs
     assert not path.exists()
+
+
+def test_plain_lock_waits_then_names_the_situation(tmp_path: Path, holder: Any) -> None:
+    path = tmp_path / "published" / ".lock"
+    holder(path, "plain")
+    t0 = time.monotonic()
+    with pytest.raises(PerechenError) as ei, exclusive(path, wait=0.3, busy=lambda: PerechenError("x_busy", "занято")):
+        pass
+    assert ei.value.code == "x_busy" and time.monotonic() - t0 >= 0.3
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path: Path, holder: Any) -> None:
+    """The OS drops the lock of a process that is killed: the next taker gets it at once and names the dead run."""
+    path = tmp_path / "nightly.lock"
+    first = holder(path)
+    with pytest.raises(LockBusy):
+        RunLock(path).acquire()
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    assert path.exists()  # the killed run could not clean up its note
+    lock = RunLock(path).acquire()
+    assert lock.recovered is not None and lock.recovered.pid == first.pid
+    lock.release()
+    plain = tmp_path / ".publish.lock"
+    first = holder(plain, "plain")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    with exclusive(plain):
+        pass
+
+
+def test_locking_works_without_fcntl(tmp_path: Path, holder: Any) -> None:
+    """As on Windows (no fcntl): perechen.locks still excludes a second taker; no path skips locking."""
+    path = tmp_path / "nightly.lock"
+    env = {"HIDE_FCNTL": "1"}
+    holder(path, env=env)
+    probe = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None\n"
+        "from pathlib import Path\n"
+        "import filelock\n"
+        "assert not filelock.has_fcntl\n"
+        "from perechen.locks import RunLock, LockBusy, exclusive\n"
+        "from perechen import publish, store\n"
+        "try:\n"
+        "    RunLock(Path(sys.argv[1])).acquire()\n"
+        "except LockBusy as e:\n"
+        "    print('busy', e.holder.pid if e.holder else None)\n"
+        "else:\n"
+        "    print('acquired')\n"
+    )
+    r = subprocess.run([PYTHON, "-W", "ignore", "-c", probe, str(path)], capture_output=True, text=True, cwd=ROOT,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "busy", r.stdout
+    plain = tmp_path / "published" / ".publish.lock"
+    holder(plain, "plain", env=env)
+    r = subprocess.run([PYTHON, "-W", "ignore", "-c", probe.replace("RunLock(Path(sys.argv[1])).acquire()",
+                                                                    "exclusive(Path(sys.argv[1])).__enter__()"),
+                        str(plain)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.stdout.split()[0] == "busy", (r.stdout, r.stderr)
 
 
 # --------------------------------------------------------------------------------------------------

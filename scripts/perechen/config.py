@@ -57,7 +57,7 @@ class MailConfig(_M):
 
 
 class NightlyConfig(_M):
-    lock_max_age_hours: float = 6.0  # a lock older than this is taken over even if its process seems alive
+    lock_max_age_hours: float = 6.0  # a run holding the lock longer is called hung in the «уже выполняется» message
     chart_runs: int = 30  # runs shown in the dashboard chart and run list
     history_keep: int = 1000  # lines kept in output/reports/history.jsonl
     log_max_kb: int = 1024  # output/logs/nightly.log is rotated at this size …

@@ -18,7 +18,7 @@ from typing import Any
 
 from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
-from .lock import LockInfo
+from .locks import LockInfo
 from .summary import HistoryEntry, NightlySummary
 
 HISTORY_FILE = "history.jsonl"

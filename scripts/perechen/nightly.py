@@ -2,8 +2,9 @@
 
 Order of work (each step's outcome goes into the run summary ``nightly.json``):
 
-1. take ``output/nightly.lock`` (:mod:`perechen.lock`); a live lock → :class:`~perechen.lock.LockBusy`
-   (exit 2, nothing written); a stale one is recovered and the interrupted run is recorded in the history;
+1. take ``output/nightly.lock`` (:mod:`perechen.locks`); held by a running job → :class:`~perechen.locks.LockBusy`
+   (exit 2, nothing written); the lock of a killed run is free (the OS released it) and that run is recorded
+   in the history as interrupted;
 2. open the rotating log ``output/logs/nightly.log``; create ``output/reports/<YYYY-MM-DD_HHMMSS>/``;
 3. read the workbook (the reader retries while it is being saved and names who has it open); an unreadable
    workbook still gets ``report.json`` (``{"file_error": …}``) and ``summary.html`` in the run folder;
@@ -38,7 +39,7 @@ from . import publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
 from .diff import CASE_PHRASES
 from .fsutil import atomic_write, new_run_dir
-from .lock import LockInfo, RunLock
+from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
 from .summary import (
     SUMMARY_VERSION,
@@ -113,7 +114,7 @@ def demo_config(config: Config) -> Config:
 
 def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,
                 now: dt.datetime | None = None, workbook: Path | None = None) -> NightlyResult:
-    """Run the whole nightly job. Raises :class:`~perechen.lock.LockBusy` when another run holds the lock."""
+    """Run the whole nightly job. Raises :class:`~perechen.locks.LockBusy` when another run holds the lock."""
     if demo:
         config = demo_config(config)
         send_mail = False

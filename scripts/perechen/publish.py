@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import store
+from . import locks, store
 from .canonical import EXCLUDED, INCLUDED, PublishedVersion, canonical_register, canonical_value
 from .config import Config
 from .diff import code_changes
@@ -209,23 +209,10 @@ def build_publication(register: Register, rules: Rules, config: Config, versions
 @contextlib.contextmanager
 def _publish_lock(output_dir: Path) -> Iterator[None]:
     """One publication at a time per output folder (the lock goes away with the process)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    path = store.published_dir(output_dir) / ".publish.lock"
+    with locks.exclusive(path, busy=lambda: PerechenError(
+            "publish_busy", f"Другая публикация уже идёт (заблокирован {path}). Дождитесь её завершения.")):
         yield
-        return
-    root = store.published_dir(output_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    f = open(root / ".publish.lock", "a+b")
-    try:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PerechenError("publish_busy", "Другая публикация уже идёт (заблокирован "
-                                                f"{root / '.publish.lock'}). Дождитесь её завершения.") from None
-        yield
-    finally:
-        f.close()
 
 
 class _Log:

@@ -27,11 +27,11 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import locks
 from .canonical import PublishedVersion, canonical_register, fingerprint
 from .models import PerechenError
 from .rules import Rules
@@ -212,26 +212,10 @@ def _fsync_dir(path: Path) -> None:
 @contextlib.contextmanager
 def _locked(root: Path) -> Iterator[None]:
     """An exclusive lock on output/published/.lock (released by the OS if the process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
+    with locks.exclusive(root / ".lock", wait=LOCK_WAIT_SECONDS, busy=lambda: StoreError(
+            "store_busy", f"Другая публикация сейчас записывает версию в {root}; повторите после её завершения.",
+            root)):
         yield
-        return
-    f = open(root / ".lock", "a+b")
-    try:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError("store_busy", f"Другая публикация сейчас записывает версию в {root}; "
-                                                   "повторите после её завершения.", root) from None
-                time.sleep(0.1)
-        yield
-    finally:
-        f.close()
 
 
 def _clean_temp(root: Path) -> None:

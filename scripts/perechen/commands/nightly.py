@@ -31,7 +31,7 @@ def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, c
     2 — запуск невозможен (книга не читается, уже идёт другой запуск, не удалась публикация и т. п.).
     """
     from .. import api
-    from ..lock import LockBusy
+    from ..locks import LockBusy
 
     cfg = load_config(config_path)
     try:
