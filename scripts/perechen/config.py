@@ -5,6 +5,8 @@ Secrets never live here: a setting ending in ``_env`` names the environment vari
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .models import RulesError
 
 CONFIG_NAME = "perechen.toml"
+CONFIG_ENV = "PERECHEN_CONFIG"  # the settings file when --config is not given (scheduled tasks)
 
 
 class _M(BaseModel):
@@ -92,7 +95,14 @@ class Config(_M):
 
     @property
     def rules_dir(self) -> Path | None:
-        return self.path(self.rules) if self.rules else None
+        """``rules = …`` from perechen.toml; else a rules/ folder beside perechen.toml; else None (the bundled rules).
+
+        Relative to the settings file, never to the current folder (a scheduled task starts in System32).
+        """
+        if self.rules:
+            return self.path(self.rules)
+        beside = self.base_dir / "rules"
+        return beside if (beside / "schema.toml").is_file() else None
 
     def target(self, name: str | None = None) -> TargetConfig:
         name = name or self.publish.target
@@ -104,8 +114,38 @@ class Config(_M):
                                           f"(раздел [targets.{name}]).")
 
 
+def _line_col(e: tomllib.TOMLDecodeError) -> tuple[int, int] | None:
+    m = re.search(r"line (\d+), column (\d+)", str(e))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _where(e: tomllib.TOMLDecodeError) -> str:
+    lc = _line_col(e)  # tomllib's own text is English: only the position reaches the clerk
+    return f" в строке {lc[0]}, позиция {lc[1]}" if lc else ""
+
+
+def _backslash_hint(path: Path, e: tomllib.TOMLDecodeError) -> str:
+    """A Windows path in double quotes is the usual cause: in TOML a backslash there starts an escape."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    lc = _line_col(e)
+    line = lines[lc[0] - 1] if lc and 0 < lc[0] <= len(lines) else ""
+    if "\\" not in line:
+        return ""
+    return (" В строке есть обратная косая черта «\\»: внутри двойных кавычек TOML считает её началом спецсимвола. "
+            "Путь Windows пишите в одинарных кавычках, например workbook = '\\\\server\\share\\perechen.xlsx' "
+            "или workbook = 'C:\\perechen\\perechen.xlsx', либо с прямой чертой: \"C:/perechen/perechen.xlsx\".")
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Load perechen.toml (explicit path, else ./perechen.toml, else defaults relative to cwd)."""
+    """Load perechen.toml (explicit path, else $PERECHEN_CONFIG, else ./perechen.toml, else defaults relative to cwd).
+
+    Every relative path inside is resolved against the folder of the settings file.
+    """
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
     if path is None:
         cand = Path.cwd() / CONFIG_NAME
         if not cand.is_file():
@@ -118,7 +158,8 @@ def load_config(path: str | Path | None = None) -> Config:
     except FileNotFoundError:
         raise RulesError("config_broken", f"Файл настроек {p} не найден.", p) from None
     except tomllib.TOMLDecodeError as e:
-        raise RulesError("config_broken", f"Ошибка в файле настроек {p}: синтаксическая ошибка TOML: {e}.", p) from None
+        raise RulesError("config_broken", f"Ошибка в файле настроек {p}: синтаксическая ошибка TOML{_where(e)}."
+                                          f"{_backslash_hint(p, e)}", p) from None
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as e:

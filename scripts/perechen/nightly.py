@@ -35,7 +35,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from . import publish, stages
+from . import bundled, publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
 from .diff import CASE_PHRASES
 from .fsutil import atomic_write, new_run_dir
@@ -67,8 +67,7 @@ LOCK_NAME = "nightly.lock"
 LOG_NAME = "nightly.log"
 NO_RESPONSIBLE = "Ответственный не указан"
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-BUNDLED_WORKBOOK = PACKAGE_ROOT / "workbook" / "perechen.xlsx"
+BUNDLED_WORKBOOK = bundled.sample_workbook()  # ships inside the package (importlib.resources)
 
 # The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
 QUIET_FIELDS = frozenset({"file_error", "check", "errors", "dashboard"})

@@ -14,12 +14,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import bundled
 from .models import RulesError, Severity
 from .text import header_key, value_key
 
 M = TypeVar("M", bound=BaseModel)
 
-PACKAGE_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
+PACKAGE_RULES = bundled.rules_dir()  # the rules that ship inside the package (importlib.resources)
 
 
 class _Model(BaseModel):
@@ -230,9 +231,7 @@ class Rules:
 
 
 def default_rules_dir() -> Path:
-    cwd = Path.cwd() / "rules"
-    if (cwd / "schema.toml").is_file():
-        return cwd
+    """The bundled rules. A rules folder of one's own is named in perechen.toml (Config.rules_dir)."""
     return PACKAGE_RULES
 
 
