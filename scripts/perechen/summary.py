@@ -6,7 +6,8 @@ page ``summary.html``, the dashboard ``index.html`` and the command's printed li
 (:class:`HistoryEntry`).
 
 Both files are read back for the dashboard, including files written by earlier versions of perechen: every
-field has a default, unknown keys are ignored, and the schema version is stored under the JSON key
+field has a default (but a history line's ``run``), unknown keys are ignored, a file or line that does not
+validate is skipped like an unreadable one, and the schema version is stored under the JSON key
 ``"version"`` (``schema_version`` in Python). A file written before the history lines carried a version is
 read as version 1 — its shape is the same.
 """
