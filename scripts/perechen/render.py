@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape as _sax_escape
 
+from . import annotate_ods
 from .cells import CELL_REF, col_letter, parse_ref, quote_sheet
 from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
@@ -103,10 +104,16 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
             if progress:
                 progress("Книга с замечаниями", 0, 2)
             try:
-                pkg, notes = _prepare_annotation(reg.data, report.findings, register=reg, pool=pool,
-                                                 responsible=responsible)
-                finish = pkg.start_output()
-            except AnnotateError as e:
+                if annotate_ods.is_ods(reg.data):  # an OpenDocument register gets an .ods copy
+                    ods_copy, notes = annotate_ods.annotate(
+                        reg.data, report.findings, sheet=reg.sheet, comment_text=_comment_text,
+                        responsible=responsible.of, value_text=_finding_value)
+                    finish = lambda: ods_copy  # noqa: E731
+                else:
+                    pkg, notes = _prepare_annotation(reg.data, report.findings, register=reg, pool=pool,
+                                                     responsible=responsible)
+                    finish = pkg.start_output()
+            except (AnnotateError, annotate_ods.OdsAnnotateError) as e:
                 notes = [f"Книга с замечаниями не создана: {e}."]
             except Exception as e:  # a bug must not cost the clerk the rest of the report
                 notes = [f"Книга с замечаниями не создана из-за внутренней ошибки ({type(e).__name__}: {e})."]
@@ -132,7 +139,9 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
 def annotated_name(workbook: Path, data: bytes | None = None) -> str:
     """``замечания-<stem>.xlsx`` (``.xlsm`` when the workbook carries macros, so Excel opens it)."""
     suffix = ".xlsx"
-    if data is not None and CT_MACRO_WB.encode() in _content_types_head(data):
+    if annotate_ods.is_ods(data):
+        suffix = ".ods"
+    elif data is not None and CT_MACRO_WB.encode() in _content_types_head(data):
         suffix = ".xlsm"
     stem = workbook.stem or "книга"
     return f"{ANNOTATED_PREFIX}{stem}{suffix}"
