@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
+from .models import CodedError
 from .summary import DiffPart, NightlySummary
 from .text import value_key, work_days
 
@@ -285,8 +286,10 @@ def attachment_for(cfg: MailConfig, xlsx: Path | None) -> tuple[Path | None, str
 # Sending
 # --------------------------------------------------------------------------------------------------
 
-class MailError(Exception):
+class MailError(CodedError):
     """A Russian message about a failure to send (never contains the password)."""
+
+    default_code = "mail_failed"
 
 
 def _tls_context(cfg: MailConfig, base_dir: Path | None) -> ssl.SSLContext:

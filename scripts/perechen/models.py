@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Severity(StrEnum):
@@ -62,7 +62,12 @@ class Finding:
 
 
 class PerechenError(Exception):
-    """Base of the tool's own errors: the tool cannot run (exit code 2)."""
+    """Base of every error the tool raises: the tool cannot do what was asked (exit code 2).
+
+    ``code`` is stable and snake_case (the file-error codes of rules/file_errors.toml are part of the JSON
+    contract); ``message`` is Russian, for a person; ``path`` names the file concerned, when there is one.
+    Findings about the register's content are not errors but :class:`Finding` (kebab-case codes).
+    """
 
     code = "error"
 
@@ -74,6 +79,15 @@ class PerechenError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+
+class CodedError(PerechenError):
+    """A :class:`PerechenError` whose class names its code: ``raise MailError("…")``; ``code=`` refines it."""
+
+    default_code: ClassVar[str] = "error"
+
+    def __init__(self, message: str, path: str | Path | None = None, *, code: str | None = None) -> None:
+        super().__init__(code or self.default_code, message, path)
 
 
 class FileError(PerechenError):

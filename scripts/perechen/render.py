@@ -44,7 +44,7 @@ from . import annotate_ods
 from .cells import CELL_REF, col_letter, parse_ref, quote_sheet
 from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
-from .models import SEVERITY_ORDER, Finding, Register, Severity
+from .models import SEVERITY_ORDER, CodedError, Finding, Register, Severity
 from .report import CheckReport
 from .rules import Rules
 from .text import plural
@@ -236,8 +236,10 @@ def _finding_value(f: Finding) -> str:
 # The annotated copy
 # ==================================================================================================
 
-class AnnotateError(Exception):
+class AnnotateError(CodedError):
     """The workbook's package cannot be patched (the message is Russian, for the report)."""
+
+    default_code = "annotate_failed"
 
 
 class _SheetSkip(Exception):

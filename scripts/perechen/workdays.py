@@ -45,6 +45,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .models import CodedError
+
 __all__ = [
     "CALENDAR_FILE",
     "CalendarError",
@@ -64,12 +66,16 @@ _ONE_DAY = timedelta(days=1)
 _WEEKDAY_RU = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье")
 
 
-class CalendarError(Exception):
+class CalendarError(CodedError):
     """The production calendar cannot answer: unknown year or bad arguments (message in Russian)."""
+
+    default_code = "calendar_unavailable"
 
 
 class CalendarFileError(CalendarError):
     """rules/calendar.toml is missing or invalid; the message names the file and the key."""
+
+    default_code = "calendar_broken"
 
 
 # --------------------------------------------------------------------------------------------------------

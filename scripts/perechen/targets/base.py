@@ -116,15 +116,15 @@ class PublishFailed(PerechenError):
         return {"code": self.code, "message": self.message, "step": self.step, "reason": self.reason}
 
 
-class TransientError(Exception):
-    """A network or server failure worth another attempt (after a pause).
+class TransientError(PerechenError):
+    """A network or server failure worth another attempt (after a pause); never leaves the HTTP client.
 
     ``uncertain``: the request may still be running on the server (the answer timed out), so a write may
     land later.
     """
 
     def __init__(self, reason: str, *, uncertain: bool = False) -> None:
-        super().__init__(reason)
+        super().__init__("transient", reason)
         self.reason = reason
         self.uncertain = uncertain
 
