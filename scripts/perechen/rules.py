@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import bundled
+from .check_params import PARAMS
 from .models import RulesError, Severity
 from .text import header_key, value_key
 
@@ -172,6 +173,9 @@ class Rules:
             if col.ref_list and col.ref_list not in lists:
                 raise RulesError("rules_broken", _msg_rules(
                     d / "schema.toml", f"columns.{col.field}.list: справочника «{col.ref_list}» нет в lists.toml"))
+        fields = {c.field for c in schema.columns}
+        for i, c in enumerate(checks):
+            _check_params(c, i, fields, d / "checks.toml")
         return cls(d, schema, lists, checks, fe)
 
     # -- lookups ---------------------------------------------------------------------------------
@@ -249,22 +253,66 @@ def _toml(path: Path) -> dict[str, Any]:
         raise RulesError("rules_broken", _msg_rules(path, f"синтаксическая ошибка TOML: {e}"), path) from None
 
 
-def _validate(model: type[M], data: Any, path: Path, prefix: str = "") -> M:
+def _validate(model: type[M], data: Any, path: Path, prefix: str = "", *, rule: str | None = None) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
+        errors = e.errors()
+        err = errors[0]
+        if rule is not None:  # a misspelt parameter is the cause of the «missing» one: name it first
+            err = next((x for x in errors if x.get("type") == "extra_forbidden"), err)
         loc = ".".join(str(p) for p in err["loc"])
         key = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-        raise RulesError("rules_broken", _msg_rules(path, f"ключ «{key}»: {_ru_pydantic(err)}"), path) from None
+        which = f"правило {rule}, " if rule else ""
+        raise RulesError("rules_broken", _msg_rules(path, f"{which}ключ «{key}»: {_ru_pydantic(err)}"),
+                         path) from None
+
+
+def _check_params(check: Check, index: int, fields: set[str], path: Path) -> None:
+    """The rule's kind exists and its params fit the kind's model (:mod:`perechen.check_params`)."""
+    model = PARAMS.get(check.kind)
+    if model is None:
+        known = ", ".join(sorted(PARAMS))
+        raise RulesError("rules_broken", _msg_rules(path, f"правило {check.code}, ключ «checks[{index}].kind»: "
+                                                          f"неизвестный вид проверки «{check.kind}» (известны: "
+                                                          f"{known})"), path)
+    params = _validate(model, check.params, path, f"checks[{index}].params", rule=check.code)
+    for name, value in params.field_names():
+        if value not in fields:
+            raise RulesError("rules_broken", _msg_rules(path, f"правило {check.code}, ключ «checks[{index}].params."
+                                                              f"{name}»: поля «{value}» нет в schema.toml"), path)
+
+
+_PYDANTIC_RU = {
+    "missing": "обязательный ключ отсутствует",
+    "extra_forbidden": "неизвестный ключ",
+    "string_type": "ожидается строка в кавычках",
+    "int_type": "ожидается целое число",
+    "int_parsing": "ожидается целое число",
+    "float_type": "ожидается число",
+    "float_parsing": "ожидается число",
+    "bool_type": "ожидается true или false",
+    "bool_parsing": "ожидается true или false",
+    "list_type": "ожидается список [...]",
+    "dict_type": "ожидается таблица { ... }",
+    "model_type": "ожидается таблица { ... }",
+    "date_type": "ожидается дата TOML без кавычек, например 2000-01-01",
+    "date_parsing": "ожидается дата TOML без кавычек, например 2000-01-01",
+    "date_from_datetime_inexact": "ожидается дата без времени, например 2000-01-01",
+}
 
 
 def _ru_pydantic(err: Any) -> str:
     t = err.get("type", "")
-    if t == "missing":
-        return "обязательный ключ отсутствует"
-    if t == "extra_forbidden":
-        return "неизвестный ключ"
+    if t in _PYDANTIC_RU:
+        return _PYDANTIC_RU[t]
+    if t in ("literal_error", "enum"):
+        expected = str((err.get("ctx") or {}).get("expected", "")).replace(" or ", " или ")
+        return f"допустимые значения: {expected}"
+    if t == "greater_than_equal":
+        return f"ожидается число не меньше {(err.get('ctx') or {}).get('ge')}"
+    if t == "value_error":
+        return str((err.get("ctx") or {}).get("error") or err.get("msg"))
     if t.endswith("_type") or t.endswith("_parsing"):
-        return f"неверный тип значения ({err.get('msg')})"
+        return "неверный тип значения"
     return str(err.get("msg"))

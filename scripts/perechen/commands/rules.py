@@ -1,4 +1,8 @@
-"""``perechen rules``: every rule of rules/checks.toml with its code, severity, clause and title."""
+"""``perechen rules``: every rule of rules/checks.toml with its code, severity, clause and title.
+
+``--all`` adds the file errors of rules/file_errors.toml (a workbook or a rules file that cannot be read,
+exit code 2): their snake_case codes are what ``--format json`` of every command reports as ``file_error``.
+"""
 
 from __future__ import annotations
 
@@ -53,21 +57,43 @@ def render_rules_text(items: list[dict[str, Any]], *, verbose: bool = False) -> 
     return "\n".join(lines)
 
 
+def file_errors_listing(rules: Any) -> list[dict[str, str]]:
+    """The file errors of rules/file_errors.toml, in file order: code and message template."""
+    return [{"code": code, "message": str(text)} for code, text in rules.file_errors.items()]
+
+
+def render_file_errors_text(items: list[dict[str, str]]) -> str:
+    width = max((len(i["code"]) for i in items), default=10)
+    lines = [f"Файл не читается (код выхода 2): {len(items)}"]
+    lines.extend(f"  {i['code']:<{width}}  {i['message']}" for i in items)
+    lines.append("")
+    lines.append("Сообщения задаются в rules/file_errors.toml: {path} — путь к файлу, {detail} — подробность.")
+    return "\n".join(lines)
+
+
 @click.command("rules", context_settings=CONTEXT)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Формат вывода.")
 @click.option("--verbose", "-v", is_flag=True, help="Показать также текст пункта Порядка и шаблон сообщения.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Показать также коды ошибок чтения файлов (rules/file_errors.toml, код выхода 2).")
 @config_option
 @guarded(json_flag="fmt")
-def command(fmt: str, verbose: bool, config_path: Path | None) -> None:
+def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -> None:
     """Перечислить правила проверки: код, уровень (ошибка, предупреждение, сведения), пункт Порядка
     и название. Правила задаются в rules/checks.toml."""
     from .. import api
 
     rules = api.load_rules(load_config(config_path))
     items = rules_listing(rules)
+    file_errors = file_errors_listing(rules) if show_all else None
     if fmt == "json":
-        doc = {"rules_dir": str(rules.directory), "count": len(items), "rules": items}
+        doc: dict[str, Any] = {"rules_dir": str(rules.directory), "count": len(items), "rules": items}
+        if file_errors is not None:
+            doc["file_errors"] = file_errors
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(render_rules_text(items, verbose=verbose))
+        text = render_rules_text(items, verbose=verbose)
+        if file_errors is not None:
+            text += "\n\n" + render_file_errors_text(file_errors)
+        click.echo(text)

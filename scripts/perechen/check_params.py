@@ -1,0 +1,199 @@
+"""The parameters each check kind accepts (``params`` of a rule in rules/checks.toml), as typed models.
+
+:mod:`perechen.rules` validates every rule's ``params`` against the model of its ``kind`` when the rules
+load, so a wrong kind, a misspelt or unknown parameter, a value of the wrong type or a field missing from
+schema.toml is a Russian error naming the file and the key before any workbook is read. The checks
+themselves (:mod:`perechen.checks`) still read ``Check.params``; these models only say what is allowed.
+
+Text parameters that only appear in a rule's message (``hint``, ``missing`` …) are declared too: every
+string or number parameter is available to the message template as ``{name}``.
+
+A new check kind needs a model here (``PARAMS[kind]``); ``tests/test_errors.py`` holds the two lists equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def _one_or_many(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+# A list of strings; a single string is taken as a list of one (as the checks read it).
+StrList = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+_SKIP_DEFAULT = ["исключено"]
+
+
+class CheckParams(BaseModel):
+    """Base of the params models: unknown parameters and wrong types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    # Parameters whose value names fields of rules/schema.toml (a string or a list of strings).
+    field_params: ClassVar[tuple[str, ...]] = ()
+
+    def field_names(self) -> list[tuple[str, str]]:
+        """(parameter, field name) for every field this rule names."""
+        out: list[tuple[str, str]] = []
+        for p in self.field_params:
+            v = getattr(self, p)
+            if v is None:
+                continue
+            for name in [v] if isinstance(v, str) else v:
+                out.append((p, name))
+        return out
+
+
+class _Skip(CheckParams):
+    skip_statuses: StrList = Field(default_factory=lambda: list(_SKIP_DEFAULT))
+
+
+class ReaderParams(CheckParams):
+    """``reader``: findings of the Excel reader itself; no parameters."""
+
+
+class RequiredParams(CheckParams):
+    field_params = ("fields",)
+    fields: StrList | None = None
+
+
+class RequiredIfParams(CheckParams):
+    field_params = ("field", "when_field")
+    field: str
+    when_field: str
+    when_values: StrList = Field(default_factory=list)
+
+
+class ListValueParams(CheckParams):
+    field_params = ("field",)
+    field: str
+
+
+class ListSpellingParams(CheckParams):
+    field_params = ("fields",)
+    fields: StrList | None = None
+
+
+class KindChannelParams(CheckParams):
+    where_order: str = "п. {clause} Порядка"
+    where_extra: str = "справочник видов точек"
+
+
+class DuplicateParams(_Skip):
+    field_params = ("by", "within")
+    by: str
+    within: str
+
+
+class AreaKeyParams(_Skip):
+    key_values: StrList = Field(default_factory=lambda: ["да"])
+
+
+_Need = Literal["name", "date", "number"]
+
+
+def _need_default() -> list[_Need]:
+    return ["name", "date"]
+
+
+class BasisParams(CheckParams):
+    basis_kind: str
+    need: list[_Need] = Field(default_factory=_need_default)
+    words: StrList = Field(default_factory=list)
+    missing: dict[_Need, str] = Field(default_factory=dict)
+    joiner: str = "; "
+
+
+class CodeUniqueParams(CheckParams):
+    pass
+
+
+class CodePatternParams(CheckParams):
+    pattern: str | None = None
+    hint: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"некорректное регулярное выражение: {e}") from None
+        return v
+
+
+class _DateFields(CheckParams):
+    field_params = ("fields",)
+    fields: StrList | None = None
+
+
+class DateValidParams(_DateFields):
+    earliest: dt.date | None = None
+    too_early: str = ""
+
+
+class DateFutureParams(_DateFields):
+    pass
+
+
+class ProcessChannelsParams(_Skip):
+    only: str
+    missing: str = ""
+
+
+class OfflineAccessibilityParams(_Skip):
+    field_params = ("field",)
+    field: str
+    channel: str
+
+
+class WrittenFeaturesParams(_Skip):
+    field_params = ("field",)
+    field: str
+
+
+class WrittenKeyParams(_Skip):
+    key_values: StrList = Field(default_factory=lambda: ["да"])
+
+
+class ReviewOverdueParams(CheckParams):
+    statuses: StrList = Field(default_factory=lambda: ["черновик", "на проверке"])
+    review_days: int = Field(default=10, ge=1)
+    unit: str = "рабочих дней"
+    unit_calendar: str = "календарных дней"
+
+
+class SamePersonParams(CheckParams):
+    field_params = ("field", "other")
+    field: str
+    other: str
+
+
+PARAMS: dict[str, type[CheckParams]] = {
+    "reader": ReaderParams,
+    "required": RequiredParams,
+    "required_if": RequiredIfParams,
+    "list_value": ListValueParams,
+    "list_spelling": ListSpellingParams,
+    "kind_channel": KindChannelParams,
+    "duplicate": DuplicateParams,
+    "area_key": AreaKeyParams,
+    "basis": BasisParams,
+    "code_unique": CodeUniqueParams,
+    "code_pattern": CodePatternParams,
+    "date_valid": DateValidParams,
+    "date_future": DateFutureParams,
+    "process_channels": ProcessChannelsParams,
+    "offline_accessibility": OfflineAccessibilityParams,
+    "written_features": WrittenFeaturesParams,
+    "written_key": WrittenKeyParams,
+    "review_overdue": ReviewOverdueParams,
+    "same_person": SamePersonParams,
+}
