@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .models import CodedError
+
 MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 HUGE = 10**12
 _COUNT = re.compile(r"\+?[0-9]+")  # what Rust's usize parser accepts (calamine then fails on anything else)
@@ -32,8 +34,10 @@ _CELLS = ("table:table-cell", "table:covered-table-cell")
 MAX_ERROR_TEXT = 200
 
 
-class OdsMarkupError(Exception):
+class OdsMarkupError(CodedError):
     """content.xml is not well-formed XML (or carries a DTD): LibreOffice would not open it either."""
+
+    default_code = "xml_broken"
 
 
 @dataclass
