@@ -27,7 +27,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from .cells import parse_ref
-from .models import SEVERITY_ORDER, Finding, Severity
+from .models import SEVERITY_ORDER, CodedError, Finding, Severity
 
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 NS = {
@@ -49,8 +49,10 @@ MAX_LIST_ROWS = 100_000
 _XMLNS = re.compile(rb"""\sxmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']""")
 
 
-class OdsAnnotateError(Exception):
-    pass
+class OdsAnnotateError(CodedError):
+    """The .ods package cannot be annotated (the message is Russian, for the report)."""
+
+    default_code = "annotate_failed"
 
 
 def is_ods(data: bytes | None) -> bool:
