@@ -21,10 +21,10 @@ from .report import CheckReport
 from .rules import Rules
 
 if TYPE_CHECKING:
+    from .canonical import PublishedVersion
     from .diff import DiffReport
     from .nightly import NightlyResult
     from .publish import PublishResult
-    from .store import PublishedVersion
 
 
 def load_rules(config: Config) -> Rules:

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +172,14 @@ class RunLock:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(self.info.to_json(), encoding="utf-8")
-            os.replace(tmp, self.path)
+            for attempt in range(5):
+                try:
+                    os.replace(tmp, self.path)
+                    break
+                except PermissionError:  # Windows: a refused run is reading the note this very moment
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.05)
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
