@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stages", {"stages", "template"}),
     ("diff / store / renderers", {"diff", "store", "journal", "journal_rebuild", "render", "annotate", "annotate_ods",
                                   "renderers", "opendata", "act_docx"}),
-    ("checks / reader", {"checks", "reader", "ods", "canonical", "report"}),
+    ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",
                      "locks", "jinja", "cells", "poryadok", "bundled", "check_params"}),
 ]
