@@ -132,7 +132,8 @@ def test_refused_when_nothing_is_included(cfg: Config, make_workbook: Any, good_
         r["checked_by"] = None
     res = publish_workbook(make_workbook(rows, good_info), cfg)
     assert res.status == "refused" and res.exit_code == 1
-    assert any("«включено»" in r for r in res.reasons)
+    assert any("«включено»" in r.message for r in res.reasons)
+    assert [r.code for r in res.reasons] == ["nothing_included"]
 
 
 def test_dry_run_touches_nothing(cfg: Config, master_copy: Path) -> None:
@@ -217,6 +218,7 @@ def test_cli_json_and_exit_codes(tmp_path: Path, master_copy: Path, make_workboo
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
     assert doc["status"] == "refused" and doc["errors"][0]["code"] == "kind-value"
+    assert doc["reason_codes"] == ["rule_errors"] and doc["reasons"][0].startswith("В книге ошибок: 1.")
     res = runner.invoke(main, ["publish", str(master_copy), "--config", str(toml), "--target", "nope"])
     assert res.exit_code == 2 and "нет цели публикации «nope»" in res.stderr
     assert "Traceback" not in res.output

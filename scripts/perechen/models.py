@@ -81,6 +81,17 @@ class PerechenError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A reason or remark of a run that is not about a cell: a stable snake_case code and a Russian message."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
 class CodedError(PerechenError):
     """A :class:`PerechenError` whose class names its code: ``raise MailError("…")``; ``code=`` refines it."""
 

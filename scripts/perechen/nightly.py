@@ -509,7 +509,7 @@ class _Run:
             if diff is not None:
                 diff.published_now = True
         else:
-            reasons = " ".join(result.reasons) or f"статус «{status}»."
+            reasons = " ".join(r.message for r in result.reasons) or f"статус «{status}»."
             pub.ok = False
             pub.error = reasons
             pub.text = f"НЕ выполнена: {reasons} Опубликованная версия осталась прежней."

@@ -28,7 +28,7 @@ from . import locks, store
 from .canonical import EXCLUDED, INCLUDED, PublishedVersion, canonical_register, canonical_value
 from .config import Config
 from .diff import code_changes
-from .models import Finding, PerechenError, Register, Severity
+from .models import Finding, Notice, PerechenError, Register, Severity
 from .opendata import DataVersion, Publication, actualisation_date
 from .rules import Rules
 from .stages import check_workbook, load_rules
@@ -59,7 +59,7 @@ class PublishResult:
     page_url: str | None = None
     changes: dict[str, list[str]] = field(default_factory=dict)
     errors: list[Finding] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Notice] = field(default_factory=list)  # why a publication was refused
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_file: str | None = None
@@ -90,7 +90,8 @@ class PublishResult:
             "page_url": self.page_url,
             "changes": self.changes,
             "errors": [f.to_dict() for f in self.errors],
-            "reasons": self.reasons,
+            "reasons": [r.message for r in self.reasons],
+            "reason_codes": [r.code for r in self.reasons],
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "log_file": self.log_file,
@@ -105,7 +106,7 @@ def render_text(result: PublishResult) -> str:
     lines: list[str] = []
     if result.status == "refused":
         lines.append(f"Публикация отклонена: {result.workbook}.")
-        lines.extend(f"  {r}" for r in result.reasons)
+        lines.extend(f"  {r.message}" for r in result.reasons)
         for f in result.errors:
             where = f"{f.location}: " if f.location else ""
             lines.append(f"  {where}{f.message}")
@@ -275,7 +276,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.warnings.append(f"в книге предупреждений: {report.warnings} (подробно — perechen check).")
         if errors:
             result.status, result.errors = "refused", errors
-            result.reasons.append(f"В книге ошибок: {len(errors)}. Перечень с ошибками не публикуется.")
+            result.reasons.append(Notice("rule_errors", f"В книге ошибок: {len(errors)}. Перечень с ошибками не "
+                                                        "публикуется."))
             log(f"отклонено: ошибок {len(errors)}")
             return result
         damaged: list[str] = []
@@ -293,8 +295,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.changes["info"] = ["сведения"]
         if not pub.rows:
             result.status = "refused"
-            result.reasons.append("В книге нет ни одной точки взаимодействия со статусом «включено»: публиковать "
-                                  "нечего.")
+            result.reasons.append(Notice("nothing_included", "В книге нет ни одной точки взаимодействия со "
+                                                             "статусом «включено»: публиковать нечего."))
             return result
         if not (pub.info.get("inn") or "").strip():
             result.warnings.append("на листе «Сведения» не указан ИНН: идентификатор набора открытых данных "
