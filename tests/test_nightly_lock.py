@@ -338,3 +338,20 @@ def test_run_killed_midway_is_recovered_by_the_next(setup: dict[str, Path]) -> N
     assert "Снята блокировка прерванного запуска" in log
     index = (setup["output"] / "reports" / "index.html").read_text("utf-8")
     assert "запуск прерван" in index
+
+
+def test_publication_while_another_holds_the_publish_lock_exits_2(setup: dict[str, Path], holder: Any) -> None:
+    """The publication lock (output/published/.publish.lock) excludes a second publication, with a Russian message."""
+    lock = setup["output"] / "published" / ".publish.lock"
+    first = holder(lock, "plain")
+    r = subprocess.run([str(PERECHEN), "publish", "--config", str(setup["config"])], capture_output=True, text=True,
+                       cwd=setup["tmp"], timeout=120)
+    assert r.returncode == 2, r
+    assert "Другая публикация уже идёт" in r.stderr and "Traceback" not in r.stderr + r.stdout
+    assert not (setup["output"] / "published" / "LATEST").exists()
+    first.kill()
+    first.wait(timeout=30)
+    r = subprocess.run([str(PERECHEN), "publish", "--config", str(setup["config"])], capture_output=True, text=True,
+                       cwd=setup["tmp"], timeout=120)
+    assert r.returncode == 0, r  # the killed holder's lock went with it
+    assert (setup["output"] / "published" / "LATEST").exists()
