@@ -8,7 +8,6 @@ kernel refuse to grow any file past a few kilobytes (EFBIG, as a full disk or a 
 from __future__ import annotations
 
 import json
-import resource
 import signal
 import subprocess
 import sys
@@ -16,6 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+# RLIMIT_FSIZE and SIGXFSZ make a real full disk for one child process; Windows has neither.
+resource = pytest.importorskip("resource", reason="POSIX only: a full disk is simulated with RLIMIT_FSIZE")
 
 LIMITS = [100, 3_000, 12_000]  # fails at the JSON, at the HTML page, at the annotated copy (~28 KB)
 

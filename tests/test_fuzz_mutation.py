@@ -18,6 +18,9 @@ import pytest
 from tests.corpus import make_corpus as mc
 from tests.corpus import mutate as mu
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only: inputs are read in forked children "
+                                                                "with RLIMIT_AS")
+
 FIXED_SEED = 20240226
 SEED_CASES = ["lock_beside_excel", "shared_strings", "libreoffice_saved", "xlsxwriter_formulas", "xlsxwriter_inline",
               "strict_ooxml", "date1904", "rich_text", "title_block", "autofilter_hidden", "merged_cells",

@@ -49,7 +49,9 @@ def test_windows_cmd() -> None:
     text = raw.decode("utf-8")
     line = r'schtasks /Create /TN "perechen\\nightly" /TR .+perechen-nightly\.cmd.+ /SC DAILY /ST 02:30'
     assert re.search(line, text)
-    assert r'".venv\Scripts\perechen.exe" nightly' in text and "exit /b %ERRORLEVEL%" in text
+    assert r'set "PY=%PERECHEN_HOME%\.venv\Scripts\python.exe"' in text  # python -m perechen: no .exe shim needed
+    assert '"%PY%" -m perechen nightly' in text and "exit /b %ERRORLEVEL%" in text
+    assert 'cd /d "%PERECHEN_HOME%"' in text and r'--config "%PERECHEN_HOME%\perechen.toml"' in text
     assert text.index("chcp 65001") < text.index("echo perechen:")  # UTF-8 before any Russian output
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -198,7 +197,7 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path, holder: Any) -> None:
     first = holder(path)
     with pytest.raises(LockBusy):
         RunLock(path).acquire()
-    first.send_signal(signal.SIGKILL)
+    first.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
     first.wait(timeout=30)
     assert path.exists()  # the killed run could not clean up its note
     lock = RunLock(path).acquire()
@@ -206,7 +205,7 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path, holder: Any) -> None:
     lock.release()
     plain = tmp_path / ".publish.lock"
     first = holder(plain, "plain")
-    first.send_signal(signal.SIGKILL)
+    first.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
     first.wait(timeout=30)
     with exclusive(plain):
         pass
@@ -323,7 +322,7 @@ def test_run_killed_midway_is_recovered_by_the_next(setup: dict[str, Path]) -> N
     lock = setup["output"] / "nightly.lock"
     held = LockInfo.from_bytes(lock.read_bytes())
     assert held is not None and held.pid == first.pid and held.run_dir
-    first.send_signal(signal.SIGKILL)
+    first.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
     first.wait(timeout=30)
     assert lock.exists()  # the killed run could not clean up
 

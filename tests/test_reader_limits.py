@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from perechen.models import FileError
 from perechen.reader import read_register
 from perechen.rules import Rules
 from tests.corpus import make_corpus as mc
+
+resource = pytest.importorskip("resource", reason="POSIX only: each file is read in a child under RLIMIT_AS")
 
 MAX_SECONDS = 5.0
 MAX_RSS_MB = 500

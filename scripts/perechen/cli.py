@@ -10,6 +10,7 @@ import click
 
 from .commands import check, diff, history, init, nightly, publish, rules
 from .commands._common import CONTEXT, EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, RuCommand, RuGroup
+from .console import setup_streams
 
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_ERRORS", "EXIT_OK", "main"]
 
@@ -24,6 +25,7 @@ def main() -> None:
 
     Коды выхода: 0 — ошибок нет (предупреждения допустимы), 1 — найдены ошибки, 2 — запуск невозможен.
     """
+    setup_streams()  # a cp1251 console or file never gets a UnicodeEncodeError (perechen.console)
 
 
 for _module in (check, init, rules, diff, history, publish, nightly):

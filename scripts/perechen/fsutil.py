@@ -1,4 +1,8 @@
-"""Small file-system helpers: atomic writes and timestamped folders."""
+"""Small file-system helpers: the one atomic write, the one timestamped-folder namer, disk use.
+
+Every file perechen writes goes through :func:`atomic_write` (temporary file in the same folder, fsync,
+:func:`replace`); every report or version folder is named by :func:`stamp` / :func:`free_name`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 import errno
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from .models import PerechenError
@@ -29,14 +34,46 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             os.fsync(f.fileno())
         # mkstemp creates 0600; reports are meant for colleagues on a shared folder: honour the umask.
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        replace(tmp, path)
     except OSError as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if is_locked(e):
+            raise PerechenError("file_locked", f"Не удалось заменить {path}: файл открыт в другой программе "
+                                               f"(например, в Excel). Закройте его и повторите.", path) from None
         raise PerechenError("write_failed", f"Не удалось записать {path}: {_why(e)}.", path) from None
     return path
+
+
+# Seconds to wait between attempts to replace a file another program holds open (about 2 s in all).
+LOCKED_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.2, 0.4, 0.6, 0.8)
+_LOCK_WINERRORS = frozenset({5, 32, 33})  # access denied, sharing violation, lock violation
+
+
+def is_locked(e: OSError) -> bool:
+    """Windows refuses to replace a file open in Excel (WinError 32, or 5 for a read-only share mode).
+
+    Recognised by type and Windows error number, never by message text. On POSIX a PermissionError means
+    missing rights, not a lock (an open file can always be replaced there).
+    """
+    if not isinstance(e, PermissionError):
+        return False
+    winerror = getattr(e, "winerror", None)
+    return winerror in _LOCK_WINERRORS if winerror is not None else os.name == "nt"
+
+
+def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """``os.replace``, retried briefly while another program (Excel, an antivirus scan) holds ``dst`` open."""
+    for delay in (*LOCKED_RETRY_DELAYS, None):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as e:
+            if delay is None or not is_locked(e):
+                raise
+            time.sleep(delay)
 
 
 def _why(e: OSError) -> str:

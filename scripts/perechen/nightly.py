@@ -608,6 +608,10 @@ class _Run:
 
         try:
             return write_dashboard(self.reports_root, chart_runs=self.config.nightly.chart_runs)
+        except PerechenError as e:  # e.g. index.html open in another program: the run's own work is done
+            log.warning("Сводка index.html не обновлена: %s", e.message)
+            self.s.errors.append(RunError(stage="dashboard", code=e.code, message=e.message))
+            return None
         except Exception as e:
             log.error("Сводка index.html не обновлена: %s\n%s", e, "".join(traceback.format_exception(e)))
             self.s.errors.append(RunError(stage="dashboard", code="dashboard", message=str(e)))

@@ -13,17 +13,20 @@ rem output\reports\index.html. The SMTP password is read from the environment va
 rem mail.password_env in perechen.toml: set it for the task's account (setx NAME value, run as that account).
 setlocal
 chcp 65001 >nul
-set "PERECHEN_HOME=%~dp0..\.."
+rem Everything is relative to this file's folder, never to the current one (a task starts in System32).
+for %%I in ("%~dp0..\..") do set "PERECHEN_HOME=%%~fI"
 cd /d "%PERECHEN_HOME%" || exit /b 2
 set "PYTHONUTF8=1"
 set "PYTHONIOENCODING=utf-8"
-if not exist "output\logs" mkdir "output\logs"
+if not exist "%PERECHEN_HOME%\output\logs" mkdir "%PERECHEN_HOME%\output\logs"
+set "LOG=%PERECHEN_HOME%\output\logs\scheduler.log"
 set "CONFIG_ARGS="
-if exist "perechen.toml" set "CONFIG_ARGS=--config perechen.toml"
-if not exist ".venv\Scripts\perechen.exe" (
-  echo perechen: не найдена программа .venv\Scripts\perechen.exe в %CD% >> "output\logs\scheduler.log"
+if exist "%PERECHEN_HOME%\perechen.toml" set CONFIG_ARGS=--config "%PERECHEN_HOME%\perechen.toml"
+set "PY=%PERECHEN_HOME%\.venv\Scripts\python.exe"
+if not exist "%PY%" (
+  echo perechen: не найден Python %PY% — создайте .venv в %PERECHEN_HOME% ^(см. README^) >> "%LOG%"
   exit /b 2
 )
-echo ==== %DATE% %TIME% >> "output\logs\scheduler.log"
-".venv\Scripts\perechen.exe" nightly %CONFIG_ARGS% %* >> "output\logs\scheduler.log" 2>&1
+echo ==== %DATE% %TIME% >> "%LOG%"
+"%PY%" -m perechen nightly %CONFIG_ARGS% %* >> "%LOG%" 2>&1
 exit /b %ERRORLEVEL%

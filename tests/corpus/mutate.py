@@ -18,7 +18,6 @@ import multiprocessing as mp
 import os
 import random
 import re
-import resource
 import time
 import traceback
 import zipfile
@@ -277,6 +276,8 @@ class Crash:
 
 def _child(seeds: list[tuple[str, bytes]], base_seed: int, start: int, stop_at: float, cur: Any, conn: Any,
            workdir: str, per_file_seconds: float, mem_bytes: int, whole_check: bool) -> None:
+    import resource  # POSIX only; test_fuzz_mutation skips without fork
+
     resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
     from perechen.config import Config
     from perechen.models import FileError, PerechenError

@@ -66,6 +66,11 @@ def kill_group(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> No
     """Stop a process started with ``start_new_session=True`` and everything in its group."""
     if proc is None:
         return
+    if not hasattr(os, "killpg"):  # Windows: no process groups (start_new_session is ignored there)
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        return
     pgid = proc.pid
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):

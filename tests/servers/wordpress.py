@@ -13,7 +13,6 @@ error statuses, delays, a stripped Authorization header. The helpers of this cla
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
@@ -448,6 +447,8 @@ $table_prefix = 'wp_';
     # ------------------------------------------------------------------ faults
     @contextmanager
     def _locked_control(self) -> Iterator[dict[str, Any]]:
+        import fcntl  # POSIX only, like the PHP/MariaDB servers this fixture starts
+
         with open(self.control_file, "r+", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             raw = fh.read()
@@ -551,6 +552,8 @@ $table_prefix = 'wp_';
         return [r for r in self.requests_log() if r["method"] not in ("GET", "HEAD", "OPTIONS")]
 
     def clear_request_log(self) -> None:
+        import fcntl  # POSIX only, like the PHP/MariaDB servers this fixture starts
+
         with open(self.request_log, "r+", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             fh.truncate(0)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..console import echo_json
 from ..models import PerechenError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class RuGroup(click.Group):
 
 
 def load_config(path: Path | None) -> Config:
-    """perechen.toml (``--config``, else ./perechen.toml, else the defaults)."""
+    """perechen.toml (``--config``, else $PERECHEN_CONFIG, else ./perechen.toml, else the defaults)."""
     from ..config import load_config as load
 
     return load(path)
@@ -72,7 +73,7 @@ def load_config(path: Path | None) -> Config:
 
 def config_option(fn: F) -> F:
     return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-                        default=None, help="Файл настроек (по умолчанию ./perechen.toml).")(fn)
+                        default=None, help="Файл настроек (по умолчанию $PERECHEN_CONFIG, иначе ./perechen.toml).")(fn)
 
 
 def today_option(fn: F) -> F:
@@ -101,7 +102,7 @@ def guarded(json_flag: str | None = None) -> Callable[[F], F]:
             except MemoryError:
                 _fail("memory", "Не хватило памяти для обработки книги.", as_json)
             except Exception as e:
-                log = _crash_log(e)
+                log = _crash_log(e, kwargs.get("config_path"))
                 _fail("internal", f"Внутренняя ошибка perechen ({type(e).__name__}). Подробности записаны в {log}. "
                                   "Сообщите о ней сопровождающим.", as_json)
         return wrapper  # type: ignore[return-value]
@@ -110,17 +111,24 @@ def guarded(json_flag: str | None = None) -> Callable[[F], F]:
 
 def _fail(code: str, message: str, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"file_error": {"code": code, "message": message}}, ensure_ascii=False))
+        echo_json(json.dumps({"file_error": {"code": code, "message": message}}, ensure_ascii=False))
     click.echo(f"Ошибка: {message}", err=True)
     sys.exit(EXIT_CANNOT_RUN)
 
 
-def _crash_log(e: BaseException) -> Path:
+def _crash_log(e: BaseException, config_path: Path | None = None) -> Path:
+    """output/logs of the settings file's folder; the system temp folder when there is no settings file.
+
+    Never the current folder: a scheduled task starts in C:\\Windows\\System32.
+    """
     import tempfile
-    d = Path("output/logs")
+    d = Path(tempfile.gettempdir())
     try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        cfg = load_config(config_path)
+        if cfg.source is not None:
+            d = cfg.output_dir / "logs"
+            d.mkdir(parents=True, exist_ok=True)
+    except Exception:  # a broken settings file is no reason to lose the traceback
         d = Path(tempfile.gettempdir())
     p = d / f"crash-{dt.datetime.now():%Y-%m-%d_%H%M%S}.log"
     try:

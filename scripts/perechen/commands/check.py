@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..console import echo_json
 from ._common import CONTEXT, config_option, guarded, load_config, progress_printer, today_option
 
 
@@ -38,7 +39,7 @@ def command(workbook: Path | None, fmt: str, report_dir: Path | None, no_report:
                                 today=today.date() if today else None,
                                 progress=None if quiet or fmt == "json" else progress_printer())
     if fmt == "json":
-        click.echo(report.to_json())
+        echo_json(report.to_json())
     else:
         click.echo(render_text(report, color=use_color(sys.stdout), quiet=quiet))
     sys.exit(report.exit_code)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..console import echo_json
 from ._common import CONTEXT, EXIT_ERRORS, EXIT_OK, config_option, guarded, load_config, progress_printer, today_option
 
 
@@ -47,7 +48,7 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
                                report_dir=report_dir, write_reports=not no_report,
                                progress=None if fmt == "json" else progress_printer())
     if fmt == "json":
-        click.echo(report.to_json())
+        echo_json(report.to_json())
     else:
         click.echo(render_text(report, rules))
     sys.exit(EXIT_ERRORS if fail_if_overdue and report.overdue else EXIT_OK)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..console import echo_json
 from ._common import CONTEXT, config_option, guarded, load_config
 
 
@@ -45,7 +46,7 @@ def command(fmt: str, config_path: Path | None) -> None:
     latest_name, damaged = listing.latest, listing.damaged
     rows = [_row(v, latest_name) for v in listing.versions]
     if fmt == "json":
-        click.echo(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged}, ensure_ascii=False,
+        echo_json(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged}, ensure_ascii=False,
                               indent=2))
         return
     root = listing.root

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..console import echo_json
 from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config, progress_printer
 
 
@@ -51,11 +52,11 @@ def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, 
         if fmt == "json":
             import json
 
-            click.echo(json.dumps({"status": "failed", "error": e.to_dict()}, ensure_ascii=False, indent=2))
+            echo_json(json.dumps({"status": "failed", "error": e.to_dict()}, ensure_ascii=False, indent=2))
         click.echo(f"Ошибка: {e.message}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     if fmt == "json":
-        click.echo(result.to_json())
+        echo_json(result.to_json())
     else:
         click.echo(render_text(result))
     sys.exit(result.exit_code)

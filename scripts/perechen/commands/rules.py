@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..console import echo_json
 from ._common import CONTEXT, config_option, guarded, load_config
 
 SEVERITY_HEADINGS = (("error", "Ошибки (код выхода 1)"), ("warning", "Предупреждения"), ("info", "Сведения"))
@@ -91,7 +92,7 @@ def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -
         doc: dict[str, Any] = {"rules_dir": str(rules.directory), "count": len(items), "rules": items}
         if file_errors is not None:
             doc["file_errors"] = file_errors
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+        echo_json(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
         text = render_rules_text(items, verbose=verbose)
         if file_errors is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,13 +164,30 @@ def _short(e: BaseException) -> str:
     return text if len(text) < 200 else text[:200] + "…"
 
 
+def _causes(e: BaseException) -> Iterator[BaseException]:
+    """``e`` and everything it wraps: requests → urllib3 MaxRetryError.reason → NewConnectionError → OSError."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [e]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        todo.extend(x for x in (cur.__cause__, cur.__context__, getattr(cur, "reason", None), *cur.args)
+                    if isinstance(x, BaseException))
+
+
 def _conn_reason(e: BaseException) -> str:
-    text = str(e)
-    if "Connection refused" in text or "Errno 111" in text:
-        return "соединение отклонено"
-    if "Name or service not known" in text or "getaddrinfo" in text or "NameResolution" in text:
+    """The reason by exception type, never by message text (that is English on Linux, Russian on a Russian
+    Windows — «Подключение не установлено…» — and differs between libc versions)."""
+    causes = list(_causes(e))
+    if any(isinstance(c, socket.gaierror) for c in causes):  # urllib3's NameResolutionError wraps it
         return "имя сервера не найдено"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "соединение отклонено"
+    # http.client.RemoteDisconnected is a ConnectionResetError
+    if any(isinstance(c, ConnectionResetError | ConnectionAbortedError | BrokenPipeError) for c in causes):
         return "сервер разорвал соединение"
     return "ошибка соединения"
 
