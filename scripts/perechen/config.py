@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .models import RulesError
+from .remote import RemoteSettings, cache_file, is_url
 
 CONFIG_NAME = "perechen.toml"
 CONFIG_ENV = "PERECHEN_CONFIG"  # the settings file when --config is not given (scheduled tasks)
@@ -76,6 +77,7 @@ class Config(_M):
     targets: dict[str, TargetConfig] = Field(default_factory=lambda: {"folder": TargetConfig()})
     mail: MailConfig = MailConfig()
     nightly: NightlyConfig = NightlyConfig()
+    remote: RemoteSettings = RemoteSettings()  # a workbook given as https://… (perechen.remote)
 
     # Filled by load(): the folder relative paths are resolved against.
     base_dir: Path = Path(".")
@@ -87,7 +89,19 @@ class Config(_M):
 
     @property
     def workbook_path(self) -> Path:
-        return self.path(self.workbook)
+        """The workbook; for a URL, its downloaded copy in output/.remote/ (see fetch_workbook)."""
+        return cache_file(self.workbook, self.output_dir) if is_url(self.workbook) else self.path(self.workbook)
+
+    def fetch_workbook(self) -> Path:
+        """workbook_path, after bringing a server's workbook up to date (a conditional GET; FileError on failure)."""
+        if not is_url(self.workbook):
+            return self.workbook_path
+        from . import remote
+        from .rules import Rules
+
+        message = Rules.load(self.rules_dir).file_error
+        return remote.fetch(self.workbook, self.remote.model_copy(update={
+            "cafile": str(self.path(self.remote.cafile)) if self.remote.cafile else None}), self.output_dir, message)
 
     @property
     def output_dir(self) -> Path:

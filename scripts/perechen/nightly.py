@@ -41,6 +41,7 @@ from .diff import CASE_PHRASES
 from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
+from .remote import is_url
 from .summary import (
     SUMMARY_VERSION,
     ChangeItem,
@@ -181,6 +182,7 @@ class _Run:
         self.demo = demo
         self.send_mail = send_mail and config.mail.enabled
         self.workbook = Path(workbook) if workbook else config.workbook_path
+        self.remote = workbook is None and is_url(config.workbook)  # fetched in _read (perechen.remote)
         self.log_file = log_file
         self.reports_root = config.output_dir / "reports"
         self.run_dir: Path | None = None
@@ -301,6 +303,8 @@ class _Run:
         from .reader import lock_owner, read_register
 
         try:
+            if self.remote:
+                self.config.fetch_workbook()
             self.register = read_register(self.workbook, self.rules)
         except FileError as e:
             owner = lock_owner(self.workbook)

@@ -96,6 +96,10 @@ class FaultMiddleware:
             "status": None,
             "fault": rule.id if rule else None,
             "time": time.time(),
+            # conditional-request headers (a client's cache at work) and whether credentials were sent
+            "if_none_match": environ.get("HTTP_IF_NONE_MATCH"),
+            "if_modified_since": environ.get("HTTP_IF_MODIFIED_SINCE"),
+            "authorized": bool(environ.get("HTTP_AUTHORIZATION")),
         }
         with self._lock:
             self.log.append(entry)

@@ -34,7 +34,7 @@ def command(workbook: Path | None, fmt: str, report_dir: Path | None, no_report:
     from ..report import render_text, use_color
 
     cfg = load_config(config_path)
-    wb = workbook or cfg.workbook_path
+    wb = workbook or cfg.fetch_workbook()
     report = api.check_workbook(wb, cfg, report_dir=report_dir, write_reports=not no_report,
                                 today=today.date() if today else None,
                                 progress=None if quiet or fmt == "json" else progress_printer())

@@ -42,7 +42,7 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
     from ..diff import render_text
 
     cfg = load_config(config_path)
-    wb = workbook or cfg.workbook_path
+    wb = workbook or cfg.fetch_workbook()
     rules = api.load_rules(cfg)
     report = api.diff_workbook(wb, cfg, rules=rules, against=against, today=today.date() if today else None,
                                report_dir=report_dir, write_reports=not no_report,

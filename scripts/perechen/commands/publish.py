@@ -43,7 +43,7 @@ def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, 
     from ..targets.base import PublishFailed
 
     cfg = load_config(config_path)
-    wb = workbook or cfg.workbook_path
+    wb = workbook or cfg.fetch_workbook()
     rules = api.load_rules(cfg)
     try:
         result = api.publish_workbook(wb, cfg, target=target, dry_run=dry_run, rules=rules,
