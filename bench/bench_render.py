@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from perechen import render  # noqa: E402
+from perechen.renderers.check import write_check_reports  # noqa: E402
 from perechen.report import CheckReport  # noqa: E402
 from perechen.rules import Rules  # noqa: E402
 from tests.test_render_speed import big_register  # noqa: E402
@@ -37,7 +37,7 @@ def main() -> None:
         wall, cpu = [], []
         for _ in range(a.repeat):
             t, c = time.perf_counter(), time.process_time()
-            render.write_check_reports(report, rules, out)
+            write_check_reports(report, rules, out)
             wall.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
     wall.sort()

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("nightly", {"nightly", "summary", "mail", "dashboard"}),
     ("publish", {"publish", "targets", "approval", "compliance"}),
     ("stages", {"stages", "template"}),
-    ("diff / store / renderers", {"diff", "store", "journal", "journal_rebuild", "render", "annotate", "annotate_ods",
+    ("diff / store / renderers", {"diff", "store", "journal", "journal_rebuild", "annotate", "annotate_ods",
                                   "renderers", "opendata", "act_docx"}),
     ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",

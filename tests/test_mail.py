@@ -25,7 +25,7 @@ HEAD_SUPERVISION = "Начальник отдела регистрации и т
 DEPUTY = "Заместитель руководителя (директора) Службы"
 KEEPER = "keeper@gtn.example.ru"
 INFO_EMAIL = "info@gtn.example.ru"
-HAS_RENDER = importlib.util.find_spec("perechen.render") is not None
+HAS_RENDER = importlib.util.find_spec("perechen.renderers.check") is not None
 
 
 def mail_cfg(server: SMTPServer, **over: Any) -> dict[str, Any]:

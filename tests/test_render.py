@@ -13,16 +13,20 @@ from typing import Any
 import openpyxl
 import pytest
 
-from perechen import render
+from perechen.annotate import FILL_RGB, annotate_workbook
+from perechen.annotate.ooxml import EXCEL_TEXT_LIMIT, xml_text
+from perechen.cells import col_letter, parse_ref
 from perechen.models import Finding, Register, Severity
+from perechen.presentation import more_text
 from perechen.reader import read_register
+from perechen.renderers.check import render_html, write_check_reports
 from perechen.report import CheckReport
 from perechen.rules import Rules
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unknown extension is not supported:UserWarning")
 
 SHEET = "Перечень"
-RED, YELLOW, BLUE = (render.FILL_RGB[s] for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+RED, YELLOW, BLUE = (FILL_RGB[s] for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
 X14_URI = "{CCE6A557-97BC-4b89-ADB5-D2B6B4E0B1E0}"
 X14_LIST = ('<extLst><ext uri="' + X14_URI + '" '
             'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
@@ -104,7 +108,7 @@ def run_reports(path: Path, rules: Rules, out: Path, extra: list[Finding] | None
                       key=lambda f: f.sort_key())
     report = CheckReport(workbook=str(path), rows=len(reg.rows), findings=findings, register=reg, report_dir=out)
     out.mkdir(parents=True, exist_ok=True)
-    render.write_check_reports(report, rules, out)
+    write_check_reports(report, rules, out)
     return report
 
 
@@ -324,7 +328,7 @@ def test_existing_comments_validation_and_names_are_merged(tmp_path: Path, rules
         Finding("z", Severity.INFO, None, "Строка вне данных.", sheet=SHEET, cell="A200", row=200),
     ]
     report = CheckReport(workbook=str(path), rows=len(reg.rows), findings=findings, register=reg)
-    render.write_check_reports(report, rules, tmp_path)
+    write_check_reports(report, rules, tmp_path)
     out = openpyxl.load_workbook(report.files["xlsx"])
     assert out.sheetnames == ["Замечания (2)", "Замечания", SHEET, "Сведения"]
     assert out.active.title == SHEET
@@ -351,7 +355,7 @@ def test_cells_are_found_without_bisection_mistakes(tmp_path: Path, rules: Rules
     from tests.test_render_speed import big_register
 
     reg, findings = big_register(rules, 3000, tmp_path / "big.xlsx", flagged=0.02)
-    data, notes = render.annotate_workbook(reg.data, findings, register=reg)
+    data, notes = annotate_workbook(reg.data, findings, register=reg)
     assert notes == []
     p = tmp_path / "a.xlsx"
     p.write_bytes(data)
@@ -362,9 +366,9 @@ def test_cells_are_found_without_bisection_mistakes(tmp_path: Path, rules: Rules
             want = flagged.get(c.coordinate)
             got = c.fill.fgColor.rgb if c.fill.fill_type == "solid" else None
             if want is not None:
-                assert got == render.FILL_RGB[want], c.coordinate
+                assert got == FILL_RGB[want], c.coordinate
             else:
-                assert got not in render.FILL_RGB.values(), c.coordinate
+                assert got not in FILL_RGB.values(), c.coordinate
             assert (c.comment is not None) == (want is not None), c.coordinate
     before = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True)[SHEET]
     after = openpyxl.load_workbook(p, read_only=True)[SHEET]
@@ -372,20 +376,20 @@ def test_cells_are_found_without_bisection_mistakes(tmp_path: Path, rules: Rules
 
 
 def test_xml_text_escapes() -> None:
-    assert render.xml_text('a<b>&"c"') == "a&lt;b&gt;&amp;&quot;c&quot;"
-    assert render.xml_text("_x0041_") == "_x005F_x0041_"
-    assert render.xml_text("bell\x07") == "bell_x0007_"
-    assert render.xml_text("a\r\nb") == "a\nb"
-    assert len(render.xml_text("я" * 40_000)) == render.EXCEL_TEXT_LIMIT
-    assert render.parse_ref("$F$7") == (7, 5) and render.parse_ref("F7:G8") is None
-    assert render.col_letter(26) == "AA"
+    assert xml_text('a<b>&"c"') == "a&lt;b&gt;&amp;&quot;c&quot;"
+    assert xml_text("_x0041_") == "_x005F_x0041_"
+    assert xml_text("bell\x07") == "bell_x0007_"
+    assert xml_text("a\r\nb") == "a\nb"
+    assert len(xml_text("я" * 40_000)) == EXCEL_TEXT_LIMIT
+    assert parse_ref("$F$7") == (7, 5) and parse_ref("F7:G8") is None
+    assert col_letter(26) == "AA"
 
 
 def test_broken_package_gives_a_note_not_a_crash(flawed: Path, rules: Rules, tmp_path: Path) -> None:
     reg = read_register(flawed, rules)
     reg.data = reg.data[:200]  # truncated zip
     report = CheckReport(workbook=str(flawed), rows=len(reg.rows), findings=list(reg.findings), register=reg)
-    render.write_check_reports(report, rules, tmp_path)
+    write_check_reports(report, rules, tmp_path)
     assert "xlsx" not in report.files
     assert "Книга с замечаниями не создана" in report.files["html"].read_text("utf-8")
 
@@ -420,17 +424,17 @@ def test_html_groups_are_capped(make_workbook: Any, rules: Rules, tmp_path: Path
     findings = [Finding("required", Severity.ERROR, "2.1.2", f"Сообщение {i}", sheet=SHEET, cell=f"B{2 + i % 8}",
                         row=2 + i % 8) for i in range(130)]
     report = CheckReport(workbook=str(path), rows=len(reg.rows), findings=findings, register=reg)
-    html = render.render_html(report, rules, limit=50)
+    html = render_html(report, rules, limit=50)
     assert "… и ещё 80 замечаний" in html  # by rule: 130 - 50
     assert html.count("Сообщение ") <= 3 * 50  # one rule group and two persons, 50 each
     assert "не больше 50 замечаний" in html
 
 
 def test_plural() -> None:
-    assert render._more_text(1) == "… и ещё 1 замечание"
-    assert render._more_text(3) == "… и ещё 3 замечания"
-    assert render._more_text(11) == "… и ещё 11 замечаний"
-    assert render._more_text(22) == "… и ещё 22 замечания"
+    assert more_text(1) == "… и ещё 1 замечание"
+    assert more_text(3) == "… и ещё 3 замечания"
+    assert more_text(11) == "… и ещё 11 замечаний"
+    assert more_text(22) == "… и ещё 22 замечания"
 
 
 def test_terminal_output_keeps_sheets_apart() -> None:

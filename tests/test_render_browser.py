@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from perechen import render
 from perechen.models import Finding, Severity
 from perechen.reader import read_register
+from perechen.renderers.check import write_check_reports
 from perechen.report import CheckReport
 from perechen.rules import Rules
 from tests.browser import check_page, require_browser
@@ -58,7 +58,7 @@ def test_capped_page_with_many_groups_passes_axe(make_workbook: Any, rules: Rule
                         cell=f"{'ABCDEFG'[i % 7]}{2 + i % 8}", row=2 + i % 8, value=f"=значение {i}")
                 for i in range(400)]
     report = CheckReport(workbook=str(path), rows=len(reg.rows), findings=findings, register=reg)
-    render.write_check_reports(report, rules, tmp_path)
+    write_check_reports(report, rules, tmp_path)
     html = report.files["html"].read_text("utf-8")
     assert "… и ещё" in html
     _assert_clean(check_page(report.files["html"]))

@@ -12,9 +12,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from perechen import render
+from perechen.annotate import FILL_RGB
 from perechen.models import Finding, Severity
 from perechen.reader import read_register
+from perechen.renderers.check import write_check_reports
 from perechen.report import CheckReport
 from perechen.rules import Rules
 from tests.test_render import INJECTIONS, SHEET, flawed_workbook, run_reports
@@ -62,7 +63,7 @@ def test_libreoffice_opens_the_copy_and_keeps_drop_downs(make_workbook: Any, goo
     lists = {str(d.sqref): (d.formula1 or "") for d in ws.data_validations.dataValidation if d.type == "list"}
     assert "S2:S50" in lists and "Справочники" in lists["S2:S50"] and "$A$2:$A$4" in lists["S2:S50"]
     assert any(sq.startswith("E2:E") for sq in lists)  # Канал: the workbook's own drop-down
-    assert ws["D3"].fill.fgColor.rgb.endswith(render.FILL_RGB[Severity.ERROR][2:])
+    assert ws["D3"].fill.fgColor.rgb.endswith(FILL_RGB[Severity.ERROR][2:])
     assert ws["D3"].comment is not None and "required" in ws["D3"].comment.text
     assert again.sheetnames[0] == "Замечания"
 
@@ -100,7 +101,7 @@ def test_libreoffice_opens_a_copy_with_merged_comments_and_many_cells(tmp_path: 
                         cell=f"{'ABCDEFGHIJ'[i % 10]}{2 + (i * 7) % 320}", row=2 + (i * 7) % 320) for i in range(1200)]
     findings.append(Finding("x", Severity.ERROR, "2.1", "К комментарию клерка", sheet=SHEET, cell="B3", row=3))
     report = CheckReport(workbook=str(path), rows=len(reg.rows), findings=findings, register=reg)
-    render.write_check_reports(report, rules, tmp_path / "out")
+    write_check_reports(report, rules, tmp_path / "out")
     again = openpyxl.load_workbook(convert(report.files["xlsx"], "xlsx", tmp_path / "lo", lo_profile))
     s = again[SHEET]
     assert s["B3"].comment is not None and "Комментарий клерка" in s["B3"].comment.text

@@ -16,8 +16,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from perechen import render
 from perechen.models import Finding, Register, Row, Severity
+from perechen.renderers.check import write_check_reports
 from perechen.report import CheckReport
 from perechen.rules import Rules
 from perechen.template import build_workbook
@@ -129,6 +129,6 @@ def test_reports_for_100k_rows_list_every_finding(rules: Rules, tmp_path: Path) 
     report = CheckReport(workbook=str(reg.path), rows=len(reg.rows), findings=findings, register=reg)
     out = tmp_path / "out"
     out.mkdir()
-    render.write_check_reports(report, rules, out)
+    write_check_reports(report, rules, out)
     ws = openpyxl.load_workbook(report.files["xlsx"], read_only=True)["Замечания"]
     assert ws.max_row == len(findings) + 1

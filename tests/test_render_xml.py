@@ -10,9 +10,12 @@ from typing import Any
 import openpyxl
 import pytest
 
-from perechen import render
+from perechen.annotate import FILL_RGB, annotate_workbook, annotated_name, findings_sheet
+from perechen.annotate.ooxml import CT_MACRO_WB
+from perechen.annotate.sheet import SheetXml
 from perechen.models import Finding, Severity
 from perechen.reader import read_register
+from perechen.renderers.check import write_check_reports
 from perechen.report import CheckReport
 from perechen.rules import Rules
 from tests.test_render import SHEET, rewrite_part, run_reports
@@ -41,9 +44,9 @@ def _findings() -> list[Finding]:
 def _check(path: Path) -> openpyxl.Workbook:
     wb = openpyxl.load_workbook(path)
     ws = wb[SHEET]
-    assert ws["B3"].fill.fgColor.rgb == render.FILL_RGB[Severity.ERROR]
-    assert ws["Z4"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
-    assert ws["A3000"].fill.fgColor.rgb == render.FILL_RGB[Severity.INFO]
+    assert ws["B3"].fill.fgColor.rgb == FILL_RGB[Severity.ERROR]
+    assert ws["Z4"].fill.fgColor.rgb == FILL_RGB[Severity.WARNING]
+    assert ws["A3000"].fill.fgColor.rgb == FILL_RGB[Severity.INFO]
     assert "Ошибка в существующей ячейке." in ws["B3"].comment.text
     assert wb.sheetnames[0] == "Замечания"
     return wb
@@ -53,7 +56,7 @@ def test_prefixed_namespace_parts(make_workbook: Any, tmp_path: Path) -> None:
     path = make_workbook()
     for part in ("xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml", "xl/styles.xml"):
         rewrite_part(path, part, _prefix_main)
-    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    data, notes = annotate_workbook(path.read_bytes(), _findings())
     assert notes == []
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
@@ -68,25 +71,25 @@ def test_prefixed_namespace_parts(make_workbook: Any, tmp_path: Path) -> None:
 def test_rows_without_numbers_are_left_unpainted_with_a_note(make_workbook: Any, tmp_path: Path) -> None:
     path = make_workbook()
     rewrite_part(path, "xl/worksheets/sheet1.xml", lambda d: re.sub(rb'(<row) r="\d+"', rb"\1", d))
-    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    data, notes = annotate_workbook(path.read_bytes(), _findings())
     assert len(notes) == 1 and "Перечень" in notes[0] and "без номеров" in notes[0]
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
     wb = openpyxl.load_workbook(out)
     assert wb["Замечания"].max_row == len(_findings()) + 1
-    assert wb["Сведения"]["A1"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
+    assert wb["Сведения"]["A1"].fill.fgColor.rgb == FILL_RGB[Severity.WARNING]
 
 
 def test_empty_sheet_data(make_workbook: Any, tmp_path: Path) -> None:
     path = make_workbook()
     rewrite_part(path, "xl/worksheets/sheet3.xml",
                  lambda d: re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>", d, flags=re.S))
-    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    data, notes = annotate_workbook(path.read_bytes(), _findings())
     assert notes == []
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
     ws = openpyxl.load_workbook(out)["Сведения"]
-    assert ws["A1"].fill.fgColor.rgb == render.FILL_RGB[Severity.WARNING]
+    assert ws["A1"].fill.fgColor.rgb == FILL_RGB[Severity.WARNING]
     assert ws["A1"].comment is not None
 
 
@@ -107,13 +110,13 @@ def test_annotating_an_annotated_copy(make_workbook: Any, rules: Rules, tmp_path
 
 
 def test_macro_workbook_keeps_its_extension(tmp_path: Path) -> None:
-    ct = render.CT_MACRO_WB.encode()
+    ct = CT_MACRO_WB.encode()
     path = tmp_path / "книга.xlsm"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("[Content_Types].xml", b'<Types><Override PartName="/xl/workbook.xml" ContentType="' + ct
                    + b'"/></Types>')
-    assert render.annotated_name(path, path.read_bytes()) == "замечания-книга.xlsm"
-    assert render.annotated_name(Path("a.xlsx"), b"") == "замечания-a.xlsx"
+    assert annotated_name(path, path.read_bytes()) == "замечания-книга.xlsm"
+    assert annotated_name(Path("a.xlsx"), b"") == "замечания-a.xlsx"
 
 
 def test_calc_chain_is_dropped(make_workbook: Any, tmp_path: Path) -> None:
@@ -127,7 +130,7 @@ def test_calc_chain_is_dropped(make_workbook: Any, tmp_path: Path) -> None:
                              "</Relationships>".encode()))
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("xl/calcChain.xml", f'<calcChain xmlns="{MAIN}"><c r="A1" i="1"/></calcChain>')
-    data, _ = render.annotate_workbook(path.read_bytes(), _findings())
+    data, _ = annotate_workbook(path.read_bytes(), _findings())
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
     z = zipfile.ZipFile(out)
@@ -149,7 +152,7 @@ def test_app_xml_titles_are_updated(tmp_path: Path, rules: Rules) -> None:
     wb.close()
     reg = read_register(path, rules)
     report = CheckReport(workbook=str(path), rows=1, findings=_findings()[:1], register=reg)
-    render.write_check_reports(report, rules, tmp_path)
+    write_check_reports(report, rules, tmp_path)
     app = zipfile.ZipFile(report.files["xlsx"]).read("docProps/app.xml").decode()
     assert "<vt:i4>3</vt:i4>" in app
     assert re.search(r'<vt:vector size="3" baseType="lpstr"><vt:lpstr>Замечания</vt:lpstr>', app)
@@ -157,8 +160,8 @@ def test_app_xml_titles_are_updated(tmp_path: Path, rules: Rules) -> None:
 
 def test_findings_list_is_capped_at_the_sheet_size(make_workbook: Any, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render, "MAX_LIST_ROWS", 3)
-    data, _ = render.annotate_workbook(make_workbook().read_bytes(), _findings())
+    monkeypatch.setattr(findings_sheet, "MAX_LIST_ROWS", 3)
+    data, _ = annotate_workbook(make_workbook().read_bytes(), _findings())
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
     rows = list(openpyxl.load_workbook(out)["Замечания"].iter_rows(values_only=True))
@@ -173,7 +176,7 @@ def test_row_patcher_inserts_cells_and_rows_in_order() -> None:
            '<row r="5" s="4" customFormat="1"/>'
            '</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
            "</worksheet>").encode()
-    sx = render._SheetXml(xml, "sheet.xml")
+    sx = SheetXml(xml, "sheet.xml")
     err, warn = Severity.ERROR, Severity.WARNING
     sx.paint({2: {0: err, 1: warn, 2: err, 3: warn, 5: err}, 3: {2: warn}, 5: {0: err}, 9: {1: warn}},
              lambda base, sev: 100 + base * 2 + (sev is warn))
@@ -194,7 +197,7 @@ def test_empty_sheet_relationships_part(make_workbook: Any, tmp_path: Path) -> N
     rels = "http://schemas.openxmlformats.org/package/2006/relationships"
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("xl/worksheets/_rels/sheet1.xml.rels", f'<Relationships xmlns="{rels}"/>')
-    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    data, notes = annotate_workbook(path.read_bytes(), _findings())
     assert notes == []
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)
@@ -207,7 +210,7 @@ def test_a_sheet_that_cannot_be_annotated_leaves_no_dangling_parts(make_workbook
     r_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     rewrite_part(path, "xl/worksheets/sheet1.xml", lambda d: d.replace(
         b"</worksheet>", f'<legacyDrawing xmlns:r="{r_ns}" r:id="rIdGone"/></worksheet>'.encode()))
-    data, notes = render.annotate_workbook(path.read_bytes(), _findings())
+    data, notes = annotate_workbook(path.read_bytes(), _findings())
     assert len(notes) == 1 and "рисунок примечаний" in notes[0]
     out = tmp_path / "a.xlsx"
     out.write_bytes(data)

@@ -36,7 +36,7 @@ from typing import Any
 
 from . import canonical, store
 from .act_docx import ActContent, build_act
-from .diff import CASES, DiffReport, compare, render_xlsx
+from .diff import CASES, DiffReport, compare
 from .fsutil import atomic_write
 from .journal import (
     ACT_FILE,
@@ -47,6 +47,7 @@ from .journal import (
 )
 from .journal_rebuild import NoDeadlineCalendar, approvals_dir, read_draft_folders
 from .models import PerechenError, Register
+from .renderers.diff import render_xlsx
 from .rules import Rules
 
 DRAFT_FORMAT = "perechen-draft/1"

@@ -39,7 +39,6 @@ from .canonical import (
     canonicalizer,
     fingerprint,
 )
-from .jinja import TemplateSet, get_template
 from .models import PerechenError, Register
 from .rules import Rules
 from .text import fold, plural, split_multi, value_key, work_days
@@ -225,14 +224,15 @@ def _needs_key(rules: Rules, field_name: str, value: Any) -> frozenset[str]:
     return frozenset(out)
 
 
-def _empty(v: Any) -> bool:
+def is_empty(v: Any) -> bool:
+    """An empty canonical value: None, "" or an empty list."""
     return v is None or v == "" or v == []
 
 
 def _same(rules: Rules, field_name: str, old: Any, new: Any) -> bool:
     if field_name in NEEDS_FIELDS:
         return _needs_key(rules, field_name, old) == _needs_key(rules, field_name, new)
-    if _empty(old) and _empty(new):
+    if is_empty(old) and is_empty(new):
         return True
     col = rules.columns.get(field_name)
     if col is not None and col.multi:
@@ -357,7 +357,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         if status == INCLUDED:
             if old is None:
                 d, from_run = change_date(c, code, rn)
-                flds = {f: {"old": None, "new": c.get(f)} for f in schema_fields if not _empty(c.get(f))}
+                flds = {f: {"old": None, "new": c.get(f)} for f in schema_fields if not is_empty(c.get(f))}
                 changes.append(Change(code, "added", flds, name, rn, d, from_run))
                 continue
             if old == c:  # the usual case: the row is exactly as published
@@ -490,7 +490,7 @@ def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
 
 def show_value(field_name: str, value: Any) -> str:
     """A canonical value as a clerk reads it: lists joined with «; », dates as ДД.ММ.ГГГГ, empty as «—»."""
-    if _empty(value):
+    if is_empty(value):
         return "—"
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
@@ -593,167 +593,3 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
     if report.report_dir is not None:
         lines.append(f"Отчёты: {report.report_dir}")
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Report files: diff.json, diff.html, diff.xlsx
-
-HTML_LIMIT = 1000
-_FILL_CHANGED = "FFF2CC"
-_FILL_OLD = "FDE2E1"
-_FILL_NEW = "DCF2DF"
-
-
-def write_diff_reports(report: DiffReport, rules: Rules, out: Path) -> dict[str, Path]:
-    """Write diff.json, diff.html and diff.xlsx into ``out``; return their paths (also kept in report.files)."""
-    from .fsutil import atomic_write
-
-    out.mkdir(parents=True, exist_ok=True)
-    report.report_dir = out
-    report.files["json"] = atomic_write(out / "diff.json", report.to_json())
-    report.files["html"] = atomic_write(out / "diff.html", render_html(report, rules))
-    report.files["xlsx"] = atomic_write(out / "diff.xlsx", render_xlsx(report, rules))
-    return report.files
-
-
-_PAGES = TemplateSet("diff", trim_blocks=False)
-
-
-def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) -> str:
-    header = {c.field: c.header for c in rules.schema.columns}
-    cases = []
-    counts = []
-    for kind, items in report.by_case().items():
-        if not items:
-            continue
-        clause, title = CASES[kind]
-        counts.append({"title": title, "clause": clause, "n": len(items)})
-        shown = []
-        for ch in items[:limit]:
-            cur = report.current_rows.get(ch.code, {})
-            summary = "; ".join(x for x in (show_value("channel", cur.get("channel")),
-                                            show_value("kind", cur.get("kind"))) if x != "—")
-            shown.append({
-                "code": ch.code, "name": ch.name or "—",
-                "row": ch.row if ch.row is not None else "удалена",
-                "date": (ch.change_date.strftime("%d.%m.%Y") if ch.change_date and not ch.date_from_run
-                         else "не указана"),
-                "summary": summary or "—",
-                "gone": ch.gone,
-                "fields": [{"header": header.get(f, f), "old": show_value(f, v["old"]), "new": show_value(f, v["new"])}
-                           for f, v in ch.fields.items()],
-            })
-        cases.append({"kind": kind, "title": title, "clause": clause, "rows": shown, "total": len(items),
-                      "truncated": len(items) > limit})
-    tpl = get_template("diff.html", _PAGES)
-    return tpl.render(
-        workbook=report.workbook, today=report.today.strftime("%d.%m.%Y"),
-        baseline_line=baseline_line(report), deadline_line=deadline_line(report, with_state=False),
-        deadline_state=deadline_line(report)[len(deadline_line(report, with_state=False)):].strip(),
-        summary_line=summary_line(report), overdue=report.overdue,
-        counts=counts, cases=cases,
-        pending=report.pending_review, warnings=[w.message for w in report.warnings],
-    )
-
-
-def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
-    """Old and new values side by side, one line per code; the cells of changed fields highlighted.
-
-    Written with openpyxl in write-only mode; every text cell is a string (``data_type = "s"``), so a value
-    starting with «=» stays text.
-    """
-    import io
-
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Изменения")
-    bold = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    fill_changed = PatternFill("solid", fgColor=_FILL_CHANGED)
-    fill_old = PatternFill("solid", fgColor=_FILL_OLD)
-    fill_new = PatternFill("solid", fgColor=_FILL_NEW)
-    cols = list(rules.schema.columns)
-    have_old = report.baseline is not None
-
-    def cell(value: Any, *, font: Font | None = None, fill: PatternFill | None = None) -> WriteOnlyCell:
-        c = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str):
-            c.data_type = "s"
-        if font is not None:
-            c.font = font
-        if fill is not None:
-            c.fill = fill
-        c.alignment = wrap
-        return c
-
-    head = ["Код", "Случаи", "Пункты", "Строка книги", "Дата изменения"]
-    for col in cols:
-        if have_old:
-            head.append(f"{col.header}: было")
-        head.append(f"{col.header}: стало" if have_old else col.header)
-    widths = [12, 34, 14, 10, 14]
-    for col in cols:
-        widths.extend([max(12, min(col.width, 40))] * (2 if have_old else 1))
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}1"
-    ws.append([cell(h, font=bold) for h in head])
-
-    grouped: dict[str, list[Change]] = {}
-    for ch in report.changes:
-        grouped.setdefault(ch.code, []).append(ch)
-    base_rows = report.baseline.rows_by_code if report.baseline is not None else {}
-    for code, chs in grouped.items():
-        old = base_rows.get(code, {})
-        new = report.current_rows.get(code, {}) if not any(c.gone for c in chs) else {}
-        changed = {f for c in chs for f in c.fields}
-        first = chs[0]
-        when = first.change_date.strftime("%d.%m.%Y") if first.change_date and not first.date_from_run else ""
-        line = [cell(code, font=bold),
-                cell("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs)),
-                cell("; ".join(c.clause for c in chs if c.clause) or "—"),
-                cell(first.row if first.row is not None else "удалена"),
-                cell(when)]
-        added = any(c.kind == "added" for c in chs)
-        for col in cols:
-            f = col.field
-            hit = f in changed and not added
-            if have_old:
-                ov = old.get(f)
-                line.append(cell("" if _empty(ov) else show_value(f, ov), fill=fill_old if hit else None))
-            nv = new.get(f)
-            line.append(cell("" if _empty(nv) else show_value(f, nv),
-                             fill=fill_new if hit else (fill_changed if added and not _empty(nv) else None)))
-        ws.append(line)
-
-    ss = wb.create_sheet("Сводка")
-    ss.column_dimensions["A"].width = 34
-    ss.column_dimensions["B"].width = 90
-    summary: list[tuple[str, Any]] = [
-        ("Книга", report.workbook),
-        ("Базовая версия", report.baseline_name or "нет (ничего не опубликовано)"),
-        ("Дата сравнения", report.today.strftime("%d.%m.%Y")),
-        ("Изменений", len(report.changes)),
-    ]
-    for kind, n in report.counts().items():
-        clause, title = CASES[kind]
-        summary.append((f"{title.split(' (')[0]}{f' (п. {clause})' if clause else ''}", n))
-    summary += [
-        ("Самое раннее изменение", report.earliest_change.strftime("%d.%m.%Y") if report.earliest_change else "—"),
-        ("Срок размещения (п. 5.4)", report.deadline.strftime("%d.%m.%Y") if report.deadline else "—"),
-        ("Осталось рабочих дней", report.working_days_left if report.working_days_left is not None else "—"),
-        ("Просрочено", f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}" if report.overdue else "нет"),
-        ("Ждут проверки", ", ".join(report.pending_review) or "—"),
-    ]
-    for k, v in summary:
-        ss.append([cell(k, font=bold), cell(v)])
-    for warn in report.warnings:
-        ss.append([cell("Предупреждение", font=bold), cell(warn.message)])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

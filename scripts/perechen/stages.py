@@ -48,10 +48,10 @@ def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None
 
 def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None) -> None:
     """report.json, the HTML page and the annotated copy of the workbook."""
-    from . import render  # the OOXML engine: only a run that writes reports pays for importing it
+    from .renderers import check  # the OOXML engine: only a run that writes reports pays for importing it
 
     report.files["json"] = atomic_write(out / "report.json", report.to_json())
-    render.write_check_reports(report, rules, out, progress=progress)
+    check.write_check_reports(report, rules, out, progress=progress)
 
 
 def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,
@@ -64,6 +64,7 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
     """
     from . import diff, store
+    from .renderers.diff import write_diff_reports
 
     rules = rules or load_rules(config)
     reg = register or read_register(workbook, rules, progress=progress)
@@ -71,5 +72,5 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
-        diff.write_diff_reports(report, rules, out)
+        write_diff_reports(report, rules, out)
     return report
