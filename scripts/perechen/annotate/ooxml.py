@@ -45,8 +45,9 @@ class AnnotateError(CodedError):
     default_code = "annotate_failed"
 
 
-class SheetSkip(Exception):
-    """This sheet cannot be painted; its findings are still listed on «Замечания»."""
+class SheetSkip(AnnotateError):
+    """This sheet cannot be painted; its findings are still listed on «Замечания» (caught by the engine:
+    the copy is still made, with a note)."""
 
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
