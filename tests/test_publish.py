@@ -74,7 +74,7 @@ def test_folder_publish_then_nothing_to_do(cfg: Config, master_copy: Path) -> No
     version = store.latest(cfg.output_dir)
     assert version is not None
     assert version.fingerprint == res.fingerprint and len(version.rows) == 8
-    assert set(version.manifest["files"]) >= SITE_FILES | {"register.json"}
+    assert set(version.manifest["files"]) >= SITE_FILES | {"register.json.gz"}
     assert version.manifest["target"] == "folder" and version.manifest["opendata"]["data_file"] == \
         "data-20240226-structure-20240226.csv"
     page = (site / PAGE_NAME).read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -105,8 +106,9 @@ def test_commit_writes_folder_manifest_and_latest(tmp_path: Path, rules: Rules, 
     for name, content in files.items():
         assert (v.path / name).read_bytes() == content
         assert man["files"][name]["sha256"] == hashlib.sha256(content).hexdigest()
-    reg_bytes = (v.path / "register.json").read_bytes()
-    assert man["files"]["register.json"]["sha256"] == hashlib.sha256(reg_bytes).hexdigest()
+    reg_bytes = (v.path / "register.json.gz").read_bytes()
+    assert man["files"]["register.json.gz"]["sha256"] == hashlib.sha256(reg_bytes).hexdigest()
+    assert json.loads(gzip.decompress(reg_bytes)) == v.register and not (v.path / "register.json").exists()
     cur = store.latest(out)
     assert cur is not None and cur.name == v.name and cur.is_latest
     assert cur.rows_by_code["ТВ-03"]["kind"] == "АРМ ГС"
@@ -130,7 +132,7 @@ def test_second_commit_in_same_second_gets_suffix_and_history_keeps_both(
 def test_bad_file_names_are_refused(tmp_path: Path, rules: Rules, make_workbook: Any,
                                     good_rows: list[dict[str, Any]]) -> None:
     data = _data(rules, make_workbook, good_rows)
-    for bad in ("../evil", "/abs", "manifest.json", "register.json", ".hidden"):
+    for bad in ("../evil", "/abs", "manifest.json", "register.json", "register.json.gz", ".hidden"):
         with pytest.raises(store.StoreError):
             store.commit_version(tmp_path, data, {bad: b"x"}, {})
     assert store.latest(tmp_path) is None
@@ -201,8 +203,8 @@ def test_damaged_store_is_a_clear_error(tmp_path: Path, rules: Rules, make_workb
                                         good_rows: list[dict[str, Any]]) -> None:
     out = tmp_path / "output"
     v = store.commit_version(out, _data(rules, make_workbook, good_rows), {}, {})
-    reg = v.path / "register.json"
-    reg.write_text(reg.read_text(encoding="utf-8").replace("ТВ-01", "ТВ-99"), encoding="utf-8")
+    reg = v.path / "register.json.gz"
+    reg.write_bytes(gzip.compress(gzip.decompress(reg.read_bytes()).replace("ТВ-01".encode(), "ТВ-99".encode())))
     with pytest.raises(store.StoreError, match="контрольная сумма"):
         store.latest(out)
     (out / "published" / "LATEST").write_text("../../etc\n", encoding="utf-8")
@@ -222,7 +224,7 @@ def test_baseline_from_old_xlsx_equals_canonical_data(rules: Rules, make_workboo
     assert set(base.rows_by_code) == {f"ТВ-0{i}" for i in range(1, 9)}
     v = store.commit_version(tmp_path / "o", base.register, {}, {})
     assert store.load_baseline(v.path, rules).fingerprint == base.fingerprint
-    assert store.load_baseline(v.path / "register.json", rules).fingerprint == base.fingerprint
+    assert store.load_baseline(v.path / "register.json.gz", rules).fingerprint == base.fingerprint
     with pytest.raises(store.StoreError):
         store.load_baseline(tmp_path / "nope", rules)
 
@@ -230,3 +232,30 @@ def test_baseline_from_old_xlsx_equals_canonical_data(rules: Rules, make_workboo
 def test_master_workbook_untouched(master_copy: Path, rules: Rules, tmp_path: Path) -> None:
     base = store.load_baseline(master_copy, rules)
     store.commit_version(tmp_path / "o", base.register, {}, {})
+
+
+def test_register_is_stored_compressed_and_old_versions_still_read(tmp_path: Path, rules: Rules, make_workbook: Any,
+                                                                  good_rows: list[dict[str, Any]]) -> None:
+    """Issue 13 §6: register.json.gz; a version published before compression (register.json) still loads."""
+    out = tmp_path / "output"
+    data = _data(rules, make_workbook, good_rows * 20)
+    new = store.commit_version(out, data, {}, {}, now=dt.datetime(2026, 3, 2, 10, 0, 0))
+    plain = len(json.dumps(new.register, ensure_ascii=False, indent=1).encode("utf-8"))
+    assert (new.path / "register.json.gz").stat().st_size * 5 < plain
+
+    # An old version folder, as perechen wrote it before: register.json with its sha256 in the manifest.
+    old = out / "published" / "2026-01-01_090000"
+    old.mkdir()
+    raw = gzip.decompress((new.path / "register.json.gz").read_bytes())
+    (old / "register.json").write_bytes(raw)
+    man = json.loads((new.path / "manifest.json").read_text(encoding="utf-8"))
+    man["files"] = {"register.json": {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}}
+    man["version"] = old.name
+    (old / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    versions = store.list_versions(out)
+    assert [v.name for v in versions] == [old.name, new.name]
+    assert versions[0].register == versions[1].register
+    assert store.load_baseline(old / "register.json", rules).fingerprint == new.fingerprint
+    (old / "register.json").write_bytes(raw.replace("ТВ-01".encode(), "ТВ-99".encode()))
+    with pytest.raises(store.StoreError, match="контрольная сумма"):
+        store.load_version(old)

@@ -2,8 +2,9 @@
 
 A version folder holds
 
-* ``register.json`` — the canonical published data (:func:`perechen.canonical.canonical_register`): the rows
-  with status «включено» with every field, the «Сведения» data, the schema version and a ``fingerprint``;
+* ``register.json.gz`` — the canonical published data (:func:`perechen.canonical.canonical_register`), gzip-
+  compressed: the rows with status «включено» with every field, the «Сведения» data, the schema version and a
+  ``fingerprint``. Versions published before compression hold ``register.json``; both are read;
 * the files that were published (page, .xlsx, open data …), as given to :func:`commit_version`;
 * ``manifest.json`` — what the publisher passed (time, user, target, URLs …) plus, added here, the sha256
   and size of every file, the data fingerprint, the row count and the version name.
@@ -21,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
+import gzip
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -39,7 +42,8 @@ from .rules import Rules
 MANIFEST_FORMAT = "perechen-manifest/1"
 PUBLISHED = "published"
 LATEST_NAME = "LATEST"
-REGISTER_FILE = "register.json"
+REGISTER_FILE = "register.json"  # versions published before compression; still read
+REGISTER_GZ = "register.json.gz"  # what commit_version writes: the same JSON, gzip-compressed (issue 13 §6)
 MANIFEST_FILE = "manifest.json"
 TMP_PREFIX = ".tmp-"
 LOCK_WAIT_SECONDS = 30.0
@@ -83,18 +87,19 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
     manifest = _read_json(path / MANIFEST_FILE, "файл")
     if not with_register:
         return PublishedVersion(name=path.name, path=path, manifest=manifest, register={})
-    reg_path = path / REGISTER_FILE
-    expected = ((manifest.get("files") or {}).get(REGISTER_FILE) or {}).get("sha256")
+    reg_path = register_path(path)
+    expected = ((manifest.get("files") or {}).get(reg_path.name) or {}).get("sha256")
     try:
         # Hash in chunks, then parse: a big register.json is never held as bytes and text at once.
         if expected and _sha256_file(reg_path) != expected:
             raise StoreError("store_broken", f"Опубликованная версия повреждена: {reg_path} изменён после "
                                              "публикации (контрольная сумма не совпадает с manifest.json).", reg_path)
-        with open(reg_path, encoding="utf-8") as f:
+        with (gzip.open(reg_path, "rt", encoding="utf-8") if reg_path.name == REGISTER_GZ
+              else open(reg_path, encoding="utf-8")) as f:
             register = json.load(f)
     except FileNotFoundError:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {reg_path}.", reg_path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается ({e}).",
                          reg_path) from None
     except OSError as e:
@@ -109,6 +114,12 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: данные {reg_path} не совпадают "
                                          "с их отпечатком.", reg_path)
     return PublishedVersion(name=path.name, path=path, manifest=manifest, register=register)
+
+
+def register_path(version: Path) -> Path:
+    """The version's data: register.json.gz, or register.json in a version published before compression."""
+    gz = version / REGISTER_GZ
+    return gz if gz.is_file() or not (version / REGISTER_FILE).is_file() else version / REGISTER_FILE
 
 
 def _sha256_file(path: Path) -> str:
@@ -157,7 +168,7 @@ def list_versions(output_dir: Path, *, with_register: bool = True,
     for p in sorted(root.iterdir(), key=lambda q: _version_sort_key(q.name)):
         if not p.is_dir() or not _VERSION_RE.match(p.name):
             continue
-        if not (p / MANIFEST_FILE).is_file() or not (p / REGISTER_FILE).is_file():
+        if not (p / MANIFEST_FILE).is_file() or not register_path(p).is_file():
             continue
         try:
             v = load_version(p, with_register=with_register)
@@ -183,7 +194,7 @@ def _version_sort_key(name: str) -> tuple[str, int]:
 def _check_file_name(name: str) -> str:
     p = PurePosixPath(name)
     if (not name or p.is_absolute() or ".." in p.parts or "\\" in name or name.startswith(".")
-            or str(p) in (MANIFEST_FILE, REGISTER_FILE)):
+            or str(p) in (MANIFEST_FILE, REGISTER_FILE, REGISTER_GZ)):
         raise StoreError("store_bad_name", f"Недопустимое имя файла для опубликованной версии: «{name}».")
     return str(p)
 
@@ -274,8 +285,11 @@ def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[
             man["schema_version"] = reg.get("schema_version")
             file_list: dict[str, dict[str, Any]] = {}
             reg_bytes = _dumps(reg, compact=len(rows) > 1000)
-            _write(tmp / REGISTER_FILE, reg_bytes)
-            file_list[REGISTER_FILE] = {"sha256": hashlib.sha256(reg_bytes).hexdigest(), "size": len(reg_bytes)}
+            # Compressed: the rows repeat the same long texts, so a register shrinks ~10x (mtime=0: same bytes
+            # for the same data).
+            reg_bytes = gzip.compress(reg_bytes, compresslevel=6, mtime=0)
+            _write(tmp / REGISTER_GZ, reg_bytes)
+            file_list[REGISTER_GZ] = {"sha256": hashlib.sha256(reg_bytes).hexdigest(), "size": len(reg_bytes)}
             for name in sorted(names):
                 data = names[name]
                 _write(tmp / name, data)
@@ -358,7 +372,7 @@ def load_baseline(path: Path, rules: Rules) -> PublishedVersion:
         return load_version(path)
     if not path.exists():
         raise StoreError("baseline_missing", f"Базовая версия {path} не найдена.", path)
-    if path.name == REGISTER_FILE:
+    if path.name in (REGISTER_FILE, REGISTER_GZ):
         return load_version(path.parent)
     if path.suffix.lower() == ".json":
         data = _read_json(path, "файл")
