@@ -68,6 +68,17 @@ class NightlyConfig(_M):
     log_backups: int = 5  # … keeping this many old files
 
 
+class RetentionConfig(_M):
+    """Old report folders in output/reports/ are removed by the nightly run (perechen.retention).
+
+    A folder goes only when it is older than ``reports_keep_days`` AND not among the newest
+    ``reports_keep_count``. Published versions (output/published/) and approvals/acts are never removed.
+    """
+
+    reports_keep_days: int = Field(default=90, ge=0)  # 0: keep every report folder
+    reports_keep_count: int = Field(default=60, ge=0)
+
+
 class Config(_M):
     workbook: str = "workbook/perechen.xlsx"
     output: str = "output"
@@ -78,6 +89,7 @@ class Config(_M):
     mail: MailConfig = MailConfig()
     nightly: NightlyConfig = NightlyConfig()
     remote: RemoteSettings = RemoteSettings()  # a workbook given as https://… (perechen.remote)
+    retention: RetentionConfig = RetentionConfig()
 
     # Filled by load(): the folder relative paths are resolved against.
     base_dir: Path = Path(".")

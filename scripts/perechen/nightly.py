@@ -42,6 +42,7 @@ from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
 from .remote import is_url
+from .retention import prune_reports
 from .summary import (
     SUMMARY_VERSION,
     ChangeItem,
@@ -245,6 +246,7 @@ class _Run:
                            keep=self.config.nightly.history_keep)
         except (OSError, PerechenError) as e:
             log.error("Не удалось дописать историю запусков: %s", e)
+        self._prune_reports()
         dashboard = self._dashboard()
         log.info("Ночная проверка завершена: код выхода %s (%s)", self.s.exit_code, self.s.status)
         assert self.s.exit_code is not None
@@ -606,6 +608,21 @@ class _Run:
         self.files["nightly"] = SUMMARY_FILE
         atomic_write(self.run_dir / SUMMARY_FILE, self.s.to_json())
         atomic_write(self.run_dir / RUN_PAGE, render_run_page(self.s, self.findings))
+
+    def _prune_reports(self) -> None:
+        """Old report folders go ([retention] in perechen.toml); published versions and acts never. Never fails."""
+        r = self.config.retention
+        try:
+            res = prune_reports(self.config.output_dir, keep_days=r.reports_keep_days, keep_count=r.reports_keep_count,
+                                now=self.started, protect=[self.run_dir] if self.run_dir else [])
+        except OSError as e:
+            log.warning("Старые папки отчётов не удалены: %s", e)
+            return
+        if res.removed:
+            log.info("Удалены старые папки отчётов: %d (освобождено %.1f МБ).", len(res.removed),
+                     res.freed_bytes / 1_048_576)
+        for err in res.errors:
+            log.warning("Не удалось удалить старую папку отчётов %s", err)
 
     def _dashboard(self) -> Path | None:
         from .dashboard import write_dashboard
