@@ -331,7 +331,7 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
             if re.fullmatch(r"ns\d+", prefix) or not re.fullmatch(r"[A-Za-z_][\w.-]*", prefix):
                 continue
             ET._namespace_map[uri] = prefix  # type: ignore[attr-defined]
-        out = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     finally:
         ET._namespace_map.clear()  # type: ignore[attr-defined]
         ET._namespace_map.update(saved)  # type: ignore[attr-defined]

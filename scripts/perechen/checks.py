@@ -402,7 +402,7 @@ def _groups(ctx: Context, skip: Sequence[str], field_name: str) -> list[list[int
     """Indexes of active rows grouped by the comparison key of a text field (empty ones left out), in
     sheet order; computed once per run for each field."""
     ck = f"groups:{field_name}:" + "\x1f".join(skip)
-    cached = ctx.cache.get(ck)
+    cached: list[list[int]] | None = ctx.cache.get(ck)
     if cached is not None:
         return cached
     rows = ctx.rows

@@ -199,7 +199,7 @@ def _nice_step(vmax: int) -> int:
     for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
         if vmax / s <= 5:
             return s
-    return 10 ** len(str(vmax // 5))
+    return int(10 ** len(str(vmax // 5)))
 
 
 def _short_label(e: HistoryEntry) -> str:

@@ -271,7 +271,9 @@ def _open_ods(zf: zipfile.ZipFile, path: Path, rules: Rules) -> Package:
 
 
 def _ole_error(data: bytes, path: Path, rules: Rules) -> FileError:
-    utf16 = lambda s: s.encode("utf-16-le")  # noqa: E731
+    def utf16(s: str) -> bytes:
+        return s.encode("utf-16-le")
+
     if utf16("EncryptedPackage") in data or utf16("EncryptionInfo") in data:
         return FileError("encrypted", rules.file_error("encrypted", path), path)
     if utf16("Workbook") in data or utf16("Book") in data:

@@ -485,7 +485,7 @@ def draft_year_toml(year: int) -> str:
             f"[years.{year}]",
             'status = "provisional"',
             f'decree = "ПРОВЕРИТЬ: постановление о переносе выходных дней в {year} году '
-            f'(черновик из holidays {holidays.__version__})"',
+            f'(черновик из holidays {getattr(holidays, "__version__", "?")})"',
             f"holidays = {arr(art112)}",
             f"days_off = {arr(days_off)}",
             f"working_weekends = {arr(working_weekends)}",
