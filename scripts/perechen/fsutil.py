@@ -9,17 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import re
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .models import PerechenError
 
 
-def atomic_write(path: Path, data: bytes | str) -> Path:
+def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> Path:
     """Write to a temporary name in the same folder, fsync, then rename over ``path``.
 
-    A full disk or a crash never leaves a half-written file under the final name.
+    A full disk or a crash never leaves a half-written file under the final name. ``mode``: the file's
+    permissions (``0o600`` for a private copy); by default what the umask allows, like any new file.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -33,7 +36,7 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             f.flush()
             os.fsync(f.fileno())
         # mkstemp creates 0600; reports are meant for colleagues on a shared folder: honour the umask.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)
         replace(tmp, path)
     except OSError as e:
         try:
@@ -90,17 +93,69 @@ def _umask() -> int:
     return mask
 
 
+def write_synced(path: Path, data: bytes) -> None:
+    """Write a new file and fsync it — for files inside a temporary folder that is renamed into place whole
+    (a published version, an approval); raises OSError for the caller to word."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- timestamped folders: output/reports/<run>, output/published/<version>, output/approvals/<id> ------------
+
+STAMP_FORMAT = "%Y-%m-%d_%H%M%S"
+RUN_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{6})(?:-(\d+))?$")  # a stamp, "-N" when a second is shared
+
+
 def stamp(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now()).strftime("%Y-%m-%d_%H%M%S")
+    return (now or dt.datetime.now()).strftime(STAMP_FORMAT)
+
+
+def run_names(now: dt.datetime | None = None) -> Iterator[str]:
+    """``YYYY-MM-DD_HHMMSS``, then ``…-2``, ``…-3`` … (up to 999) for runs that share a second."""
+    base = stamp(now)
+    yield base
+    for i in range(2, 1000):
+        yield f"{base}-{i}"
+
+
+def stamp_of(name: str) -> dt.datetime | None:
+    """When a folder named by :func:`run_names` was made; None for any other name."""
+    m = RUN_NAME_RE.match(name)
+    if not m:
+        return None
+    try:
+        return dt.datetime.strptime(m.group(1), STAMP_FORMAT)
+    except ValueError:
+        return None
+
+
+def free_name(parent: Path, now: dt.datetime | None = None) -> Path | None:
+    """The first name from :func:`run_names` not yet taken in ``parent`` (None when all 999 are)."""
+    return next((parent / n for n in run_names(now) if not (parent / n).exists()), None)
 
 
 def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
     """Create ``parent/<YYYY-MM-DD_HHMMSS>`` (with a suffix when two runs share a second)."""
-    base = stamp(now)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        for i in range(1, 1000):
-            name = base if i == 1 else f"{base}-{i}"
+        for name in run_names(now):
             d = parent / name
             try:
                 d.mkdir()

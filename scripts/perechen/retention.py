@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RUN_DIR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{6})(?:-(\d+))?$")
+from .fsutil import RUN_NAME_RE, stamp_of
+
 REPORTS = "reports"
 
 
@@ -29,16 +29,6 @@ class Pruned:
     kept: int = 0
     freed_bytes: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def _started(name: str) -> dt.datetime | None:
-    m = RUN_DIR_RE.match(name)
-    if not m:
-        return None
-    try:
-        return dt.datetime.strptime(m.group(1), "%Y-%m-%d_%H%M%S")
-    except ValueError:
-        return None
 
 
 def prune_reports(output_dir: Path, *, keep_days: int, keep_count: int, now: dt.datetime | None = None,
@@ -57,10 +47,10 @@ def prune_reports(output_dir: Path, *, keep_days: int, keep_count: int, now: dt.
     keep = {Path(p).resolve() for p in protect}
     runs: list[tuple[dt.datetime, int, Path]] = []
     for p in root.iterdir():
-        when = _started(p.name)
+        when = stamp_of(p.name)
         if when is None or p.is_symlink() or not p.is_dir():
             continue
-        m = RUN_DIR_RE.match(p.name)
+        m = RUN_NAME_RE.match(p.name)
         runs.append((when, int(m.group(2) or 1) if m else 1, p))
     runs.sort(reverse=True)  # newest first
     for i, (when, _, p) in enumerate(runs):
