@@ -201,7 +201,7 @@ def prepare_draft(register: Register, rules: Rules, output_dir: Path, journal: J
     if last is not None:
         last_draft = journal.draft(last.draft_id)
         if last_draft is not None and last_draft.fingerprint == data["fingerprint"]:
-            raise ApprovalError("nothing_to_approve", f"Перечень не изменился после приказа {_act_text(last)}: "
+            raise ApprovalError("nothing_to_approve", f"Перечень не изменился после {_act_text(last, 'приказа')}: "
                                                       "новый проект приказа не нужен.")
     draft = Draft(id=_new_id(output_dir, now), folder=Path(), created_at=now, kind=kind,
                   baseline=baseline.name if baseline is not None else None, fingerprint=data["fingerprint"],
@@ -289,41 +289,51 @@ def _write_folder(final: Path, files: Mapping[str, bytes]) -> None:
 def rows_xlsx(rules: Rules, rows: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
     """The frozen rows as a plain .xlsx for review: every schema column, every text a string (never a formula)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, NamedStyle
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Перечень"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Перечень")
+    head = NamedStyle(name="perechen-head", font=Font(bold=True), alignment=Alignment(wrap_text=True))
+    body = NamedStyle(name="perechen-body", alignment=Alignment(wrap_text=True, vertical="top"))
+    day = NamedStyle(name="perechen-day", alignment=Alignment(vertical="top"), number_format="DD.MM.YYYY")
+    for style in (head, body, day):
+        wb.add_named_style(style)
     cols = rules.schema.columns
-    for c, col in enumerate(cols, start=1):
-        cell = ws.cell(row=1, column=c, value=col.header)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[cell.column_letter].width = col.width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for r, row in enumerate(rows, start=2):
-        for c, col in enumerate(cols, start=1):
-            v = row.get(col.field)
-            cell = ws.cell(row=r, column=c)
-            if col.type == "date" and isinstance(v, str):
-                try:
-                    cell.value = dt.date.fromisoformat(v)
-                    cell.number_format = "DD.MM.YYYY"
-                    continue
-                except ValueError:
-                    pass
-            text = "; ".join(str(x) for x in v) if isinstance(v, list) else ("" if v is None else str(v))
-            if text:
-                cell.value = text
-                cell.data_type = "s"
-            cell.alignment = wrap
+    for i, col in enumerate(cols, start=1):
+        ws.column_dimensions[_letter(i)].width = col.width
     ws.freeze_panes = "A2"
+
+    def cell(value: Any, style: str) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"  # «=…» stays text
+        c.style = style
+        return c
+
+    ws.append([cell(col.header, "perechen-head") for col in cols])
+    for row in rows:
+        out = []
+        for col in cols:
+            v = row.get(col.field)
+            if col.type == "date" and isinstance(v, str):
+                with contextlib.suppress(ValueError):
+                    out.append(cell(dt.date.fromisoformat(v), "perechen-day"))
+                    continue
+            text = "; ".join(str(x) for x in v) if isinstance(v, list) else ("" if v is None else str(v))
+            out.append(cell(text or None, "perechen-body"))
+        ws.append(out)
     wb.properties.title = title
     wb.properties.creator = "perechen"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(i))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -396,8 +406,8 @@ def _write_act_json(folder: Path, act: ActRecord) -> None:
     atomic_write(folder / ACT_FILE, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
-def _act_text(act: ActRecord) -> str:
-    return f"приказ от {act.signed_on:%d.%m.%Y} № {act.number}"
+def _act_text(act: ActRecord, word: str = "приказ") -> str:
+    return f"{word} от {act.signed_on:%d.%m.%Y} № {act.number}"
 
 
 def history(journal: Journal) -> list[dict[str, Any]]:
