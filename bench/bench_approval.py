@@ -98,7 +98,7 @@ def main() -> None:
                 prepare_draft(amended, rules, out, j, now=NOW + dt.timedelta(days=1))
                 amend.last = time.perf_counter() - t0  # type: ignore[attr-defined]
 
-        def report(out: Path, reg: Register = reg) -> None:
+        def report(out: Path, reg: Register = reg, n: int = n) -> None:
             with Journal.open(journal_path(out)) as j:
                 j.record_placement("v0", placed_at=NOW - dt.timedelta(days=60), fingerprint="0", row_count=n)
                 codes = [str(r.values["code"]) for r in reg.rows][::100] or ["ТВ-01"]
