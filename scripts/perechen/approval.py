@@ -37,7 +37,7 @@ from typing import Any
 from . import canonical, store
 from .act_docx import ActContent, build_act
 from .diff import CASES, DiffReport, compare
-from .fsutil import atomic_write
+from .fsutil import atomic_write, free_name, fsync_dir, write_synced
 from .journal import (
     ACT_FILE,
     DRAFT_FILE,
@@ -257,13 +257,11 @@ def _draft_json(draft: Draft, rules: Rules) -> bytes:
 
 
 def _new_id(output_dir: Path, now: dt.datetime) -> str:
-    base = now.strftime("%Y-%m-%d_%H%M%S")
     root = approvals_dir(output_dir)
-    for i in range(1, 1000):
-        name = base if i == 1 else f"{base}-{i}"
-        if not (root / name).exists():
-            return name
-    raise ApprovalError("write_failed", f"Не удалось подобрать имя папки проекта приказа в {root}.", root)
+    free = free_name(root, now)
+    if free is None:
+        raise ApprovalError("write_failed", f"Не удалось подобрать имя папки проекта приказа в {root}.", root)
+    return free.name
 
 
 def _write_folder(final: Path, files: Mapping[str, bytes]) -> None:
@@ -272,11 +270,10 @@ def _write_folder(final: Path, files: Mapping[str, bytes]) -> None:
     try:
         tmp.mkdir(parents=True, exist_ok=False)
         for name, data in files.items():
-            with open(tmp / name, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            write_synced(tmp / name, data)
+        fsync_dir(tmp)
         os.rename(tmp, final)
+        fsync_dir(final.parent)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ApprovalError("write_failed", f"Не удалось записать проект приказа в {final.parent}: "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import store
+from .canonical import PublishedVersion
 from .diff import compare
 from .journal import (
     ACT_FILE,
@@ -31,6 +32,7 @@ from .journal import (
     journal_path,
 )
 from .models import Register, Row
+from .rules import Rules
 from .workdays import DeadlineStatus
 
 
@@ -99,7 +101,7 @@ def read_draft_folders(output_dir: Path) -> list[DraftFolder]:
     return out
 
 
-def rebuild(output_dir: Path, rules: Any, *, now: dt.datetime | None = None) -> tuple[Journal, RebuildReport]:
+def rebuild(output_dir: Path, rules: Rules, *, now: dt.datetime | None = None) -> tuple[Journal, RebuildReport]:
     """Move a damaged (or absent) journal aside and restore what ``output/published`` and ``output/approvals`` hold.
 
     Restored: every placement (version folder: time, fingerprint, row count, target); the changes between
@@ -129,7 +131,7 @@ def rebuild(output_dir: Path, rules: Any, *, now: dt.datetime | None = None) -> 
     versions = store.list_versions(output_dir, on_error=lambda p, e: broken.append(p.name))
     drafts = read_draft_folders(output_dir)
     with journal._write():
-        prev: Any = None
+        prev: PublishedVersion | None = None
         for v in versions:
             placed_at = v.published_at or now
             pid = journal._insert_raw("placements", {
@@ -171,7 +173,7 @@ def rebuild(output_dir: Path, rules: Any, *, now: dt.datetime | None = None) -> 
     return journal, report
 
 
-def open_or_rebuild(output_dir: Path, rules: Any) -> tuple[Journal, RebuildReport | None]:
+def open_or_rebuild(output_dir: Path, rules: Rules) -> tuple[Journal, RebuildReport | None]:
     """Open the journal; rebuild it when it is damaged, or missing while versions or drafts exist."""
     path = journal_path(output_dir)
     if not path.exists():
@@ -188,7 +190,7 @@ def open_or_rebuild(output_dir: Path, rules: Any) -> tuple[Journal, RebuildRepor
     return rebuild(output_dir, rules)
 
 
-def _version_changes(prev: Any, v: Any, rules: Any) -> list[ObservedChange]:
+def _version_changes(prev: PublishedVersion | None, v: PublishedVersion, rules: Rules) -> list[ObservedChange]:
     """Changes from version ``prev`` to ``v`` by case of п. 5.3, through ``perechen diff``'s comparison."""
     rows = [Row(number=i, values=dict(r)) for i, r in enumerate(v.rows, start=2)]
     reg = Register(path=v.path, sheet="", header_row=1, columns={}, headers={}, rows=rows,
