@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("publish", {"publish", "targets", "approval", "compliance"}),
     ("stages", {"stages", "template"}),
     ("diff / store / renderers", {"diff", "store", "retention", "journal", "journal_rebuild", "annotate",
-                                  "annotate_ods", "renderers", "opendata", "act_docx"}),
+                                  "renderers", "opendata", "act_docx"}),
     ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",
                      "locks", "jinja", "cells", "poryadok", "bundled", "check_params", "remote", "console"}),

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from perechen import annotate_ods
+from perechen.annotate import ods as annotate_ods
 from perechen.cli import main
 from perechen.models import Finding, Severity
 from perechen.reader import read_register

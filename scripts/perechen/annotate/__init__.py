@@ -18,7 +18,7 @@ and every text cell of the new sheet is an inline string, so text starting with 
 Modules, bottom up: :mod:`.ooxml` (namespaces, escaping, tag helpers), :mod:`.package` (zip members),
 :mod:`.parts` (relationships, content types, the workbook part), :mod:`.styles`, :mod:`.sheet` (painting
 cells), :mod:`.comments` (notes and their VML drawing), :mod:`.findings_sheet` («Замечания»),
-:mod:`.workbook` (the whole copy).
+:mod:`.workbook` (the whole copy); :mod:`.ods` makes the copy of an OpenDocument (.ods) register.
 """
 
 from .findings_sheet import FINDINGS_SHEET

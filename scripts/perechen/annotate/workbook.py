@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
-from .. import annotate_ods
 from ..cells import parse_ref
 from ..models import Finding, Register, Severity
 from ..presentation import Responsible, worst
+from . import ods as annotate_ods
 from .comments import Entry, comment_text, merge_comments, merge_vml, new_comments, new_vml
 from .findings_sheet import FINDINGS_SHEET, add_findings_sheet
 from .ooxml import CT_COMMENTS, CT_MACRO_WB, CT_VML, RT_COMMENTS, RT_VML, AnnotateError, SheetSkip, parse_small

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .. import annotate_ods
 from ..annotate import AnnotateError, annotated_name, prepare_annotation, workers
+from ..annotate import ods as annotate_ods
 from ..annotate.comments import comment_text
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template

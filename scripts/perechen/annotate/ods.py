@@ -1,4 +1,4 @@
-"""The annotated copy of an OpenDocument register (.ods): the same marks as the .xlsx copy.
+"""The annotated copy of an OpenDocument register (.ods): the same marks as the .xlsx copy (see the package doc).
 
 Only content.xml changes; every other part of the clerk's file is copied byte for byte. In content.xml:
 
@@ -26,8 +26,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from .cells import parse_ref
-from .models import SEVERITY_ORDER, CodedError, Finding, Severity
+from ..cells import parse_ref
+from ..models import SEVERITY_ORDER, CodedError, Finding, Severity
 
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 NS = {
