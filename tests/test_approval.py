@@ -216,3 +216,24 @@ def test_sync_rewrites_a_missing_act_json_and_drops_unfinished_folders(make_work
     approval.sync_drafts(out, journal)
     assert json.loads((d.folder / "act.json").read_text(encoding="utf-8"))["number"] == "9"
     assert [p.name for p in (out / "approvals").iterdir()] == [d.id]
+
+
+def test_only_errors_in_rows_to_approve_or_the_sheet_block(make_workbook: Any, rules: Rules,
+                                                           good_rows: list[dict]) -> None:
+    from perechen.checks import run_checks
+
+    rows = [dict(r) for r in good_rows]
+    draft_row = dict(rows[0], status="черновик", code="плохой код!", basis="приказ без даты и номера",
+                     name="Новая точка, ещё не проверенная", process="Новый процесс",
+                     checked_by=None)
+    rows.append(draft_row)
+    reg = read_register(make_workbook(rows), rules)
+    findings = run_checks(reg, rules, today=NOW.date())
+    assert any(f.severity.value == "error" for f in findings)  # the draft row has errors …
+    assert approval.blocking_findings(reg, rules, findings) == []  # … that do not block approval
+    included = next(r for r in rows if r["status"] == "включено")
+    included["code"] = "плохой код!"
+    reg = read_register(make_workbook(rows), rules)
+    blockers = approval.blocking_findings(reg, rules, run_checks(reg, rules, today=NOW.date()))
+    assert blockers and all(f.severity.value == "error" for f in blockers)
+    assert {f.row for f in blockers} <= {None, *(r.number for r in reg.rows if r.values.get("status") == "включено")}

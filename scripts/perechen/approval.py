@@ -46,7 +46,7 @@ from .journal import (
     JournalError,
 )
 from .journal_rebuild import NoDeadlineCalendar, approvals_dir, read_draft_folders
-from .models import PerechenError, Register
+from .models import Finding, PerechenError, Register, Severity
 from .renderers.diff import render_xlsx
 from .rules import Rules
 
@@ -177,6 +177,15 @@ def waiting_for_act(journal: Journal) -> tuple[int, dt.date | None]:
     waiting = [c for c in journal.pending() if c.included and c.act_id is None and not c.initial]
     days = [c.made_on for c in waiting if c.made_on is not None]
     return len({(c.code, c.case) for c in waiting}), (min(days) if days else None)
+
+
+def blocking_findings(register: Register, rules: Rules, findings: Sequence[Finding]) -> list[Finding]:
+    """The errors that refuse an approval (``perechen approve`` exit 1): errors in the rows that would be
+    frozen («включено») and errors of the sheet as a whole (no row). Errors in drafts and rows under review
+    never block (issue 11 A1): they are the responsible persons' work in progress."""
+    frozen = {r.number for r, c in zip(register.rows, canonical.canonicalizer(rules).rows(register.rows), strict=True)
+              if c.get("status") == canonical.INCLUDED}
+    return [f for f in findings if f.severity == Severity.ERROR and (f.row is None or f.row in frozen)]
 
 
 # ------------------------------------------------------------------------------------------------------------
