@@ -795,7 +795,7 @@ def b_sheet_name_escaping(d: Path) -> Path:
 # --------------------------------------------------------------------------------------------------
 
 ODS_FROM_XLSX = ("base", "merged_cells", "error_values", "hidden_rows_manual", "autofilter_hidden", "title_block",
-                 "date1904", "libreoffice_saved")
+                 "date1904", "libreoffice_saved", "hidden_first_sheet")
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
@@ -1165,6 +1165,8 @@ CASES += [
          ".ods converted from a 1904-date workbook: office:date-value", needs="soffice"),
     Case("ods_formulas_cached", _ods_case("libreoffice_saved"), Expect(rows=8, findings=set(), check=_c_lo),
          ".ods: formulas with their computed values", needs="soffice"),
+    Case("ods_hidden_first_sheet", _ods_case("hidden_first_sheet"), Expect(**OK8),  # type: ignore[arg-type]
+         ".ods: a hidden table first (table:display=\"false\"), looking a bit like a register", needs="soffice"),
     Case("ods_formula_no_value", b_ods_formula_no_value,
          Expect(rows=8, findings={("formula-no-value", "A3")}, check=_c_ods_formula),
          ".ods: a table:formula without a computed value", needs="soffice"),
