@@ -36,6 +36,8 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
+from .text import ru_date
+
 FONT = "Times New Roman"
 TEXT_PT = 14
 TABLE_PT = 12
@@ -121,7 +123,7 @@ def cell_text(value: Any) -> str:
         return "; ".join(str(v) for v in value if v not in (None, ""))
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
-            return dt.date.fromisoformat(value).strftime("%d.%m.%Y")
+            return ru_date(dt.date.fromisoformat(value))
         except ValueError:
             return value
     return str(value)

@@ -49,6 +49,7 @@ from .journal_rebuild import NoDeadlineCalendar, approvals_dir, read_draft_folde
 from .models import Finding, PerechenError, Register, Severity
 from .renderers.diff import render_xlsx
 from .rules import Rules
+from .text import ru_date
 
 DRAFT_FORMAT = "perechen-draft/1"
 ACT_DOCX = "proekt-prikaza.docx"
@@ -252,7 +253,7 @@ def act_content(draft: Draft, rules: Rules, report: DiffReport, baseline: canoni
                 by_case[case].append(row)
     return ActContent(kind=draft.kind, agency=str(info.get("agency") or ""),
                       headers={c.field: c.header for c in rules.schema.columns}, rows=draft.rows, changes=by_case,
-                      previous_act=f"приказом от {previous.signed_on:%d.%m.%Y} № {previous.number}"
+                      previous_act=f"приказом от {ru_date(previous.signed_on)} № {previous.number}"
                       if previous is not None else None,
                       site=str(info.get("site") or ""), keeper=str(info.get("keeper") or ""), demo=draft.demo)
 
@@ -377,17 +378,17 @@ def record_act(output_dir: Path, journal: Journal, draft_id: str, *, number: str
     latest = journal.latest_draft()
     if latest is not None and latest.id != draft_id:
         raise ApprovalError("draft_superseded", f"Проект «{draft_id}» заменён более поздним проектом «{latest.id}» "
-                                                f"от {latest.created_at:%d.%m.%Y}: приказ записывается только к "
+                                                f"от {ru_date(latest.created_at)}: приказ записывается только к "
                                                 "последнему проекту, иначе он утвердил бы не те строки.")
     number = (number or "").strip()
     if not number:
         raise ApprovalError("act_number", "Не указан номер приказа (--number), например 31-о.")
     if signed_on > today:
-        raise ApprovalError("act_date_future", f"Дата приказа {signed_on:%d.%m.%Y} ещё не наступила "
-                                               f"(сегодня {today:%d.%m.%Y}): записывается подписанный приказ.")
+        raise ApprovalError("act_date_future", f"Дата приказа {ru_date(signed_on)} ещё не наступила "
+                                               f"(сегодня {ru_date(today)}): записывается подписанный приказ.")
     if signed_on < record.created_at.date():
-        raise ApprovalError("act_date_early", f"Дата приказа {signed_on:%d.%m.%Y} раньше подготовки проекта "
-                                              f"«{draft_id}» ({record.created_at:%d.%m.%Y}): приказ не может "
+        raise ApprovalError("act_date_early", f"Дата приказа {ru_date(signed_on)} раньше подготовки проекта "
+                                              f"«{draft_id}» ({ru_date(record.created_at)}): приказ не может "
                                               "утвердить проект, которого ещё не было.")
     draft = load_draft(output_dir, draft_id)
     if draft.fingerprint != record.fingerprint:
@@ -413,7 +414,7 @@ def _write_act_json(folder: Path, act: ActRecord) -> None:
 
 
 def _act_text(act: ActRecord, word: str = "приказ") -> str:
-    return f"{word} от {act.signed_on:%d.%m.%Y} № {act.number}"
+    return f"{word} от {ru_date(act.signed_on)} № {act.number}"
 
 
 def history(journal: Journal) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .models import Finding, Register, Row, RulesError
 from .rules import Check, ListItem, ListMatch, Rules
-from .text import split_multi
+from .text import ru_date, ru_datetime, split_multi
 
 # Kinds whose findings replace the reader's «mixed-script» warning on the same cell: the list check
 # already tells the clerk the right spelling.
@@ -321,14 +321,14 @@ def _run(ctx: Context, params: Mapping[str, Mapping[str, Any]] | None) -> list[F
 
 @functools.lru_cache(maxsize=4096)
 def _fmt_date(d: dt.date) -> str:
-    return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
+    return ru_date(d)
 
 
 def _show(v: Any) -> Any:
     if v is None:
         return ""
     if isinstance(v, dt.datetime):
-        return v.strftime("%d.%m.%Y %H:%M") if (v.hour or v.minute) else _fmt_date(v)
+        return ru_datetime(v) if (v.hour or v.minute) else _fmt_date(v)  # cached: many rows share a date
     if isinstance(v, dt.date):
         return _fmt_date(v)
     if isinstance(v, float) and v.is_integer():

@@ -36,7 +36,7 @@ from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
 from .journal import CASE_KEYS, ActRecord, Journal
 from .models import PerechenError
-from .text import plural
+from .text import plural, ru_date
 from .workdays import DEFAULT_WORKING_DAYS, CalendarError, WorkCalendar
 
 MODES = ("inclusion", "act")
@@ -168,7 +168,7 @@ def compute(journal: Journal, calendar: WorkCalendar, year: int, *, today: dt.da
 
 
 def _d(d: dt.date | None) -> str:
-    return d.strftime("%d.%m.%Y") if d else "—"
+    return ru_date(d, "—")
 
 
 def cases_text(cases: tuple[str, ...]) -> str:

@@ -20,6 +20,7 @@ from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
 from .locks import LockInfo
 from .summary import HistoryEntry, NightlySummary
+from .text import ru_date_text, ru_datetime, ru_datetime_text, ru_day_month
 
 HISTORY_FILE = "history.jsonl"
 INDEX_FILE = "index.html"
@@ -112,21 +113,11 @@ def note_interrupted(reports_root: Path, held: LockInfo, *, keep: int = 1000) ->
 # --------------------------------------------------------------------------------------------------
 
 def _date_ru(s: Any) -> str:
-    if not s:
-        return "—"
-    try:
-        return dt.date.fromisoformat(str(s)[:10]).strftime("%d.%m.%Y")
-    except ValueError:
-        return str(s)
+    return ru_date_text(s or None, "—")
 
 
 def _datetime_ru(s: Any, *, seconds: bool = False) -> str:
-    if not s:
-        return "—"
-    try:
-        return dt.datetime.fromisoformat(str(s)).strftime("%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M")
-    except ValueError:
-        return str(s)
+    return ru_datetime_text(s or None, seconds=seconds, empty="—")
 
 
 def _plural_days(n: Any) -> str:
@@ -204,7 +195,7 @@ def _nice_step(vmax: int) -> int:
 
 def _short_label(e: HistoryEntry) -> str:
     try:
-        return dt.datetime.fromisoformat(str(e.started)).strftime("%d.%m")
+        return ru_day_month(dt.datetime.fromisoformat(str(e.started)))
     except ValueError:
         return e.run[:10]
 
@@ -251,7 +242,7 @@ def render_dashboard(reports_root: Path, history: Sequence[HistoryEntry], *, cha
             break
     runs = [(r, _run_links(r)) for r in list(reversed(history))[:RUNS_LISTED]]
     return get_template("index.html", TEMPLATES).render(
-        generated=(now or dt.datetime.now()).strftime("%d.%m.%Y %H:%M"),
+        generated=ru_datetime(now or dt.datetime.now()),
         latest=latest, latest_summary=latest_summary, state=state, state_entry=state_entry,
         stale_state=bool(latest and state_entry and state_entry is not latest),
         runs=runs, latest_links=runs[0][1] if runs else [], total_runs=len(history),

@@ -41,7 +41,7 @@ from .canonical import (
 )
 from .models import PerechenError, Register
 from .rules import Rules
-from .text import fold, plural, split_multi, value_key, work_days
+from .text import fold, plural, ru_date, ru_datetime, split_multi, value_key, work_days
 
 CASES: dict[str, tuple[str | None, str]] = {
     "added": ("5.3.1", "Появление новой точки взаимодействия"),
@@ -336,11 +336,11 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         if d is None:
             warnings.append(DiffWarning("no-date", f"Строка {rn}, код {code}: «{header.get('changed_on')}» не "
                                                    f"заполнена или не дата — срок п. 5.4 считается от даты "
-                                                   f"сравнения {today:%d.%m.%Y}.", code, rn))
+                                                   f"сравнения {ru_date(today)}.", code, rn))
             return today, True
         if d > today:
-            warnings.append(DiffWarning("future-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} "
-                                                       f"позже даты сравнения {today:%d.%m.%Y}.", code, rn))
+            warnings.append(DiffWarning("future-date", f"Строка {rn}, код {code}: дата изменения {ru_date(d)} "
+                                                       f"позже даты сравнения {ru_date(today)}.", code, rn))
         if base_published is not None and d < base_published:
             stale.append((code, rn, d))
         return d, False
@@ -398,14 +398,14 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         if len(stale) <= STALE_ONE_BY_ONE:
             for code, rn, d in stale:
                 warnings.append(DiffWarning(
-                    "stale-date", f"Строка {rn}, код {code}: дата изменения {d:%d.%m.%Y} раньше последней "
-                                  f"публикации ({base_published:%d.%m.%Y}) — вероятно, её забыли обновить; срок "
+                    "stale-date", f"Строка {rn}, код {code}: дата изменения {ru_date(d)} раньше последней "
+                                  f"публикации ({ru_date(base_published)}) — вероятно, её забыли обновить; срок "
                                   "п. 5.4 считается от указанной даты.", code, rn))
         else:
             shown = ", ".join(code for code, _, _ in stale[:STALE_ONE_BY_ONE])
             warnings.append(DiffWarning(
                 "stale-date", f"У {len(stale)} изменённых точек дата изменения раньше последней публикации "
-                              f"({base_published:%d.%m.%Y}): {shown} и другие — вероятно, её забыли обновить; "
+                              f"({ru_date(base_published)}): {shown} и другие — вероятно, её забыли обновить; "
                               "срок п. 5.4 считается от указанных дат.", None, stale[0][1]))
 
     # Published codes gone from the workbook.
@@ -417,7 +417,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         warnings.append(DiffWarning(
             "row-deleted", f"Опубликованная точка {code} «{old.get('name')}» удалена из книги. Строки не удаляют: "
                            "поставьте статус «исключено», чтобы книга хранила историю (п. 5.3.4). Срок п. 5.4 "
-                           f"считается от даты сравнения {today:%d.%m.%Y}.", code))
+                           f"считается от даты сравнения {ru_date(today)}.", code))
 
     changes.sort(key=lambda ch: (ch.row is None, ch.row or 0, CASE_ORDER[ch.kind]))
 
@@ -497,7 +497,7 @@ def show_value(field_name: str, value: Any) -> str:
     if field_name == "changed_on" or isinstance(value, dt.date):
         d = _date_of(value)
         if d is not None:
-            return d.strftime("%d.%m.%Y")
+            return ru_date(d)
     return str(value)
 
 
@@ -508,7 +508,7 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
         return "Неопубликованных изменений нет — размещать на сайте нечего."
     assert report.earliest_change is not None and report.deadline is not None
     head = (f"Срок размещения на сайте (п. 5.4): 10 рабочих дней со дня самого раннего неопубликованного "
-            f"изменения ({report.earliest_change:%d.%m.%Y}) — не позднее {report.deadline:%d.%m.%Y}.")
+            f"изменения ({ru_date(report.earliest_change)}) — не позднее {ru_date(report.deadline)}.")
     if not with_state:
         return head
     if report.overdue:
@@ -530,7 +530,7 @@ def baseline_line(report: DiffReport) -> str:
     parts = [f"Сравнение с опубликованной версией {b.name}"]
     extra = []
     if when is not None:
-        extra.append(f"опубликована {when:%d.%m.%Y %H:%M}")
+        extra.append(f"опубликована {ru_datetime(when)}")
     if b.manifest.get("user"):
         extra.append(f"пользователь {b.manifest['user']}")
     if b.manifest.get("target"):
@@ -563,7 +563,7 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
         lines.append(f"{title}{f' (п. {clause})' if clause else ''}: {len(items)}")
         for ch in items[:limit]:
             where = f"строка {ch.row}" if ch.row is not None else "строка удалена из книги"
-            when = f", изменено {ch.change_date:%d.%m.%Y}" if ch.change_date and not ch.date_from_run else ""
+            when = f", изменено {ru_date(ch.change_date)}" if ch.change_date and not ch.date_from_run else ""
             lines.append(f"  {ch.code} «{ch.name or '—'}» ({where}{when})")
             if kind == "added":
                 continue

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .models import PerechenError
+from .text import ru_date
 
 JOURNAL_FILE = "journal.sqlite"
 APPROVALS = "approvals"  # output/approvals/<draft id>/ (see perechen.approval)
@@ -219,7 +220,7 @@ class ActRecord:
 
     def citation(self) -> str:
         """«приказ от 08.12.2026 № 31-о»."""
-        return f"приказ от {self.signed_on:%d.%m.%Y} № {self.number}"
+        return f"приказ от {ru_date(self.signed_on)} № {self.number}"
 
 
 @dataclass(frozen=True)
@@ -678,8 +679,8 @@ def _ru_sqlite(e: sqlite3.Error) -> str:
 
 
 def _date_warning(code: str, typed: dt.date, seen: dt.date) -> str:
-    return (f"Код {code}: в «Дата изменения» указано {typed:%d.%m.%Y}, а изменение впервые замечено включённым "
-            f"{seen:%d.%m.%Y}; срок п. 5.4 считается от {seen:%d.%m.%Y}, дня, когда изменение внесено в перечень.")
+    return (f"Код {code}: в «Дата изменения» указано {ru_date(typed)}, а изменение впервые замечено включённым "
+            f"{ru_date(seen)}; срок п. 5.4 считается от {ru_date(seen)}, дня, когда изменение внесено в перечень.")
 
 
 def _unique(items: list[str]) -> list[str]:

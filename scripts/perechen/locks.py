@@ -27,6 +27,7 @@ from typing import Any
 import filelock
 
 from .models import PerechenError
+from .text import ru_datetime
 
 POLL_SECONDS = 0.1
 
@@ -96,7 +97,7 @@ class LockInfo:
 
     def describe(self) -> str:
         return (f"процесс {self.pid} на компьютере {self.host}, начат "
-                f"{self.started.strftime('%d.%m.%Y %H:%M:%S')}")
+                f"{ru_datetime(self.started, seconds=True)}")
 
 
 class RunLock:

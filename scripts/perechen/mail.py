@@ -14,7 +14,6 @@ byte (``security = "tls"``) verify the server's certificate against the system t
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import mimetypes
 import os
@@ -31,7 +30,7 @@ from typing import Any
 from .config import MailConfig
 from .models import CodedError
 from .summary import DiffPart, NightlySummary
-from .text import value_key, work_days
+from .text import ru_date_text, value_key, work_days
 
 log = logging.getLogger("perechen.mail")
 
@@ -98,12 +97,7 @@ def responsible_address(cfg: MailConfig, person: str) -> list[str]:
 
 def _d(s: str | None) -> str:
     """YYYY-MM-DD -> DD.MM.YYYY (anything else unchanged)."""
-    if not s:
-        return ""
-    try:
-        return dt.date.fromisoformat(s[:10]).strftime("%d.%m.%Y")
-    except ValueError:
-        return s
+    return ru_date_text(s)
 
 
 def _finding_line(f: dict[str, Any]) -> str:

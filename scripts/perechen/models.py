@@ -8,6 +8,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .text import ru_date
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -129,10 +131,8 @@ class Row:
         v = self.values.get(name)
         if v is None:
             return ""
-        if isinstance(v, dt.datetime):
-            return v.strftime("%d.%m.%Y")
-        if isinstance(v, dt.date):
-            return v.strftime("%d.%m.%Y")
+        if isinstance(v, dt.date):  # a datetime too: its date
+            return ru_date(v)
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v)

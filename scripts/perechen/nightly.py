@@ -60,6 +60,7 @@ from .summary import (
     RunError,
     SeverityCounts,
 )
+from .text import ru_datetime
 
 log = logging.getLogger("perechen.nightly")
 
@@ -198,7 +199,7 @@ class _Run:
         self.s = NightlySummary(
             schema_version=SUMMARY_VERSION,
             started=self.started.isoformat(timespec="seconds"),
-            started_text=self.started.strftime("%d.%m.%Y %H:%M"),
+            started_text=ru_datetime(self.started),
             today=self.today.isoformat(),
             demo=demo,
             workbook=str(self.workbook),

@@ -29,6 +29,7 @@ from typing import Any
 
 from .jinja import TemplateSet, environment, get_template
 from .rules import Rules
+from .text import ru_date
 
 STANDARD_VERSION = "http://opendata.gosmonitor.ru/standard/3.0"
 # The open-data structure is defined here (PUBLISHED_FIELDS); change this date when the field list changes.
@@ -353,7 +354,7 @@ def render_datapackage(pub: Publication, data_csv: bytes) -> bytes:
             "profile": "tabular-data-resource",
             "name": "data",
             "path": pub.data_name,
-            "title": f"{pub.page_title}, версия от {pub.updated:%d.%m.%Y}",
+            "title": f"{pub.page_title}, версия от {ru_date(pub.updated)}",
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
@@ -434,7 +435,7 @@ def render_xlsx(pub: Publication) -> bytes:
     facts = [
         ("Орган", pub.agency),
         ("Документ, утверждающий перечень", pub.info.get("approving_document") or ""),
-        ("Дата актуализации", pub.updated.strftime("%d.%m.%Y")),
+        ("Дата актуализации", ru_date(pub.updated)),
         ("Точек взаимодействия", str(len(pub.rows))),
         ("Идентификатор набора открытых данных", pub.identifier),
     ]
@@ -540,7 +541,7 @@ def downloads(pub: Publication, links: Mapping[str, str], sizes: Mapping[str, in
     """The download links of the page, in a fixed order, for the files present in ``links``."""
     labels = [
         (XLSX_NAME, "Перечень в формате Excel (XLSX)"),
-        (pub.data_name, f"Открытые данные: набор данных (CSV, версия от {pub.updated:%d.%m.%Y})"),
+        (pub.data_name, f"Открытые данные: набор данных (CSV, версия от {ru_date(pub.updated)})"),
         (pub.structure_name, "Открытые данные: структура набора (CSV)"),
         (META_NAME, "Открытые данные: паспорт набора (CSV)"),
         (DATAPACKAGE_NAME, "Описание набора в формате Frictionless Data Package (JSON)"),
@@ -576,7 +577,7 @@ def _page_context(pub: Publication, links: Mapping[str, str], sizes: Mapping[str
         "agency": pub.agency,
         "approving_document": pub.info.get("approving_document") or "",
         "updated": pub.updated,
-        "updated_text": pub.updated.strftime("%d.%m.%Y"),
+        "updated_text": ru_date(pub.updated),
         "fingerprint": pub.fingerprint,
         "downloads": downloads(pub, links, sizes),
         "columns": PAGE_COLUMNS,

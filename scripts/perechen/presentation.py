@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .models import SEVERITY_ORDER, Finding, Register, Severity
-from .text import plural
+from .text import plural, ru_date, ru_date_or_time
 
 RESPONSIBLE_FIELD = "responsible"
 
@@ -21,9 +21,9 @@ def shown_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.strftime("%d.%m.%Y %H:%M") if (value.hour or value.minute) else value.strftime("%d.%m.%Y")
+        return ru_date_or_time(value)
     if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
+        return ru_date(value)
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, float) and value.is_integer():

@@ -33,6 +33,7 @@ from .opendata import DataVersion, Publication, actualisation_date
 from .rules import Rules
 from .stages import check_workbook, load_rules
 from .targets.base import Action, ProgressFn, PublishFailed, RunContext, SiteContent, StepHook, redact
+from .text import ru_date
 
 STATUS_TEXT = {
     "published": "опубликовано",
@@ -116,7 +117,7 @@ def render_text(result: PublishResult) -> str:
     lines.append(f"{head.get(result.status, result.status)}: цель «{result.target}» ({result.target_type}) "
                  f"{result.location}".rstrip())
     if result.updated:
-        lines.append(f"Точек взаимодействия: {result.rows}; дата актуализации {result.updated:%d.%m.%Y}.")
+        lines.append(f"Точек взаимодействия: {result.rows}; дата актуализации {ru_date(result.updated)}.")
     ch = result.changes
     if ch:
         parts = [f"{label}: {', '.join(ch[key])}" for key, label in

@@ -32,7 +32,7 @@ from typing import Any
 from .cells import col_index, col_letter, ref_key
 from .models import FileError, Finding, PerechenError, Register, Row
 from .rules import Rules
-from .text import header_key, mixed_script_words, normalize, parse_date_text
+from .text import header_key, mixed_script_words, normalize, parse_date_text, ru_date
 
 Progress = Callable[[str, int, int], None]
 
@@ -1447,7 +1447,7 @@ def _other_value(v: Any) -> Any:
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else str(v)
     if isinstance(v, dt.date):
-        return v.strftime("%d.%m.%Y")
+        return ru_date(v)
     if isinstance(v, str):  # a str subclass
         return normalize(str(v)) or None
     return str(v)

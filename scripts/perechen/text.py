@@ -128,3 +128,64 @@ def parse_date_text(s: str) -> dt.date | None:
     except ValueError:
         return None
     return None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Dates for people: the one place that writes them (ДД.ММ.ГГГГ, as the agency's documents do). Written
+# by hand rather than with strftime, whose %Y drops the leading zeros of a year before 1000 on some
+# platforms and not on others.
+
+
+def ru_date(d: dt.date | None, empty: str = "") -> str:
+    """«09.01.2026»; ``empty`` for None. A datetime shows its date only."""
+    if d is None:
+        return empty
+    return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
+
+
+def ru_datetime(t: dt.datetime | None, *, seconds: bool = False, empty: str = "") -> str:
+    """«09.01.2026 14:05» (``seconds=True``: «09.01.2026 14:05:07»); ``empty`` for None."""
+    if t is None:
+        return empty
+    hm = f"{t.hour:02d}:{t.minute:02d}" + (f":{t.second:02d}" if seconds else "")
+    return f"{ru_date(t)} {hm}"
+
+
+def ru_day_month(d: dt.date) -> str:
+    """«09.01» — a short label (a chart's axis)."""
+    return f"{d.day:02d}.{d.month:02d}"
+
+
+def ru_date_or_time(value: dt.date) -> str:
+    """A cell's date as a clerk typed it: the date, with the time only when the cell holds one."""
+    if isinstance(value, dt.datetime) and (value.hour or value.minute):
+        return ru_datetime(value)
+    return ru_date(value)
+
+
+def ru_date_text(value: object, empty: str = "") -> str:
+    """An ISO date text («2026-01-09», also the date part of «2026-01-09T10:00») as «09.01.2026»;
+    ``empty`` for None or ""; any other text unchanged."""
+    if value is None or value == "":
+        return empty
+    if isinstance(value, dt.date):
+        return ru_date(value)
+    s = str(value)
+    try:
+        return ru_date(dt.date.fromisoformat(s[:10]))
+    except ValueError:
+        return s
+
+
+def ru_datetime_text(value: object, *, seconds: bool = False, empty: str = "") -> str:
+    """An ISO date-time text as «09.01.2026 14:05»; ``empty`` for None or ""; any other text unchanged."""
+    if value is None or value == "":
+        return empty
+    if isinstance(value, dt.datetime):
+        return ru_datetime(value, seconds=seconds)
+    s = str(value)
+    try:
+        return ru_datetime(dt.datetime.fromisoformat(s), seconds=seconds)
+    except ValueError:
+        return s
+

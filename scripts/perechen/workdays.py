@@ -46,6 +46,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .models import CodedError
+from .text import ru_date
 
 __all__ = [
     "CALENDAR_FILE",
@@ -140,7 +141,7 @@ def _loc_to_key(loc: tuple[int | str, ...]) -> str:
 
 
 def _fmt_date(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+    return ru_date(d)
 
 
 # --------------------------------------------------------------------------------------------------------

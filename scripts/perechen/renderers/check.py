@@ -20,7 +20,7 @@ from ..models import SEVERITY_ORDER, Finding, Severity
 from ..presentation import Responsible, finding_value, more_text
 from ..report import CheckReport
 from ..rules import Rules
-from ..text import plural
+from ..text import plural, ru_datetime
 
 Progress = Callable[[str, int, int], None]
 
@@ -198,7 +198,7 @@ def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = No
         warnings=report.warnings,
         infos=report.infos,
         total=len(report.findings),
-        when=when.strftime("%d.%m.%Y %H:%M"),
+        when=ru_datetime(when),
         persons=persons,
         hidden_persons=hidden_p,
         rule_groups=rule_groups,

@@ -10,7 +10,7 @@ from ..diff import CASES, Change, DiffReport, baseline_line, deadline_line, is_e
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template
 from ..rules import Rules
-from ..text import work_days
+from ..text import ru_date, work_days
 
 HTML_LIMIT = 1000
 _FILL_CHANGED = "FFF2CC"
@@ -48,7 +48,7 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
             shown.append({
                 "code": ch.code, "name": ch.name or "—",
                 "row": ch.row if ch.row is not None else "удалена",
-                "date": (ch.change_date.strftime("%d.%m.%Y") if ch.change_date and not ch.date_from_run
+                "date": (ru_date(ch.change_date) if ch.change_date and not ch.date_from_run
                          else "не указана"),
                 "summary": summary or "—",
                 "gone": ch.gone,
@@ -59,7 +59,7 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
                       "truncated": len(items) > limit})
     tpl = get_template("diff.html", _PAGES)
     return tpl.render(
-        workbook=report.workbook, today=report.today.strftime("%d.%m.%Y"),
+        workbook=report.workbook, today=ru_date(report.today),
         baseline_line=baseline_line(report), deadline_line=deadline_line(report, with_state=False),
         deadline_state=deadline_line(report)[len(deadline_line(report, with_state=False)):].strip(),
         summary_line=summary_line(report), overdue=report.overdue,
@@ -123,7 +123,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         new = report.current_rows.get(code, {}) if not any(c.gone for c in chs) else {}
         changed = {f for c in chs for f in c.fields}
         first = chs[0]
-        when = first.change_date.strftime("%d.%m.%Y") if first.change_date and not first.date_from_run else ""
+        when = ru_date(first.change_date) if first.change_date and not first.date_from_run else ""
         line = [cell(code, font=bold),
                 cell("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs)),
                 cell("; ".join(c.clause for c in chs if c.clause) or "—"),
@@ -147,15 +147,15 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     summary: list[tuple[str, Any]] = [
         ("Книга", report.workbook),
         ("Базовая версия", report.baseline_name or "нет (ничего не опубликовано)"),
-        ("Дата сравнения", report.today.strftime("%d.%m.%Y")),
+        ("Дата сравнения", ru_date(report.today)),
         ("Изменений", len(report.changes)),
     ]
     for kind, n in report.counts().items():
         clause, title = CASES[kind]
         summary.append((f"{title.split(' (')[0]}{f' (п. {clause})' if clause else ''}", n))
     summary += [
-        ("Самое раннее изменение", report.earliest_change.strftime("%d.%m.%Y") if report.earliest_change else "—"),
-        ("Срок размещения (п. 5.4)", report.deadline.strftime("%d.%m.%Y") if report.deadline else "—"),
+        ("Самое раннее изменение", ru_date(report.earliest_change, "—")),
+        ("Срок размещения (п. 5.4)", ru_date(report.deadline, "—")),
         ("Осталось рабочих дней", report.working_days_left if report.working_days_left is not None else "—"),
         ("Просрочено", f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}" if report.overdue else "нет"),
         ("Ждут проверки", ", ".join(report.pending_review) or "—"),

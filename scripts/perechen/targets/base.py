@@ -26,6 +26,7 @@ from ..opendata import (
     render_structure_csv,
     render_xlsx,
 )
+from ..text import ru_date
 
 MIME = {
     "csv": "text/csv",
@@ -197,7 +198,7 @@ class SiteContent:
                                              f"{v.version[6:8]}.{v.version[4:6]}.{v.version[0:4]}")
                for v in sorted(pub.history, key=lambda v: v.version) if v.name != pub.data_name]
         out.append(SiteFile(pub.data_name, self.data_csv,
-                            f"Открытые данные: {pub.page_title.lower()}, версия {pub.updated:%d.%m.%Y}"))
+                            f"Открытые данные: {pub.page_title.lower()}, версия {ru_date(pub.updated)}"))
         return out
 
     def static_files(self, *, with_json: bool) -> list[SiteFile]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..fsutil import atomic_write
 from ..models import PerechenError
 from ..opendata import FRAGMENT_NAME, META_NAME, PAGE_NAME, XLSX_NAME, make_zip
+from ..text import ru_date
 from .base import Action, Outcome, SiteContent, Target, sha256
 
 INSTRUCTION_NAME = "instruktsiya.txt"
@@ -16,7 +17,7 @@ def instruction(site: SiteContent) -> str:
     pub = site.pub
     return f"""\ufeffПеречень точек взаимодействия с клиентом — файлы для размещения на официальном сайте
 {pub.agency}
-Дата актуализации: {pub.updated:%d.%m.%Y}. Точек взаимодействия: {len(pub.rows)}.
+Дата актуализации: {ru_date(pub.updated)}. Точек взаимодействия: {len(pub.rows)}.
 
 Порядок размещения (п. 5.2 и 5.4 Порядка: в течение 10 рабочих дней со дня изменения перечня):
 
@@ -33,7 +34,7 @@ def instruction(site: SiteContent) -> str:
    На Госвебе вставьте фрагмент в блок «HTML-код»; в 1С-Битрикс — в визуальном редакторе
    на вкладке «HTML».
 3. Откройте страницу на сайте и проверьте, что таблицы и ссылки на файлы на месте,
-   а дата актуализации — {pub.updated:%d.%m.%Y}.
+   а дата актуализации — {ru_date(pub.updated)}.
 
 {PAGE_NAME} — та же страница целиком, для просмотра в браузере до размещения.
 Отпечаток данных: {pub.fingerprint}
