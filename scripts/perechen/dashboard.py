@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write, stamp
 from .jinja import TemplateSet, get_template
 from .locks import LockInfo
 from .summary import HistoryEntry, NightlySummary
@@ -95,7 +95,7 @@ def append_history(reports_root: Path, entry: HistoryEntry, *, keep: int = 1000)
 
 def note_interrupted(reports_root: Path, held: LockInfo, *, keep: int = 1000) -> None:
     """Record a run that was killed while holding the lock (its folder, if it got one, stays as it is)."""
-    name = Path(held.run_dir).name if held.run_dir else f"{held.started:%Y-%m-%d_%H%M%S}"
+    name = Path(held.run_dir).name if held.run_dir else stamp(held.started)
     if any(e.run == name for e in load_history(reports_root)):
         return
     files: dict[str, str] = {}

@@ -6,6 +6,7 @@ Every file perechen writes goes through :func:`atomic_write` (temporary file in 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import os
@@ -24,12 +25,22 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> P
     A full disk or a crash never leaves a half-written file under the final name. ``mode``: the file's
     permissions (``0o600`` for a private copy); by default what the umask allows, like any new file.
     """
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_replace(path, data, mode=mode)
     except OSError as e:
+        if is_locked(e):
+            raise PerechenError("file_locked", f"Не удалось заменить {path}: файл открыт в другой программе "
+                                               f"(например, в Excel). Закройте его и повторите.", path) from None
         raise PerechenError("write_failed", f"Не удалось записать {path}: {_why(e)}.", path) from None
+    return path
+
+
+def write_replace(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+    """:func:`atomic_write`'s work, raising the OSError for a caller that words its own message (the store's
+    LATEST, the private copy of a remote workbook). The temporary file never outlives a failure."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
@@ -38,16 +49,10 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> P
         # mkstemp creates 0600; reports are meant for colleagues on a shared folder: honour the umask.
         os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)
         replace(tmp, path)
-    except OSError as e:
-        try:
+    except BaseException:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
-        if is_locked(e):
-            raise PerechenError("file_locked", f"Не удалось заменить {path}: файл открыт в другой программе "
-                                               f"(например, в Excel). Закройте его и повторите.", path) from None
-        raise PerechenError("write_failed", f"Не удалось записать {path}: {_why(e)}.", path) from None
-    return path
+        raise
 
 
 # Seconds to wait between attempts to replace a file another program holds open (about 2 s in all).

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import filelock
 
+from .fsutil import replace
 from .models import PerechenError
 from .text import ru_datetime
 
@@ -173,14 +173,7 @@ class RunLock:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(self.info.to_json(), encoding="utf-8")
-            for attempt in range(5):
-                try:
-                    os.replace(tmp, self.path)
-                    break
-                except PermissionError:  # Windows: a refused run is reading the note this very moment
-                    if attempt == 4:
-                        raise
-                    time.sleep(0.05)
+            replace(tmp, self.path)  # retried while a refused run reads the note this very moment (Windows)
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -19,7 +19,6 @@ import ipaddress
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from .fsutil import write_replace
 from .models import FileError
 
 CACHE_DIR = ".remote"
@@ -97,17 +97,7 @@ def _read_meta(folder: Path, target: Path) -> dict[str, Any]:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_replace(path, data, mode=0o600)  # the downloaded copy is private; raises OSError
 
 
 def _network_detail(e: BaseException) -> str:

@@ -26,7 +26,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import zlib
@@ -36,6 +35,7 @@ from typing import Any
 
 from . import locks
 from .canonical import PublishedVersion, canonical_register, fingerprint
+from .fsutil import RUN_NAME_RE, free_name, fsync_dir, write_replace, write_synced
 from .models import PerechenError
 from .rules import Rules
 
@@ -48,7 +48,7 @@ MANIFEST_FILE = "manifest.json"
 TMP_PREFIX = ".tmp-"
 LOCK_WAIT_SECONDS = 30.0
 
-_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{6}(?:-\d+)?$")
+_VERSION_RE = RUN_NAME_RE  # version folders are named like run folders (fsutil.run_names)
 
 
 class StoreError(PerechenError):
@@ -199,25 +199,8 @@ def _check_file_name(name: str) -> str:
     return str(p)
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+_write = write_synced  # one name for the files of a version folder (a test makes it fail midway)
+_fsync_dir = fsync_dir
 
 
 @contextlib.contextmanager
@@ -295,7 +278,9 @@ def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[
                 _write(tmp / name, data)
                 file_list[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
             man["files"] = file_list
-            final = _free_name(root, now)
+            final = free_name(root, now)
+            if final is None:
+                raise StoreError("write_failed", f"Не удалось подобрать имя папки версии в {root}.", root)
             man["version"] = final.name
             _write(tmp / MANIFEST_FILE, _dumps(man))
             _fsync_dir(tmp)
@@ -312,26 +297,10 @@ def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[
     return PublishedVersion(name=final.name, path=final, manifest=man, register=reg, is_latest=True)
 
 
-def _free_name(root: Path, now: dt.datetime) -> Path:
-    base = now.strftime("%Y-%m-%d_%H%M%S")
-    for i in range(1, 1000):
-        p = root / (base if i == 1 else f"{base}-{i}")
-        if not p.exists():
-            return p
-    raise StoreError("write_failed", f"Не удалось подобрать имя папки версии в {root}.", root)
-
-
 def _replace_latest(root: Path, name: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{LATEST_NAME}.", dir=root)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write((name + "\n").encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, root / LATEST_NAME)
+        write_replace(root / LATEST_NAME, name + "\n")
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise StoreError("write_failed", f"Версия {name} записана, но не удалось обновить {root / LATEST_NAME}: "
                                          f"{e.strerror or e}. Базовой осталась прежняя версия.", root) from None
     _fsync_dir(root)

@@ -7,7 +7,6 @@ this module and the standard library at import time, so ``perechen --help`` stay
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import sys
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..console import echo_json
+from ..fsutil import stamp
 from ..models import PerechenError
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def _crash_log(e: BaseException, config_path: Path | None = None) -> Path:
             d.mkdir(parents=True, exist_ok=True)
     except Exception:  # a broken settings file is no reason to lose the traceback
         d = Path(tempfile.gettempdir())
-    p = d / f"crash-{dt.datetime.now():%Y-%m-%d_%H%M%S}.log"
+    p = d / f"crash-{stamp()}.log"
     try:
         p.write_text("".join(traceback.format_exception(e)), encoding="utf-8")
     except OSError:
