@@ -22,6 +22,7 @@ import perechen
 from perechen.check_params import PARAMS
 from perechen.checks import CHECK_KINDS
 from perechen.cli import main
+from perechen.diff import WARNING_TYPES
 from perechen.models import CodedError, PerechenError
 from tests.conftest import ROOT
 
@@ -98,11 +99,26 @@ def test_rules_all_lists_file_error_codes_as_text() -> None:
     assert "Файл не читается" not in invoke("rules").stdout
 
 
+def _diff_warning_types() -> set[str]:
+    src = (PACKAGE / "diff.py").read_text(encoding="utf-8")
+    return set(re.findall(r'DiffWarning\(\s*"([a-z-]+)"', src))
+
+
+def test_every_diff_warning_type_is_catalogued() -> None:
+    used = _diff_warning_types()
+    assert len(used) >= 13
+    assert used == set(WARNING_TYPES)
+    res = invoke("rules", "--all")
+    section = res.stdout[res.stdout.index(f"Предупреждения сравнения (perechen diff): {len(used)}"):]
+    assert {ln.split()[0] for ln in section.splitlines()[1:len(used) + 1]} == used
+
+
 def test_rules_all_lists_file_error_codes_as_json() -> None:
     res = invoke("rules", "--all", "--format", "json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [e["code"] for e in doc["file_errors"]] == _file_error_codes()
+    assert {w["type"] for w in doc["diff_warnings"]} == set(WARNING_TYPES)
     assert all(e["message"] for e in doc["file_errors"])
     assert doc["count"] == len(doc["rules"])
     assert "file_errors" not in json.loads(invoke("rules", "--format", "json").stdout)

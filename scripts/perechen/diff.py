@@ -100,9 +100,28 @@ class Change:
                 "fields": {f: {"old": v["old"], "new": v["new"]} for f, v in self.fields.items()}}
 
 
+# Every warning the comparison can give (``DiffWarning.type``, kebab-case like the finding codes) and what
+# it means; ``perechen rules --all`` lists them.
+WARNING_TYPES: dict[str, str] = {
+    "no-code": "Точка без кода: её нельзя сопоставить с опубликованной версией",
+    "duplicate-code": "Код повторяется у включённых точек: сравнивается одна строка",
+    "unknown-status": "Статус не из справочника: строка не сравнивается",
+    "no-date": "Дата изменения не заполнена или не дата: срок п. 5.4 считается от даты сравнения",
+    "future-date": "Дата изменения позже даты сравнения",
+    "stale-date": "Дата изменения раньше последней публикации: вероятно, её забыли обновить",
+    "code-reused": "Код теперь обозначает другую точку (изменились и наименование, и вид)",
+    "published-under-review": "Опубликованная точка сейчас «черновик» или «на проверке»",
+    "row-deleted": "Опубликованная точка удалена из книги, а не исключена",
+    "info-changed": "Изменились сведения на листе «Сведения»",
+    "schema-version": "Опубликованная версия записана по другой версии схемы",
+    "order-only": "Отличаются только порядок строк или написание, которое не считается изменением",
+    "provisional-calendar": "Производственный календарь предварительный: срок может сдвинуться",
+}
+
+
 @dataclass
 class DiffWarning:
-    type: str
+    type: str  # one of WARNING_TYPES
     message: str
     code: str | None = None
     row: int | None = None

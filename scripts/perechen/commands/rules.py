@@ -1,7 +1,8 @@
 """``perechen rules``: every rule of rules/checks.toml with its code, severity, clause and title.
 
 ``--all`` adds the file errors of rules/file_errors.toml (a workbook or a rules file that cannot be read,
-exit code 2): their snake_case codes are what ``--format json`` of every command reports as ``file_error``.
+exit code 2): their snake_case codes are what ``--format json`` of every command reports as ``file_error``;
+and the warnings of ``perechen diff`` (``warnings[].type``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def file_errors_listing(rules: Any) -> list[dict[str, str]]:
     return [{"code": code, "message": str(text)} for code, text in rules.file_errors.items()]
 
 
+def diff_warnings_listing() -> list[dict[str, str]]:
+    from ..diff import WARNING_TYPES
+
+    return [{"type": t, "title": title} for t, title in WARNING_TYPES.items()]
+
+
+def render_diff_warnings_text(items: list[dict[str, str]]) -> str:
+    width = max((len(i["type"]) for i in items), default=10)
+    lines = [f"Предупреждения сравнения (perechen diff): {len(items)}"]
+    lines.extend(f"  {i['type']:<{width}}  {i['title']}" for i in items)
+    return "\n".join(lines)
+
+
 def render_file_errors_text(items: list[dict[str, str]]) -> str:
     width = max((len(i["code"]) for i in items), default=10)
     lines = [f"Файл не читается (код выхода 2): {len(items)}"]
@@ -77,7 +91,8 @@ def render_file_errors_text(items: list[dict[str, str]]) -> str:
               help="Формат вывода.")
 @click.option("--verbose", "-v", is_flag=True, help="Показать также текст пункта Порядка и шаблон сообщения.")
 @click.option("--all", "show_all", is_flag=True,
-              help="Показать также коды ошибок чтения файлов (rules/file_errors.toml, код выхода 2).")
+              help="Показать также предупреждения сравнения и коды ошибок чтения файлов "
+                   "(rules/file_errors.toml, код выхода 2).")
 @config_option
 @guarded(json_flag="fmt")
 def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -> None:
@@ -88,13 +103,16 @@ def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -
     rules = api.load_rules(load_config(config_path))
     items = rules_listing(rules)
     file_errors = file_errors_listing(rules) if show_all else None
+    diff_warnings = diff_warnings_listing() if show_all else None
     if fmt == "json":
         doc: dict[str, Any] = {"rules_dir": str(rules.directory), "count": len(items), "rules": items}
-        if file_errors is not None:
+        if file_errors is not None and diff_warnings is not None:
             doc["file_errors"] = file_errors
+            doc["diff_warnings"] = diff_warnings
         echo_json(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
         text = render_rules_text(items, verbose=verbose)
-        if file_errors is not None:
+        if file_errors is not None and diff_warnings is not None:
+            text += "\n\n" + render_diff_warnings_text(diff_warnings)
             text += "\n\n" + render_file_errors_text(file_errors)
         click.echo(text)
