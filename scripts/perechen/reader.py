@@ -1031,8 +1031,10 @@ class _SheetReader:
                 self.pkg.zf.read(info)
             except Exception as ze:
                 return _damaged(self.path, self.rules, info.filename, ze)
-        if self.pkg.kind == "ods":
-            return self._fail("read_failed", f"content.xml ({_short(e)})")
+        if self.pkg.kind == "ods":  # calamine's own (English) reason is not shown to the clerk
+            return self._fail("read_failed", "таблицы в части content.xml записаны так, как их не записывает ни "
+                                             "одна офисная программа (например, число повторов ячеек со знаком "
+                                             "или пробелами)")
         if sheet is not None:
             # A worksheet calamine could not parse: name its part (the XML error is calamine's, in English).
             return self._fail("xml_broken", f"{sheet.part} (лист «{sheet.name}»: {_short(e)})")

@@ -1184,6 +1184,9 @@ CASES += [
     Case("ods_cell_in_cell", _ods_hostile('<table:table-row><table:table-cell office:value-type="string">'
                                           '<table:table-cell/></table:table-cell></table:table-row>'),
          Expect("xml_broken", message=("content.xml",)), ".ods: a cell nested in a cell (calamine loses its place)"),
+    Case("ods_odd_repeat_count", _ods_hostile('<table:table-row><table:table-cell table:number-columns-repeated=" 5" '
+                                              'office:value-type="float" office:value="1"/></table:table-row>'),
+         Expect("read_failed", message=("content.xml",)), ".ods: a repeat count calamine cannot parse (« 5»)"),
     Case("ods_rows_repeated", _ods_hostile(f'<table:table-row table:number-rows-repeated="{_BIG}">{ODS_VALUE}'
                                            '</table:table-row>'),
          Expect("sheet_too_large", message=("A100000001",)),
