@@ -36,6 +36,7 @@ from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
 from .journal import CASE_KEYS, ActRecord, Journal
 from .models import PerechenError
+from .printing import a4_landscape
 from .text import plural, ru_date
 from .workdays import DEFAULT_WORKING_DAYS, CalendarError, WorkCalendar
 
@@ -255,6 +256,7 @@ def render_xlsx(report: ComplianceReport) -> bytes:
                 cell.data_type = "s"  # text is never a formula
             cell.alignment = wrap
     ws.freeze_panes = "A2"
+    a4_landscape(ws)
     tot = wb.create_sheet("Итоги")
     for r, (k, v) in enumerate([("Год", report.year), ("Размещены в срок", report.on_time),
                                 ("Размещены с опозданием", report.late), ("Ещё не размещены", report.pending),
@@ -263,6 +265,7 @@ def render_xlsx(report: ComplianceReport) -> bytes:
         tot.cell(row=r, column=1, value=k).font = Font(bold=True)
         tot.cell(row=r, column=2, value=v)
     tot.column_dimensions["A"].width = 28
+    a4_landscape(tot, title_rows=0)
     wb.properties.title = f"Соблюдение п. 5.4 — {report.year}"
     wb.properties.creator = "perechen"
     buf = io.BytesIO()

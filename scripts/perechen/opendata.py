@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .jinja import TemplateSet, environment, get_template
+from .printing import a4_landscape
 from .rules import Rules
 from .text import ru_date
 
@@ -423,15 +424,12 @@ def render_xlsx(pub: Publication) -> bytes:
     last = get_column_letter(len(PUBLISHED_FIELDS))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{last}{max(1, len(pub.rows) + 1)}"
-    ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    a4_landscape(ws)
 
     info = wb.create_sheet("Сведения")
     info.column_dimensions["A"].width = 32
     info.column_dimensions["B"].width = 100
+    a4_landscape(info, title_rows=0)
     facts = [
         ("Орган", pub.agency),
         ("Документ, утверждающий перечень", pub.info.get("approving_document") or ""),

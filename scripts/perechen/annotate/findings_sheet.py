@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ..cells import CELL_REF, col_letter, quote_sheet
 from ..models import Finding, Severity
 from ..presentation import Responsible, finding_value, more_text
+from ..printing import PAGE_SETUP, SHEET_PR_FIT_TO_PAGE, print_title_rows
 from .ooxml import NS_MAIN, NS_R, XML_DECL, xml_text
 from .package import Package
 from .parts import Book
@@ -102,7 +103,7 @@ def add_findings_sheet(pkg: Package, book: Book, styles: Styles, findings: Seque
     ref = f"A1:{last_col}{rn}"
     head = "".join([
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">',
-        '<sheetPr><tabColor rgb="FFC00000"/></sheetPr>',
+        f'<sheetPr><tabColor rgb="FFC00000"/>{SHEET_PR_FIT_TO_PAGE}</sheetPr>',
         f'<dimension ref="{ref}"/>',
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
         ' state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
@@ -113,6 +114,7 @@ def add_findings_sheet(pkg: Package, book: Book, styles: Styles, findings: Seque
     tail = (f'</sheetData><autoFilter ref="{ref}"/>'.encode()
             + (b"<hyperlinks>" + b"".join(links) + b"</hyperlinks>" if links else b"")
             + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-              b'<pageSetup orientation="landscape" paperSize="9"/></worksheet>')
+            + PAGE_SETUP.encode() + b"</worksheet>")
     xml = b"".join([XML_DECL, head, *rows, tail])
-    book.add_first_sheet(name, xml, f"{quote_sheet(name)}!$A$1:${last_col}${rn}")
+    book.add_first_sheet(name, xml, f"{quote_sheet(name)}!$A$1:${last_col}${rn}",
+                         print_titles=print_title_rows(quote_sheet(name)))

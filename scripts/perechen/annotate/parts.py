@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..printing import PRINT_TITLES_NAME
 from .ooxml import (
     CT_WORKSHEET,
     NS_MAIN,
@@ -203,6 +204,7 @@ class Book:
                                          rel is not None and rel.type == RT_WORKSHEET))
         self.new_sheet: tuple[str, str] | None = None  # (name, part)
         self.new_filter: str | None = None
+        self.new_print_titles: str | None = None
 
     def sheet_by_name(self, name: str) -> SheetRef | None:
         for s in self.sheets:
@@ -241,13 +243,15 @@ class Book:
                     top = max(top, int(m.group(1)) // 1024)
         return top
 
-    def add_first_sheet(self, name: str, xml: bytes, filter_range: str | None) -> None:
+    def add_first_sheet(self, name: str, xml: bytes, filter_range: str | None,
+                        print_titles: str | None = None) -> None:
         part = self.pkg.unique_name("xl/worksheets/sheet{}.xml")
         self.pkg.write(part, xml)
         self.ct.override(part, CT_WORKSHEET)
         rid = self.rels.add(RT_WORKSHEET, part)
         self.new_sheet = (name, rid)
         self.new_filter = filter_range
+        self.new_print_titles = print_titles
 
     def save(self) -> None:
         xml = self.xml
@@ -294,6 +298,9 @@ class Book:
             if self.new_filter:
                 filt = (b"<" + p + b'definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
                         + xbytes(self.new_filter) + b"</" + p + b"definedName>")
+            if self.new_print_titles:  # the header row on every printed page
+                filt += (b"<" + p + b'definedName name="' + PRINT_TITLES_NAME.encode() + b'" localSheetId="0">'
+                         + xbytes(self.new_print_titles) + b"</" + p + b"definedName>")
             if dn is not None:
                 for d in children(xml, dn.tag_end, dn.content_end):
                     tag = xml[d.start:d.tag_end]

@@ -9,6 +9,7 @@ from typing import Any
 from ..diff import CASES, Change, DiffReport, baseline_line, deadline_line, is_empty, show_value, summary_line
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template
+from ..printing import a4_landscape
 from ..rules import Rules
 from ..text import ru_date, work_days
 
@@ -112,6 +113,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         ws.column_dimensions[get_column_letter(i)].width = w
     ws.freeze_panes = "B2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}1"
+    a4_landscape(ws)
     ws.append([cell(h, font=bold) for h in head])
 
     grouped: dict[str, list[Change]] = {}
@@ -144,6 +146,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     ss = wb.create_sheet("Сводка")
     ss.column_dimensions["A"].width = 34
     ss.column_dimensions["B"].width = 90
+    a4_landscape(ss, title_rows=0)
     summary: list[tuple[str, Any]] = [
         ("Книга", report.workbook),
         ("Базовая версия", report.baseline_name or "нет (ничего не опубликовано)"),
