@@ -160,7 +160,7 @@ def test_crash_before_latest_moves_keeps_previous_baseline(tmp_path: Path, rules
     assert cur is not None and cur.name == first.name
     assert cur.fingerprint != changed["fingerprint"]
     # No stray LATEST temp file is left behind.
-    assert not [p for p in (out / "published").iterdir() if p.name.startswith(".tmp-LATEST")]
+    assert not [p for p in (out / "published").iterdir() if p.name.startswith((".tmp-LATEST", ".LATEST."))]
     # A rerun completes the job: the new version becomes LATEST.
     again = store.commit_version(out, changed, {"page.html": b"x"}, {}, now=dt.datetime(2026, 3, 3, 10, 0, 0))
     assert store.latest(out).name == again.name  # type: ignore[union-attr]
