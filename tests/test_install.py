@@ -69,6 +69,9 @@ def test_installed_wheel_runs_from_an_empty_folder(venv: Path, tmp_path: Path) -
     for p in (pkg, workbook, rules):  # from the installed package, not from the checkout
         assert p.is_relative_to(venv), p
     assert workbook.is_file() and (rules / "checks.toml").is_file() and (rules / "poryadok.txt").is_file()
+    # Every rules file of the source ships (a new kind of file in rules/ needs its glob in package-data).
+    source = {p.name for p in (ROOT / "rules").iterdir() if p.is_file() and p.suffix not in (".py", ".pyc")}
+    assert source <= {p.name for p in rules.iterdir()}, source - {p.name for p in rules.iterdir()}
 
     res = _run([perechen, "check", workbook, "--format", "json"], run)
     assert res.returncode == 0, res.stderr
