@@ -31,6 +31,11 @@ def _load_example() -> Any:
 
 EXAMPLE = _load_example()
 BUNDLED = ROOT / "workbook" / "perechen.xlsx"
+# «Сведения» of the registers tests write: the bundled example's plus what the agency fills in itself (the
+# bundled register leaves these empty, and `perechen check` names them: info-field-empty).
+FILLED_INFO = {**EXAMPLE.INFO, "site": "https://gtn.example.ru",
+               "approving_document": "Приказ Службы от 01.03.2024 № 30-о «Об утверждении перечня точек взаимодействия»",
+               "phone": "+7 (4012) 00-00-00", "email": "gtn@example.ru", "inn": "3906000000"}
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +51,7 @@ def good_rows() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def good_info() -> dict[str, str]:
-    return dict(EXAMPLE.INFO)
+    return dict(FILLED_INFO)
 
 
 WorkbookMaker = Callable[..., Path]
@@ -62,7 +67,7 @@ def make_workbook(tmp_path: Path, rules: Rules) -> WorkbookMaker:
         counter["n"] += 1
         p = tmp_path / (name or f"perechen-{counter['n']}.xlsx")
         p.write_bytes(build_workbook(rules, rows if rows is not None else EXAMPLE.rows(),
-                                     info if info is not None else EXAMPLE.INFO))
+                                     info if info is not None else FILLED_INFO))
         return p
 
     return make

@@ -21,7 +21,7 @@ from perechen.checks import CHECK_KINDS, has_date, has_number, run_checks
 from perechen.models import Finding
 from perechen.reader import read_register
 from perechen.rules import Rules
-from tests.conftest import BUNDLED, ROOT, TODAY
+from tests.conftest import BUNDLED, EXAMPLE, ROOT, TODAY
 
 Rows = list[dict[str, Any]]
 
@@ -56,8 +56,12 @@ def add_row(rows: Rows, base: int, **changes: Any) -> Rows:
 # -- the bundled register ------------------------------------------------------------------------
 
 
-def test_bundled_workbook_has_no_findings(rules: Rules) -> None:
-    assert run_checks(read_register(BUNDLED, rules), rules, today=TODAY) == []
+def test_bundled_workbook_has_no_findings_but_the_agency_fields_to_fill(rules: Rules) -> None:
+    """0 errors; one warning: «Сведения» leaves to the agency what the order does not give (issue 11 items 14, 18)."""
+    found = run_checks(read_register(BUNDLED, rules), rules, today=TODAY)
+    assert summary(found) == [("info-field-empty", "warning", None, None)]
+    assert found[0].sheet == "Сведения"
+    assert "«Документ, утверждающий перечень», «Телефон», «Электронная почта», «ИНН»" in found[0].message
 
 
 def test_good_rows_have_no_findings_today(make_workbook, good_rows: Rows, rules: Rules) -> None:
@@ -72,8 +76,8 @@ def test_required_empty(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[3]["responsible"] = "   "  # spaces only count as empty
     good_rows[2]["note"] = None  # not required
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("required-empty", "error", "2.1.2", "C2"),
-                              ("required-empty", "error", "2.1.2", "O5")]
+    assert summary(found) == [("required-empty", "error", None, "C2"),
+                              ("required-empty", "error", None, "O5")]
     assert "«Процесс»" in found[0].message and "Заполните" in found[0].message
 
 
@@ -87,29 +91,30 @@ def test_required_not_repeated_for_cells_the_reader_reported(make_workbook, good
 
     found = check(make_workbook, rules, good_rows, edit=edit)
     # O2, D3 and O7 are the reader's findings only; the genuinely empty C4 is still reported.
-    assert summary(found) == [("error-value", "error", "2.1.2", "O2"), ("formula-no-value", "error", "2.1.2", "D3"),
-                              ("required-empty", "error", "2.1.2", "C4"), ("merged-cells", "error", "2.1.2", "O6")]
+    assert summary(found) == [("error-value", "error", None, "O2"), ("formula-no-value", "error", None, "D3"),
+                              ("required-empty", "error", None, "C4"), ("merged-cells", "error", None, "O6")]
 
 
 def test_other_needs_required_with_other(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    good_rows[0]["needs"] = ["консультация", "другое"]
-    good_rows[1]["needs"] = ["консультация", "другое"]
+    other = "другие удовлетворяемые потребности клиента в рамках осуществляемого взаимодействия"
+    good_rows[0]["needs"] = ["получение консультации", other]
+    good_rows[1]["needs"] = ["получение консультации", other]
     good_rows[1]["other_needs"] = "Запись на приём к руководителю"
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("other-needs-empty", "error", "2.5.6", "I2")]
     assert "«Иные потребности»" in found[0].message
 
 
-def test_checked_by_required_for_included_and_excluded(make_workbook, good_rows: Rows, rules: Rules) -> None:
+def test_checked_by_required_for_included_only(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[0]["checked_by"] = None  # включено
+    # Excluding is the responsible person's (2.1, last paragraph): no «Проверил» needed (issue 11 item 8).
     add_row(good_rows, 1, code="ТВ-09", status="исключено", checked_by=None)
     good_rows[2]["checked_by"] = None
     good_rows[2]["status"] = "на проверке"  # not required yet
     good_rows[2]["changed_on"] = TODAY
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("checked-by-empty", "error", "2.1.3", "Q2"),
-                              ("checked-by-empty", "error", "2.1.3", "Q10")]
-    assert "«включено»" in found[0].message and "«исключено»" in found[1].message
+    assert summary(found) == [("checked-by-empty", "error", "2.1.3", "Q2")]
+    assert "«включено»" in found[0].message and "уполномоченное лицо" in found[0].message
 
 
 # -- 2. reference lists ------------------------------------------------------------------------------
@@ -119,17 +124,18 @@ def test_checked_by_required_for_included_and_excluded(make_workbook, good_rows:
     ("channel", "интернет", "channel-value", "3.1", "E2"),
     ("kind", "факс", "kind-value", "4", "F2"),
     ("clients", "граждане", "clients-value", "1.3.1", "G2"),
-    ("needs", ["консультация", "справка о регистрации"], "needs-value", "2.5", "H2"),
+    ("needs", ["получение консультации", "справка о регистрации"], "needs-value", "2.5", "H2"),
     ("key", "может быть", "key-value", "2.2", "J2"),
     ("basis_kind", "устав", "basis-kind-value", "2.3", "K2"),
-    ("status", "готово", "status-value", "2.1", "P2"),
-    ("written_features", ["уведомление о получении", "автоответчик"], "written-features-value", "3.2.1", "N2"),
+    ("status", "готово", "status-value", None, "P2"),
+    ("written_features", ["первичная обратная связь", "автоответчик"], "written-features-value", "3.2.1", "N2"),
 ])
 def test_list_value_not_in_list(make_workbook, good_rows: Rows, rules: Rules, field: str, value: Any, code: str,
                                 clause: str, cell: str) -> None:
     good_rows[0][field] = value
     if field == "written_features":
-        good_rows[0][field] = [*value, "закреплённый ответственный", "шаблоны ответов", "быстрая обратная связь"]
+        good_rows[0][field] = [*value, "исчерпывающий ответ на обращение", "база знаний с шаблонами ответов",
+                               "быстрая обратная связь"]
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [(code, "error", clause, cell)]
     msg = found[0].message
@@ -142,22 +148,26 @@ def test_list_value_not_in_list(make_workbook, good_rows: Rows, rules: Rules, fi
 @pytest.mark.parametrize(("field", "typed", "right", "cell"), [
     ("channel", "Цифровая", "цифровая", "E2"),
     ("channel", "цифровая точка", "цифровая", "E2"),
-    ("kind", "Система электронного документооборота", "СЭД", "F2"),
+    ("kind", "Система электронного документооборота", "система электронного документооборота (СЭД)", "F2"),
+    ("kind", "СЭД", "система электронного документооборота (СЭД)", "F2"),
+    ("kind", "электронная почта", "электронная почта Службы", "F2"),
     ("clients", "внутренние клиенты", "внутренние", "G2"),
     ("key", "ДА", "да", "J2"),
     ("basis_kind", "Документ", "документ", "K2"),
     ("status", "включена", "включено", "P2"),
-    ("needs", ["получение результата, ответа, разъяснения", "обратная связь"],
-     "результат, ответ, разъяснение; обратная связь", "H2"),
-    ("written_features", ["уведомление о получении сообщения", "закрепленный ответственный", "шаблоны ответов",
+    ("needs", ["результат, ответ, разъяснение", "обратная связь"],
+     "получение результата, ответа, разъяснения; предоставление обратной связи", "H2"),
+    ("needs", ["консультация", "обратная связь"], "получение консультации; предоставление обратной связи", "H2"),
+    ("written_features", ["уведомление о получении сообщения", "исчерпывающий ответ", "шаблоны ответов",
                           "быстрая обратная связь"],
-     "уведомление о получении; закреплённый ответственный; шаблоны ответов; быстрая обратная связь", "N2"),
+     "первичная обратная связь; исчерпывающий ответ на обращение; база знаний с шаблонами ответов; "
+     "быстрая обратная связь", "N2"),
 ])
 def test_list_value_spelled_differently_is_a_warning(make_workbook, good_rows: Rows, rules: Rules, field: str,
                                                      typed: Any, right: str, cell: str) -> None:
     good_rows[0][field] = typed
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("list-spelling", "warning", "2.1.2", cell)]
+    assert summary(found) == [("list-spelling", "warning", None, cell)]
     assert f"Правильно: «{right}»" in found[0].message
 
 
@@ -165,12 +175,12 @@ def test_latin_lookalike_in_list_value_is_one_spelling_warning(make_workbook, go
     good_rows[0]["channel"] = "цифpовая"  # Latin p
     found = check(make_workbook, rules, good_rows)
     # The reader's mixed-script warning is folded into the list one, which gives the right spelling.
-    assert summary(found) == [("list-spelling", "warning", "2.1.2", "E2")]
+    assert summary(found) == [("list-spelling", "warning", None, "E2")]
     assert "«цифровая»" in found[0].message
 
 
 def test_exact_list_values_pass(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    good_rows[0]["needs"] = "консультация\nформы документов;обратная связь"  # line breaks and «;» both split
+    good_rows[0]["needs"] = "получение консультации\nполучение форм документов;предоставление обратной связи"
     good_rows[1]["clients"] = "внешние"
     assert check(make_workbook, rules, good_rows) == []
 
@@ -190,8 +200,7 @@ def test_kind_disagrees_with_channel(make_workbook, good_rows: Rows, rules: Rule
 
 def test_extra_kind_channel_from_rules(make_workbook, good_rows: Rows, rules: Rules) -> None:
     add_row(good_rows, 4, code="ТВ-09", name="Почтовый адрес Службы", kind="почтовое отправление", channel="цифровая",
-            written_features=["уведомление о получении", "закреплённый ответственный", "шаблоны ответов",
-                              "быстрая обратная связь"])
+            written_features=list(EXAMPLE.WRITTEN_ALL))
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("kind-channel", "error", "3.1", "F10")]
     assert "справочник видов точек" in found[0].message
@@ -209,7 +218,7 @@ def test_duplicate_kind_in_process_on_both_rows(make_workbook, good_rows: Rows, 
 
 
 def test_duplicate_name_in_process_after_normalisation(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    add_row(good_rows, 4, code="ТВ-09", name="телефонная  связь со службой.", kind="рабочее место клиентов")
+    add_row(good_rows, 4, code="ТВ-09", name="телефонная  связь.", kind="рабочее место клиентов")
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("duplicate-name", "error", "2.7", "D6"), ("duplicate-name", "error", "2.7", "D10")]
     assert "стр. 10" in found[0].message
@@ -218,7 +227,7 @@ def test_duplicate_name_in_process_after_normalisation(make_workbook, good_rows:
 def test_duplicates_ignore_excluded_rows_and_other_processes(make_workbook, good_rows: Rows, rules: Rules) -> None:
     add_row(good_rows, 1, code="ТВ-09", status="исключено")  # the same touchpoint, excluded
     add_row(good_rows, 0, code="ТВ-10", process="Рассмотрение обращений граждан (электронно)",
-            name="СЭД", accessibility=None)  # СЭД again, but in another process
+            name="СЭД")  # СЭД again, but in another process
     add_row(good_rows, 4, code="ТВ-11", process="Рассмотрение обращений граждан (электронно)",
             name="Телефон справочной службы")
     assert check(make_workbook, rules, good_rows) == []
@@ -236,10 +245,21 @@ def test_three_duplicates_each_names_the_others(make_workbook, good_rows: Rows, 
 
 
 def test_area_without_key_touchpoint(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    good_rows[0]["key"] = "нет"  # the only key touchpoint of «Внутриведомственное взаимодействие»
+    good_rows[0]["key"] = "нет"  # the only key touchpoint of «Внутриведомственное взаимодействие»…
+    good_rows[0]["kind"] = "официальный сайт"  # … and not written interaction (3.2)
+    good_rows[0]["written_features"] = None
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("area-no-key", "error", "2.2", "B2")]
     assert "«Внутриведомственное взаимодействие»" in found[0].message and "стр. 2, 4, 7" in found[0].message
+
+
+def test_written_kind_is_key_by_3_2_and_not_key_is_a_warning(make_workbook, good_rows: Rows, rules: Rules) -> None:
+    """Issue 11 item 9: СЭД (written) is the area's only key touchpoint; «нет» in «Ключевая» does not make the
+    area lack one (2.2), but the clerk is told, citing 3.2."""
+    good_rows[0]["key"] = "нет"
+    found = check(make_workbook, rules, good_rows)
+    assert summary(found) == [("written-not-key", "warning", "3.2", "J2")]
+    assert "ключевая точка" in found[0].message and "п. 3.2" in found[0].message
 
 
 def test_area_key_only_on_excluded_row(make_workbook, good_rows: Rows, rules: Rules) -> None:
@@ -277,7 +297,7 @@ def test_basis_document_passes(make_workbook, good_rows: Rows, rules: Rules, bas
 def test_basis_document_fails(make_workbook, good_rows: Rows, rules: Rules, basis: str, missing: list[str]) -> None:
     good_rows[0]["basis"] = basis
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("basis-document", "error", "2.3", "L2")]
+    assert summary(found) == [("basis-document", "error", None, "L2")]
     for word in missing:
         assert word in found[0].message
     assert "№ 25-о" in found[0].message  # shows an example
@@ -298,7 +318,7 @@ def test_basis_action(make_workbook, good_rows: Rows, rules: Rules, basis: str, 
     if ok:
         assert found == []
     else:
-        assert summary(found) == [("basis-action", "error", "2.4", "L2")]
+        assert summary(found) == [("basis-action", "error", None, "L2")]
         assert "поручение" in found[0].message
 
 
@@ -319,8 +339,8 @@ def test_code_unique_across_the_sheet(make_workbook, good_rows: Rows, rules: Rul
     good_rows[7]["code"] = "тв-01"  # case does not make another code
     good_rows[7]["status"] = "исключено"  # an excluded row keeps its code for ever
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("code-duplicate", "error", "5.3", "A2"), ("code-duplicate", "error", "5.3", "A3"),
-                              ("code-duplicate", "error", "5.3", "A9")]
+    assert summary(found) == [("code-duplicate", "error", None, "A2"), ("code-duplicate", "error", None, "A3"),
+                              ("code-duplicate", "error", None, "A9")]
     assert "стр. 3, 9" in found[0].message
 
 
@@ -329,7 +349,7 @@ def test_code_unique_across_the_sheet(make_workbook, good_rows: Rows, rules: Rul
 def test_code_pattern(make_workbook, good_rows: Rows, rules: Rules, code: str, ok: bool) -> None:
     good_rows[0]["code"] = code
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == ([] if ok else [("code-pattern", "error", "5.3", "A2")])
+    assert summary(found) == ([] if ok else [("code-pattern", "error", None, "A2")])
 
 
 def test_code_pattern_comes_from_schema(make_workbook, good_rows: Rows, tmp_path: Path) -> None:
@@ -341,7 +361,7 @@ def test_code_pattern_comes_from_schema(make_workbook, good_rows: Rows, tmp_path
     strict = Rules.load(d)
     good_rows[0]["code"] = "A1"
     found = run_checks(read_register(make_workbook(good_rows), strict), strict, today=TODAY)
-    assert summary(found) == [("code-pattern", "error", "5.3", "A2")]
+    assert summary(found) == [("code-pattern", "error", None, "A2")]
 
 
 # -- 8. date of change (5.4) -----------------------------------------------------------------------
@@ -352,7 +372,7 @@ def test_changed_on_not_a_date(make_workbook, good_rows: Rows, rules: Rules) -> 
     good_rows[1]["changed_on"] = 5  # a number in a date column reads as 04.01.1900
     good_rows[2]["changed_on"] = "26.02.2024"  # text dates are fine
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("date-invalid", "error", "5.4", "R2"), ("date-invalid", "error", "5.4", "R3")]
+    assert summary(found) == [("date-invalid", "error", None, "R2"), ("date-invalid", "error", None, "R3")]
     assert "«вчера»" in found[0].message and "ДД.ММ.ГГГГ" in found[0].message
     assert "раньше 01.01.2000" in found[1].message
 
@@ -361,7 +381,7 @@ def test_changed_on_in_the_future(make_workbook, good_rows: Rows, rules: Rules) 
     good_rows[0]["changed_on"] = TODAY + dt.timedelta(days=1)
     good_rows[1]["changed_on"] = TODAY
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("date-future", "error", "5.4", "R2")]
+    assert summary(found) == [("date-future", "error", None, "R2")]
     assert "01.12.2026" in found[0].message and "30.11.2026" in found[0].message
 
 
@@ -375,7 +395,7 @@ def test_reader_cell_problems_are_findings(make_workbook, good_rows: Rows, rules
         ws["S3"].value = "=1+1"  # Примечание: a formula without a cached value
 
     found = check(make_workbook, rules, good_rows, edit=edit)
-    assert summary(found) == [("error-value", "error", "2.1.2", "G2"), ("formula-no-value", "error", "2.1.2", "S3")]
+    assert summary(found) == [("error-value", "error", None, "G2"), ("formula-no-value", "error", None, "S3")]
 
 
 # -- 10. offline alternative / digital touchpoint per process (2.8.3, 2.8.2) ------------------------------
@@ -409,16 +429,31 @@ def test_offline_without_accessibility(make_workbook, good_rows: Rows, rules: Ru
 
 
 def test_written_kind_lacking_functions(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    good_rows[1]["written_features"] = ["уведомление о получении", "шаблоны ответов"]
+    good_rows[1]["written_features"] = ["первичная обратная связь", "база знаний с шаблонами ответов"]
     good_rows[3]["written_features"] = None
     good_rows[2]["written_features"] = None  # АРМ ГС is not written interaction
     found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("written-features-missing", "warning", "3.2.1", "N3"),
                               ("written-features-missing", "warning", "3.2.1", "N5")]
-    assert "«закреплённый ответственный», «быстрая обратная связь»" in found[0].message
-    assert "«уведомление о получении»" not in found[0].message
-    assert "«электронная почта»" in found[0].message
-    assert all(f"«{x}»" in found[1].message for x in rules.lists["written_features"].values)
+    assert "«исчерпывающий ответ на обращение», «быстрая обратная связь»" in found[0].message
+    assert "«первичная обратная связь»" not in found[0].message
+    assert "«электронная почта Службы»" in found[0].message
+    duties = [i.value for i in rules.lists["written_features"].items if not i.part_of]
+    assert len(duties) == 4
+    assert all(f"«{x}»" in found[1].message for x in duties)
+
+
+def test_a_condition_never_counts_as_its_duty(make_workbook, good_rows: Rows, rules: Rules) -> None:
+    """Issue 11 item 10: 3.2.1 has four duties; «закреплённый ответственный сотрудник» is one of the five
+    conditions of «исчерпывающий ответ», not the answer itself."""
+    good_rows[1]["written_features"] = ["первичная обратная связь", "закреплённый ответственный сотрудник",
+                                        "простые и понятные ответы", "база знаний с шаблонами ответов",
+                                        "быстрая обратная связь"]
+    found = check(make_workbook, rules, good_rows)
+    assert summary(found) == [("written-features-missing", "warning", "3.2.1", "N3")]
+    msg = found[0].message
+    assert "не указано: «исчерпывающий ответ на обращение»" in msg
+    assert "«закреплённый ответственный сотрудник», «простые и понятные ответы»" in msg and "не заменяют" in msg
 
 
 def test_written_flag_comes_from_lists(make_workbook, good_rows: Rows, rules: Rules) -> None:
@@ -427,20 +462,11 @@ def test_written_flag_comes_from_lists(make_workbook, good_rows: Rows, rules: Ru
     assert summary(found) == [("written-features-missing", "warning", "3.2.1", "N10")]
 
 
-def test_written_kind_not_key_when_enabled(make_workbook, good_rows: Rows, tmp_path: Path) -> None:
-    """The 3.2 rule ships commented out in rules/checks.toml; uncommenting it is all it takes."""
-    d = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", d)
-    text = (d / "checks.toml").read_text(encoding="utf-8")
-    start = text.index("# [[checks]]\n# code = \"written-not-key\"")
-    end = text.index("\n\n", start)
-    block = "\n".join(ln.removeprefix("# ") for ln in text[start:end].splitlines())
-    (d / "checks.toml").write_text(text[:start] + block + text[end:], encoding="utf-8")
-    custom = Rules.load(d)
+def test_written_kind_not_key(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[3]["key"] = "нет"  # система учёта заявок: written interaction (3.2, 3.2.1)
     good_rows[2]["key"] = "нет"  # АРМ ГС is not written: fine
     add_row(good_rows, 1, code="ТВ-09", name="Почта приёмной", key="нет", status="исключено")
-    found = run_checks(read_register(make_workbook(good_rows), custom), custom, today=TODAY)
+    found = check(make_workbook, rules, good_rows)
     assert summary(found) == [("written-not-key", "warning", "3.2", "J5")]
     assert "«система учёта заявок»" in found[0].message and "«Ключевая»" in found[0].message
 
@@ -450,24 +476,27 @@ def test_written_kind_not_key_when_enabled(make_workbook, good_rows: Rows, tmp_p
 
 def test_review_overdue_in_working_days(make_workbook, good_rows: Rows, rules: Rules) -> None:
     # 13.11.2026 (Fri) + 10 working days = 27.11.2026; on 30.11.2026 the row is overdue.
-    good_rows[0].update(status="черновик", changed_on=dt.date(2026, 11, 13))
+    good_rows[0].update(status="на проверке", changed_on=dt.date(2026, 11, 13))
     # 16.11.2026 + 10 working days = 30.11.2026: still in time today.
     good_rows[1].update(status="на проверке", changed_on=dt.date(2026, 11, 16))
+    # A draft nobody submitted is nobody's review to be late with (issue 11 item 7).
+    good_rows[2].update(status="черновик", changed_on=dt.date(2026, 1, 12))
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("review-overdue", "warning", "2.1.2", "P2")]
+    assert summary(found) == [("review-overdue", "warning", None, "P2")]
     msg = found[0].message
-    assert "«черновик»" in msg and "13.11.2026" in msg and "27.11.2026" in msg and "10 рабочих дней" in msg
+    assert "«на проверке»" in msg and "13.11.2026" in msg and "27.11.2026" in msg and "10 рабочих дней" in msg
+    assert "правило ведения перечня в Службе" in msg and "Порядок его не устанавливает" in msg
 
 
 def test_review_days_is_a_parameter(make_workbook, good_rows: Rows, rules: Rules) -> None:
-    good_rows[0].update(status="черновик", changed_on=dt.date(2026, 11, 13))
+    good_rows[0].update(status="на проверке", changed_on=dt.date(2026, 11, 13))
     assert check(make_workbook, rules, good_rows, params={"review-overdue": {"review_days": 11}}) == []
 
 
 def test_review_overdue_without_calendar_counts_calendar_days(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[0].update(status="на проверке", changed_on=dt.date(2031, 1, 5))  # 2031 is not in calendar.toml
     found = check(make_workbook, rules, good_rows, today=dt.date(2031, 3, 1))
-    assert summary(found) == [("review-overdue", "warning", "2.1.2", "P2")]
+    assert summary(found) == [("review-overdue", "warning", None, "P2")]
     assert "календарных дней" in found[0].message and "2031" in found[0].message
     assert "15.01.2031" in found[0].message
 
@@ -491,7 +520,7 @@ def test_unknown_column_and_mixed_script_surface(make_workbook, good_rows: Rows,
         ws["T1"].value = "Доп. сведения"
 
     found = check(make_workbook, rules, good_rows, edit=edit)
-    assert summary(found) == [("unknown-column", "warning", "2.1.2", "T1"), ("mixed-script", "warning", "2.1.2", "D3")]
+    assert summary(found) == [("unknown-column", "warning", None, "T1"), ("mixed-script", "warning", None, "D3")]
 
 
 # -- rules are data ----------------------------------------------------------------------------------
@@ -521,19 +550,22 @@ def test_severity_message_and_lists_change_without_code(make_workbook, good_rows
 def test_every_message_template_formats(make_workbook, good_rows: Rows, rules: Rules) -> None:
     """A workbook that trips every check kind: no message keeps a {placeholder}."""
     rows = good_rows
-    rows[0].update(process=None, needs=["другое", "всякое"], channel="офлайн", basis="Приказ", checked_by=None)
+    rows[0].update(process=None, needs=["другое", "всякое"], channel="офлайн", basis="Приказ", checked_by=None,
+                   key="нет")
     rows[1].update(channel="Цифровая", basis_kind="распорядительное действие", basis="устно", code="ТВ-03")
     rows[2].update(changed_on="вчера", key="возможно", written_features=["уведомление о получении"])
+    rows[7].update(basis_kind="распорядительное действие", basis="Распоряжение Службы от 01.03.2024 № 5")
     rows[3].update(changed_on=TODAY + dt.timedelta(days=3), code="ТВ 4", written_features=None)
     rows[4].update(accessibility=None, checked_by=rows[4]["responsible"])
-    rows[5].update(status="черновик", changed_on=dt.date(2026, 1, 12))
+    rows[5].update(status="на проверке", changed_on=dt.date(2026, 1, 12))
     rows[6].update(status="исключено")
     add_row(rows, 1, code="ТВ-09")
     found = check(make_workbook, rules, rows)
     kinds = {rules.check(f.code).kind for f in found}
     declared = {c.kind for c in rules.checks if c.kind != "reader"}
-    assert declared - kinds <= {"area_key", "process_channels"}, declared - kinds
-    assert set(CHECK_KINDS) - declared == {"written_key"}  # the one kind rules/ ships switched off
+    assert declared - kinds <= {"area_key", "process_channels", "info_fields"}, declared - kinds
+    assert set(CHECK_KINDS) - declared == set()
     for f in found:
         assert "{" not in f.message and "}" not in f.message, (f.code, f.message)
-        assert f.clause and f.sheet == "Перечень" and f.cell and f.row
+        order = rules.check(f.code).source == "order" or (f.code == "required-empty" and f.field == "needs")
+        assert bool(f.clause) == order and f.sheet == "Перечень" and f.cell and f.row, f

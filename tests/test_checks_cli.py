@@ -29,7 +29,7 @@ def test_rules_text_lists_every_rule(rules: Rules) -> None:
     assert res.exit_code == 0, res.output
     for c in rules.checks:
         line = next(ln for ln in res.stdout.splitlines() if ln.split() and ln.split()[0] == c.code)
-        assert f"п. {c.clause}" in line and c.title in line
+        assert (f"п. {c.clause}" if c.clause else "Служба") in line and c.title in line
     assert "Ошибки (код выхода 1)" in res.stdout and "Предупреждения" in res.stdout
     assert f"Всего правил: {len(rules.checks)}" in res.stdout
 
@@ -131,4 +131,4 @@ def test_check_json_findings_carry_clause_and_cell(make_workbook, good_rows) -> 
     (f,) = json.loads(res.stdout)["findings"]
     assert f == {"code": "kind-channel", "severity": "error", "clause": "3.1", "sheet": "Перечень", "cell": "F4",
                  "row": 4, "column": "F", "message": f["message"]}
-    assert "«АРМ ГС»" in f["message"] and "п. 4.1.3" in f["message"]
+    assert "(АРМ ГС)»" in f["message"] and "п. 4.1.3" in f["message"]

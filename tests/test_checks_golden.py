@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from perechen.cli import main
 from perechen.rules import Rules
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, FILLED_INFO
 
 GOLDEN = Path(__file__).parent / "golden" / "check_one_mistake_each.json"
 TODAY = "2026-11-30"
@@ -28,7 +28,7 @@ TODAY = "2026-11-30"
 NOT_IN_GOLDEN = {"missing-column", "info-sheet-missing", "workbook-open"}
 
 
-def mistakes_workbook(make_workbook: Any) -> Path:
+def mistakes_workbook(make_workbook: Any, rules: Rules) -> Path:
     base = EXAMPLE.rows()
     rows = copy.deepcopy(base)
 
@@ -40,19 +40,20 @@ def mistakes_workbook(make_workbook: Any) -> Path:
     written_all = list(EXAMPLE.WRITTEN_ALL)
     # Sheet rows 2–9: the bundled register, each row with one or two mistakes in different columns.
     rows[0].update(process=None, basis="Приказ Службы от 26.02.2024")          # C2 required, L2 basis no number
-    rows[1].update(needs=["консультация", "другое"], code="ТВ 02")              # I3 other needs, A3 code pattern
+    rows[1].update(needs=["получение консультации", rules.lists["needs"].items[-1].value],  # I3 other needs
+                   code="ТВ 02")                                                  # A3 code pattern
     rows[2].update(checked_by=None, changed_on="вчера")                         # Q4 checked by, R4 not a date
-    rows[3].update(channel="интернет", written_features=["уведомление о получении"])  # E5 channel, N5 written
+    rows[3].update(channel="интернет", written_features=["первичная обратная связь"])  # E5 channel, N5 written
     rows[4].update(kind="факс", checked_by=rows[4]["responsible"])              # F6 kind, Q6 same person
     rows[5].update(clients="граждане", basis_kind="устав",                      # G7 clients, K7 basis kind
                    name="Кабинеты структурных пoдразделений Службы")            # D7 Latin «o»
-    rows[6].update(needs=["консультация", "справка"], channel="Офлайн")         # H8 needs, E8 spelling
+    rows[6].update(needs=["получение консультации", "справка"], channel="Офлайн")  # H8 needs, E8 spelling
     rows[7].update(key="возможно", accessibility=None)                          # J9 key, M9 accessibility
     # Sheet rows 10–20: touchpoints added with one mistake each.
     extra(1, code="ТВ-09", name="Электронная почта приёмной")                   # F10 ~ F3 same kind in process
     extra(4, code="ТВ-10", kind="рабочее место клиентов",
-          name="Телефонная связь со службой")                                    # D11 ~ D6 same name
-    extra(0, code="ТВ-01", status="черновик", changed_on=dt.date(2026, 11, 2))  # A12 ~ A2 code, P12 overdue
+          name="Телефонная связь")                                               # D11 ~ D6 same name
+    extra(0, code="ТВ-01", status="на проверке", changed_on=dt.date(2026, 11, 2))  # A12 ~ A2 code, P12 overdue
     extra(6, code="ТВ-11", area="Надзор за техническим состоянием техники", key="нет",
           kind="личное взаимодействие", name="Личный приём по вопросам надзора")  # B13 area without key
     extra(2, code="ТВ-12", kind="официальный сайт", name="Раздел «Обращения» официального сайта",
@@ -68,12 +69,17 @@ def mistakes_workbook(make_workbook: Any) -> Path:
           kind="официальный сайт", name="Новости на официальном сайте")         # C19 no offline alternative
     extra(7, code="ТВ-18", process="Выездные осмотры техники", key="нет",
           name="Осмотр техники по месту её нахождения")                          # C20 no digital touchpoint
-    p: Path = make_workbook(rows, name="ошибки.xlsx")
+    extra(3, code="ТВ-19", process=EXAMPLE.P_APPEALS, key="нет", accessibility=None,
+          basis_kind="распорядительное действие",
+          basis="Распоряжение Службы от 01.03.2024 № 5")                        # J21 written not key, L21 a
+    #                                          document as an action, M21 digital without accessibility
+    p: Path = make_workbook(rows, name="ошибки.xlsx", info=dict(FILLED_INFO, phone=""))  # «Сведения»: no phone
 
     wb = load_workbook(p)
     ws = wb["Перечень"]
     ws["T1"] = "Доп. сведения"            # unknown column
     ws["U1"] = "Тип точки"                # a second «Канал» (alias)
+    ws["V1"] = "Комментарий"              # a second notes column beside «Примечание»: a warning
     ws["S3"] = "=1+1"                     # formula without a cached value
     ws["S4"].value = "#DIV/0!"            # error value
     ws["S4"].data_type = "e"
@@ -91,7 +97,7 @@ def run_json(path: Path) -> tuple[int, dict[str, Any]]:
 
 
 def test_one_mistake_of_each_kind_matches_golden(make_workbook: Any, rules: Rules) -> None:
-    code, doc = run_json(mistakes_workbook(make_workbook))
+    code, doc = run_json(mistakes_workbook(make_workbook, rules))
     assert code == 1
     if os.environ.get("PERECHEN_REGEN_GOLDEN") == "1":
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
@@ -104,8 +110,12 @@ def test_golden_covers_every_rule(rules: Rules) -> None:
     doc = json.loads(GOLDEN.read_text(encoding="utf-8"))
     found = {f["code"] for f in doc["findings"]}
     assert found == {c.code for c in rules.checks} - NOT_IN_GOLDEN
-    # Every finding carries its clause and cell.
-    assert all(f["clause"] and f["cell"] and f["sheet"] == "Перечень" for f in doc["findings"])
+    # Every finding carries its cell; a rule of the order its clause, a rule of the agency none.
+    for f in doc["findings"]:
+        order = rules.check(f["code"]).source == "order" or (f["code"] == "required-empty" and f["cell"][0] == "H")
+        assert bool(f["clause"]) == order, f
+        assert (f["cell"] and f["sheet"] == "Перечень") or (f["code"] == "info-field-empty"
+                                                            and f["sheet"] == "Сведения"), f
     assert doc["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
 
 
@@ -126,6 +136,8 @@ def test_golden_expected_cells(rules: Rules) -> None:
         ("area-no-key", "B13"), ("basis-action", "L14"), ("date-future", "R15"), ("kind-channel", "F16"),
         ("status-value", "P17"), ("written-features-value", "N18"),
         ("process-no-offline", "C19"), ("process-no-digital", "C20"), ("hidden-rows", "A20"),
-        ("unknown-column", "T1"), ("duplicate-column", "U1"),
+        ("unknown-column", "T1"), ("duplicate-column", "U1"), ("duplicate-note-column", "V1"),
+        ("written-not-key", "J21"), ("basis-action-is-document", "L21"), ("digital-no-accessibility", "M21"),
+        ("info-field-empty", None),
     ])
     assert got == want

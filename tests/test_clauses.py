@@ -41,18 +41,18 @@ Heading = NotFromRegister("заголовок раздела")
 
 CLAUSES: dict[str, ByRules | ByList | NotFromRegister] = {
     "2": Heading,
-    "2.1": ByRules(("required-empty", "status-value", "checked-by-self", "workbook-open")),
+    "2.1": ByRules(("checked-by-self",)),
     "2.1.1": NotFromRegister("организация работы в Службе"),
-    "2.1.2": ByRules(("required-empty", "list-spelling", "review-overdue", "missing-column", "duplicate-column",
-                      "unknown-column", "mixed-script", "formula-no-value", "error-value", "merged-cells",
-                      "hidden-rows")),
+    # The check itself is the authorised person's; the tool's help (columns, spellings, a review term) is
+    # the agency's own rules (source = "agency"), which cite no clause.
+    "2.1.2": NotFromRegister("проверку проводит уполномоченное лицо; perechen check ему помогает"),
     "2.1.3": ByRules(("checked-by-empty",)),
     "2.2": ByRules(("area-no-key", "key-value")),
-    "2.3": ByRules(("basis-document", "basis-kind-value")),
+    "2.3": ByRules(("basis-kind-value",)),
     "2.3.1": NotFromRegister("какие документы анализировать: вид документа проверяет basis-document"),
     "2.3.2": NotFromRegister("какие акты анализировать: вид документа проверяет basis-document"),
-    "2.4": ByRules(("basis-action",)),
-    "2.5": ByRules(("needs-value",)),
+    "2.4": ByRules(("basis-action-is-document",)),
+    "2.5": ByRules(("needs-value", "required-empty")),
     "2.5.1": ByList("needs", ("needs-value",)),
     "2.5.2": ByList("needs", ("needs-value",)),
     "2.5.3": ByList("needs", ("needs-value",)),
@@ -67,14 +67,13 @@ CLAUSES: dict[str, ByRules | ByList | NotFromRegister] = {
     "2.8.1": NotFromRegister("простота и лёгкость взаимодействия — оценивает человек"),
     "2.8.2": ByRules(("process-no-digital",)),
     "2.8.3": ByRules(("process-no-offline",)),
-    "2.8.4": ByRules(("offline-no-accessibility",)),
+    "2.8.4": ByRules(("offline-no-accessibility", "digital-no-accessibility")),
     "3": Heading,
     "3.1": ByRules(("channel-value", "kind-channel")),
     "3.1.1": ByList("channels", ("channel-value", "kind-channel")),
     "3.1.2": ByList("channels", ("channel-value", "kind-channel")),
-    # Written interaction is a key touchpoint: the rule kind written_key exists but ships switched off in
-    # rules/checks.toml («Ключевая» marks an area's main touchpoint, 2.2); 3.2.1's functions are checked.
-    "3.2": NotFromRegister("правило written-not-key выключено в rules/checks.toml; функции — п. 3.2.1"),
+    # Written interaction is a key touchpoint: area-no-key counts it as key, written-not-key tells the clerk.
+    "3.2": ByRules(("written-not-key", "area-no-key")),
     "3.2.1": ByRules(("written-features-missing", "written-features-value")),
     "4": ByRules(("kind-value",)),
     "4.1": ByRules(("kind-channel",)),
@@ -89,13 +88,13 @@ CLAUSES: dict[str, ByRules | ByList | NotFromRegister] = {
     "4.2.4": ByList("kinds", ("kind-value", "kind-channel")),
     "5": Heading,
     "5.1": NotFromRegister("форму утверждающего документа Служба определяет сама"),
-    "5.2": ByRules(("info-sheet-missing",)),  # publication itself: perechen publish
-    "5.3": ByRules(("code-duplicate", "code-pattern")),
+    "5.2": NotFromRegister("размещение на официальном сайте: perechen publish; лист «Сведения» — правило Службы"),
+    "5.3": NotFromRegister("случаи актуализации видны при сравнении версий: perechen diff; код точки — правило Службы"),
     "5.3.1": NotFromRegister("новая точка видна только при сравнении версий: perechen diff"),
     "5.3.2": NotFromRegister("смена вида точки видна только при сравнении версий: perechen diff"),
     "5.3.3": NotFromRegister("смена потребностей видна только при сравнении версий: perechen diff"),
-    "5.3.4": ByList("statuses", ("status-value",)),
-    "5.4": ByRules(("date-invalid", "date-future")),  # the 10-working-day deadline: perechen diff / nightly
+    "5.3.4": NotFromRegister("исключение видно при сравнении версий: perechen diff; статус строки — правило Службы"),
+    "5.4": NotFromRegister("срок размещения на официальном сайте: perechen diff / nightly; дата — правило Службы"),
 }
 
 
@@ -121,8 +120,42 @@ def test_each_checkable_clause_has_existing_rules(rules: Rules) -> None:
             assert items, f"п. {number}: в справочнике {how.list_name} нет значения с этим пунктом"
 
 
+# What each clause cited by a rule says that makes it require what the rule checks: words of the clause's
+# own text (rules/poryadok.txt). A finding that cites a clause for something else fails here.
+CLAIMS: dict[str, tuple[str, str]] = {
+    "checked-by-self": ("2.1", "Уполномоченное лицо в том числе осуществляет"),
+    "checked-by-empty": ("2.1.3", "включение сведений в Перечень"),
+    "area-no-key": ("2.2", "В рамках каждого направления деятельности и (или) взаимодействия должны быть "
+                           "определены ключевые"),
+    "key-value": ("2.2", "ключевые точки взаимодействия"),
+    "basis-kind-value": ("2.3", "на основании анализа"),
+    "basis-action-is-document": ("2.4", "не на основании документа, а на основании распорядительного действия "
+                                        "(поручения, резолюции, иного действия)"),
+    "needs-value": ("2.5", "необходимо определить удовлетворяемые потребности клиента"),
+    "other-needs-empty": ("2.5.6", "другие удовлетворяемые потребности клиента"),
+    "duplicate-kind": ("2.7", "не подлежат дублированию"),
+    "duplicate-name": ("2.7", "не подлежат дублированию"),
+    "process-no-digital": ("2.8.2", "являются преимущественными каналами взаимодействия"),
+    "process-no-offline": ("2.8.3", "в офлайн-каналах в виде альтернативных способов"),
+    "offline-no-accessibility": ("2.8.4", "с проблемами со здоровьем, ограниченно или временно нетрудоспособных, "
+                                          "с низкими навыками использования цифровых технологий, в том числе в "
+                                          "силу возраста"),
+    "digital-no-accessibility": ("2.8.4", "с низкими навыками использования цифровых технологий"),
+    "channel-value": ("3.1", "В зависимости от канала взаимодействия точки взаимодействия подразделяются на"),
+    "kind-channel": ("3.1", "В зависимости от канала взаимодействия точки взаимодействия подразделяются на"),
+    "written-not-key": ("3.2", "Ключевыми точками взаимодействия с клиентом являются"),
+    "written-features-value": ("3.2.1", "Письменное взаимодействие"),
+    "written-features-missing": ("3.2.1", "Письменное взаимодействие"),
+    "kind-value": ("4", "Перечень точек взаимодействия"),
+    "clients-value": ("1.3.1", "внутренний клиент и внешний клиент"),
+}
+
+
 def test_each_rule_is_in_the_table_under_its_clause(rules: Rules) -> None:
     for c in rules.checks:
+        if c.source == "agency":
+            assert not c.clause, c.code
+            continue
         assert c.clause, c.code
         if c.clause.split(".")[0] not in {"2", "3", "4", "5"}:
             continue
@@ -131,8 +164,37 @@ def test_each_rule_is_in_the_table_under_its_clause(rules: Rules) -> None:
             f"правило {c.code} ссылается на п. {c.clause}, но в таблице оно там не указано")
 
 
+def test_each_cited_clause_says_what_the_rule_requires(rules: Rules, order: dict[str, str]) -> None:
+    cited = {c.code: c.clause for c in rules.checks if c.source == "order"}
+    assert set(cited) == set(CLAIMS), "у каждого правила Порядка есть слова пункта, на которых оно держится"
+    for code, (clause, words) in CLAIMS.items():
+        assert cited[code] == clause, code
+        assert words in order[clause], f"{code}: п. {clause} не говорит «{words}»"
+
+
+def test_required_empty_cites_the_order_only_where_the_order_requires_the_column(rules: Rules,
+                                                                                 order: dict[str, str]) -> None:
+    chk = rules.check("required-empty")
+    assert chk.source == "agency" and not chk.clause
+    assert chk.params["order_clauses"] == {"needs": "2.5"}
+    assert "необходимо определить удовлетворяемые потребности" in order["2.5"]
+
+
+def test_agency_rules_say_so_and_never_claim_the_order(rules: Rules) -> None:
+    agency = [c for c in rules.checks if c.source == "agency"]
+    # The conventions the issue names are the agency's, not the order's.
+    for code in ("missing-column", "unknown-column", "duplicate-column", "merged-cells", "list-spelling",
+                 "review-overdue", "code-pattern", "code-duplicate", "basis-document", "basis-action",
+                 "required-empty", "info-field-empty", "duplicate-note-column"):
+        assert rules.check(code).source == "agency", code
+    for c in agency:
+        text = c.message + str(c.params)
+        assert "ведения перечня в Службе" in text, c.code
+        assert "нарушение Порядка" not in text and f"п. {c.clause}" not in text, c.code
+
+
 def test_each_rule_clause_exists_in_the_order(rules: Rules, order: dict[str, str]) -> None:
-    missing = {c.code: c.clause for c in rules.checks if c.clause not in order}
+    missing = {c.code: c.clause for c in rules.checks if c.source == "order" and c.clause not in order}
     assert not missing
 
 

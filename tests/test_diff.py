@@ -66,7 +66,8 @@ def test_added_row_is_5_3_1(rules: Rules, make_workbook: Any, good_rows: list[di
     assert r.working_days_left == 7 and not r.overdue
 
 
-@pytest.mark.parametrize("changes", [{"kind": "СЭД"}, {"channel": "офлайн", "kind": "почтовое отправление"}])
+@pytest.mark.parametrize("changes", [{"kind": "система электронного документооборота (СЭД)"},
+                                     {"channel": "офлайн", "kind": "почтовое отправление"}])
 def test_kind_or_channel_change_is_5_3_2(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]],
                                          changes: dict[str, str]) -> None:
     new = _copy(good_rows)
@@ -87,15 +88,17 @@ def test_needs_change_is_5_3_3_and_compared_as_sets(rules: Rules, make_workbook:
                                                     good_rows: list[dict[str, Any]]) -> None:
     new = _copy(good_rows)
     # ТВ-03: one need added -> 5.3.3
-    _by(new, "ТВ-03")["needs"] = ["формы документов", "результат, ответ, разъяснение", "консультация"]
+    _by(new, "ТВ-03")["needs"] = ["получение форм документов", "получение результата, ответа, разъяснения",
+                                  "получение консультации"]
     # ТВ-05: same needs, other order, alias spellings and spacing -> no change
     _by(new, "ТВ-05")["needs"] = "обратная связь ;  получение консультации\nРезультат, ответ, разъяснение"
     r = _run(rules, make_workbook, good_rows, new)
     assert _kinds(r) == [("ТВ-03", "needs_changed")]
     ch = r.changes[0]
     assert ch.clause == "5.3.3"
-    assert ch.fields == {"needs": {"old": ["формы документов", "результат, ответ, разъяснение"],
-                                   "new": ["консультация", "формы документов", "результат, ответ, разъяснение"]}}
+    assert ch.fields == {"needs": {"old": ["получение форм документов", "получение результата, ответа, разъяснения"],
+                                   "new": ["получение консультации", "получение форм документов",
+                                           "получение результата, ответа, разъяснения"]}}
 
 
 def test_other_needs_compared_as_sets(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
@@ -196,11 +199,11 @@ def test_no_baseline_every_included_row_is_new(rules: Rules, make_workbook: Any,
 
 def test_info_change_requires_publication(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]],
                                           good_info: dict[str, str]) -> None:
-    info = dict(good_info, phone="+7 (4012) 00-00-00")
+    info = dict(good_info, phone="+7 (4012) 11-11-11")
     r = _run(rules, make_workbook, good_rows, good_rows, info=info, base_info=good_info)
     assert r.changes == [] and r.publication_required
     assert [w.type for w in r.warnings] == ["info-changed"]
-    assert r.info_changes == {"phone": {"old": "", "new": "+7 (4012) 00-00-00"}}
+    assert r.info_changes == {"phone": {"old": "+7 (4012) 00-00-00", "new": "+7 (4012) 11-11-11"}}
 
 
 def test_row_order_only_is_not_a_change(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
@@ -243,7 +246,7 @@ def test_render_text_groups_by_case(rules: Rules, make_workbook: Any, good_rows:
     text = diff.render_text(r, rules)
     assert "Изменение вида точки взаимодействия (п. 5.3.2): 1" in text
     assert "Исключение точки взаимодействия (п. 5.3.4): 1" in text
-    assert "Вид точки: «электронная почта» → «СЭД»" in text
+    assert "Вид точки: «электронная почта Службы» → «система электронного документооборота (СЭД)»" in text
     # deadline 12.03.2026; on Fri 20.03.2026 late by 13, 16, 17, 18, 19, 20 March = 6 working days
     assert "не позднее 12.03.2026" in text and "ПРОСРОЧЕНО на 6 рабочих дней" in text
     assert r.overdue and r.working_days_left == 0
@@ -266,3 +269,18 @@ def test_excluded_row_wins_over_a_draft_with_the_same_code(rules: Rules, make_wo
     assert _kinds(r) == [("ТВ-05", "excluded")]
     assert r.changes[0].row == 7  # the «исключено» row, not the draft in row 2
     assert r.pending_review == ["ТВ-05"]
+
+
+def test_a_version_published_under_the_old_short_forms_is_no_change(rules: Rules, make_workbook: Any,
+                                                                    good_rows: list[dict[str, Any]]) -> None:
+    """Issue 11 item 6: the order's wording became canonical; a version stored when «консультация» and
+    «СЭД» were the canonical spellings compares equal to the same touchpoints in the order's words."""
+    base = store.load_baseline(make_workbook(good_rows), rules)
+    short = {"получение консультации": "консультация", "предоставление обратной связи": "обратная связь",
+             "система электронного документооборота (СЭД)": "СЭД"}
+    for row in base.rows:  # as written into register.json by an older perechen
+        row["needs"] = [short.get(n, n) for n in row["needs"]]
+        row["kind"] = short.get(row["kind"], row["kind"])
+    assert base.rows_by_code["ТВ-01"]["kind"] == "СЭД"
+    r = compare(read_register(make_workbook(good_rows), rules), rules, base, today=TODAY)
+    assert r.changes == []

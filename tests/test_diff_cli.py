@@ -51,7 +51,7 @@ def test_json_contract_and_report_files(project: Path, rules: Rules, make_workbo
     assert out["baseline"] == v.name
     assert out["changes"] == [
         {"code": "ТВ-02", "kind": "kind_changed", "clause": "5.3.2",
-         "fields": {"kind": {"old": "электронная почта", "new": "СЭД"}}},
+         "fields": {"kind": {"old": "электронная почта Службы", "new": "система электронного документооборота (СЭД)"}}},
         {"code": "ТВ-02", "kind": "edited", "clause": None,
          "fields": {"changed_on": {"old": "2024-02-26", "new": "2026-02-25"}}},
     ]
@@ -152,7 +152,7 @@ def test_report_escapes_markup_and_keeps_formulas_as_text(project: Path, make_wo
     name_old = ws.cell(row=2, column=header.index("Наименование точки взаимодействия: было") + 1)
     assert name_old.value == "Система электронного документооборота Службы"
     unchanged = ws.cell(row=2, column=header.index("Вид точки: стало") + 1)
-    assert unchanged.value == "СЭД" and unchanged.fill.fill_type is None
+    assert unchanged.value == "система электронного документооборота (СЭД)" and unchanged.fill.fill_type is None
 
 
 def test_master_workbook_unchanged_by_diff(project: Path, master_copy: Path) -> None:

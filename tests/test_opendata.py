@@ -337,7 +337,9 @@ def test_digital_rows_follow_the_order_of_section_4(rules: Rules, good_rows: lis
     p = publication(rules, rows)
     groups = p.groups()
     assert [g.title for g in groups] == ["Цифровые точки взаимодействия", "Офлайн-точки взаимодействия"]
-    assert [r["kind"] for r in groups[0].rows] == ["СЭД", "электронная почта", "АРМ ГС", "система учёта заявок"]
+    assert [r["kind"] for r in groups[0].rows] == [
+        "система электронного документооборота (СЭД)", "электронная почта Службы",
+        "автоматизированное рабочее место государственного служащего (АРМ ГС)", "система учёта заявок"]
     assert [r["kind"] for r in groups[1].rows] == ["телефонная связь", "кабинеты внутренних клиентов",
                                                    "рабочее место клиентов", "личное взаимодействие"]
 

@@ -21,7 +21,9 @@ def test_bundled_register_reads_eight_touchpoints(rules: Rules) -> None:
     assert reg.sheet == "Перечень"
     assert len(reg.rows) == 8
     kinds = [r.get("kind") for r in reg.rows]
-    assert kinds[:4] == ["СЭД", "электронная почта", "АРМ ГС", "система учёта заявок"]
+    # Section 4's kinds as the order words them (issue 11 item 6).
+    assert kinds[:4] == ["система электронного документооборота (СЭД)", "электронная почта Службы",
+                         "автоматизированное рабочее место государственного служащего (АРМ ГС)", "система учёта заявок"]
     assert {r.get("status") for r in reg.rows} == {"включено"}
     assert reg.rows[0].get("changed_on") == dt.date(2024, 2, 26)
     assert reg.info["short_name"] == "Служба гостехнадзора Калининградской области"

@@ -220,14 +220,14 @@ def test_findings_sheet_lists_everything_with_links(annotated: tuple[Path, Check
     assert wb.active.title == SHEET  # the clerk's own active sheet stays active
     ws = wb["Замечания"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("Уровень", "Правило", "Пункт Порядка", "Ячейка", "Текущее значение", "Замечание",
+    assert rows[0] == ("Уровень", "Правило", "Источник правила", "Ячейка", "Текущее значение", "Замечание",
                        "Ответственный")
     assert len(rows) == len(report.findings) + 1
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:G{len(report.findings) + 1}"
     by_code = {r[1]: (i, r) for i, r in enumerate(rows[1:], start=2)}
     i, row = by_code["required"]
-    assert row[0] == "ошибка" and row[2] == "2.1.2" and row[3] == "Перечень!D3"
+    assert row[0] == "ошибка" and row[2] == "п. 2.1.2 Порядка" and row[3] == "Перечень!D3"
     assert row[6] == "Начальник отдела организационной и кадровой работы"  # responsible of row 3
     assert ws[f"D{i}"].hyperlink.location == "'Перечень'!D3"
     assert ws[f"A{i}"].fill.fgColor.rgb == RED

@@ -53,7 +53,7 @@ def test_libreoffice_opens_the_copy_and_keeps_drop_downs(make_workbook: Any, goo
     # CSV of the first sheet: the findings list, with formula-like text kept as text.
     with convert(copy, CSV_UTF8, tmp_path / "csv", lo_profile).open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][:4] == ["Уровень", "Правило", "Пункт Порядка", "Ячейка"]
+    assert rows[0][:4] == ["Уровень", "Правило", "Источник правила", "Ячейка"]
     assert len(rows) == len(report.findings) + 1
     assert ["ошибка", "required", "2.1.2", "Перечень!D3"] in [r[:4] for r in rows]
     assert INJECTIONS[3] in [r[4] for r in rows]  # "@SUM(A1:A2)" stays text, not a formula result

@@ -61,8 +61,9 @@ def test_canonical_form_ignores_spelling_order_and_spacing(rules: Rules, make_wo
 
 
 def test_canonical_multi_keeps_unknown_values_after_known(rules: Rules) -> None:
-    v = canonical.canonical_value(rules, "needs", "Ещё что-то; консультация; консультация; обратная связь; Альфа")
-    assert v == ["консультация", "обратная связь", "Альфа", "Ещё что-то"]
+    v = canonical.canonical_value(rules, "needs",
+                                  "Ещё что-то; консультация; получение консультации; обратная связь; Альфа")
+    assert v == ["получение консультации", "предоставление обратной связи", "Альфа", "Ещё что-то"]
     assert canonical.canonical_value(rules, "needs", None) == []
     assert canonical.canonical_value(rules, "changed_on", dt.date(2025, 1, 9)) == "2025-01-09"
     assert canonical.canonical_value(rules, "changed_on", "не дата") == "не дата"
@@ -111,7 +112,7 @@ def test_commit_writes_folder_manifest_and_latest(tmp_path: Path, rules: Rules, 
     assert json.loads(gzip.decompress(reg_bytes)) == v.register and not (v.path / "register.json").exists()
     cur = store.latest(out)
     assert cur is not None and cur.name == v.name and cur.is_latest
-    assert cur.rows_by_code["ТВ-03"]["kind"] == "АРМ ГС"
+    assert cur.rows_by_code["ТВ-03"]["kind"] == "автоматизированное рабочее место государственного служащего (АРМ ГС)"
     assert cur.fingerprint == data["fingerprint"]
 
 

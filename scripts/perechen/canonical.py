@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +254,31 @@ class PublishedVersion:
             except ValueError:
                 return None
         return None
+
+
+def with_current_lists(version: PublishedVersion, rules: Rules) -> PublishedVersion:
+    """The version with its reference-list values in the current canonical spelling (rules/lists.toml may
+    have made an old canonical value an alias, e.g. «консультация» → «получение консультации»)."""
+    canon = canonicalizer(rules)
+    list_fields = [c.field for c in rules.schema.columns if c.ref_list]
+    rows: list[dict[str, Any]] = []
+    changed = False
+    for r in version.rows:
+        nr = r
+        for f in list_fields:
+            v = r.get(f)
+            if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+                nv = canon.value(f, "\n".join(v))
+            elif isinstance(v, str):
+                nv = canon.value(f, v)
+            else:
+                continue
+            if nv != v:
+                if nr is r:
+                    nr = dict(r)
+                nr[f] = nv
+        changed = changed or nr is not r
+        rows.append(nr)
+    if not changed:
+        return version
+    return replace(version, register={**version.register, "rows": rows}, _by_code=None)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Finding, Register, Row, RulesError
+from .models import AGENCY_RULE, Finding, Register, Row, RulesError
 from .rules import Check, ListItem, ListMatch, Rules
 from .text import ru_date, ru_datetime, split_multi
 
@@ -87,7 +87,9 @@ class Context:
 
     # -- findings --------------------------------------------------------------------------------
     def finding(self, check: Check, row: Row | None, field_name: str | None, *, value: Any = None,
-                cell: str | None = None, **fmt: Any) -> Finding:
+                cell: str | None = None, cite: Any = _NO, **fmt: Any) -> Finding:
+        """A finding of ``check``; ``cite`` overrides the rule's clause for this finding (a rule of the
+        agency whose particular case the order itself requires, e.g. «Удовлетворяемые потребности», 2.5)."""
         reg = self.register
         col = reg.columns.get(field_name) if field_name else None
         rn = row.number if row is not None else None
@@ -98,13 +100,16 @@ class Context:
             shown = row.raw(field_name)
         params = _Fields(self._base_params(check, field_name))
         params["value"] = _show(shown)
+        clause = check.clause if cite is _NO else cite
+        if cite is not _NO:
+            params["clause"] = clause or ""
         if fmt:
             params.update(fmt)
         try:
             message = check.message.format_map(params)
         except (IndexError, ValueError, AttributeError):  # a malformed template: show it as written
             message = check.message
-        return Finding(code=check.code, severity=check.severity, clause=check.clause, message=message.strip(),
+        return Finding(code=check.code, severity=check.severity, clause=clause, message=message.strip(),
                        sheet=reg.sheet, cell=cell, row=rn, column=col, field=field_name, value=shown)
 
     def _base_params(self, check: Check, field_name: str | None) -> dict[str, Any]:
@@ -440,6 +445,17 @@ def check_required(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     pc = ctx.register.problem_cells
     cols = ctx.register.columns
+    # Columns the order itself requires (params.order_clauses: field -> clause) cite that clause; the rest
+    # are the agency's rule. {why} says which.
+    order_clauses = check.params.get("order_clauses") or {}
+    if not isinstance(order_clauses, dict):
+        raise _broken(check, "параметр «order_clauses» должен быть таблицей «поле = пункт»")
+    why_order = str(check.params.get("why_order", "п. {clause} Порядка"))
+    why_agency = str(check.params.get("why_agency", AGENCY_RULE))
+    why: dict[str, tuple[Any, str]] = {}
+    for f in fields:
+        c = order_clauses.get(f)
+        why[f] = (str(c), why_order.replace("{clause}", str(c))) if c else (_NO, why_agency)
     get_all = operator.itemgetter(*fields)
     for row in ctx.rows:
         vals = row.values
@@ -455,7 +471,8 @@ def check_required(ctx: Context, check: Check) -> Iterator[Finding]:
             if vals.get(f) is None:
                 if pc and f"{cols[f]}{row.number}" in pc:
                     continue
-                yield ctx.finding(check, row, f)
+                cite, reason = why[f]
+                yield ctx.finding(check, row, f, cite=cite, why=reason)
 
 
 @check_kind("required_if")
@@ -584,12 +601,16 @@ def check_area_key(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     key_values = set(_str_list(check, "key_values", ["да"]))
     keys = ctx.items("key")
+    # 3.2: written interaction is a key touchpoint, whatever «Ключевая» says (written-not-key tells the clerk).
+    kinds = ctx.items("kind") if check.params.get("written_is_key") and ctx.has("kind") else None
     rows = ctx.rows
     for group in _groups(ctx, _skip(check), "area"):
         unknown = False
         for i in group:
             it = keys[i]
             if it is not None and it.value in key_values:
+                break
+            if kinds is not None and (k := kinds[i]) is not None and k.written:
                 break
             if it is None and (rows[i].values.get("key") is not None or ctx.is_problem(rows[i], "key")):
                 unknown = True  # a key cell we cannot read: its own finding says so
@@ -669,6 +690,7 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
     if not isinstance(missing_text, dict):
         raise _broken(check, "параметр «missing» должен быть таблицей")
     joiner = str(check.params.get("joiner", "; "))
+    unless = _str_list(check, "unless_words", [])
     verdicts: dict[str, str] = {}
     rows = ctx.rows
     for i, it in enumerate(ctx.items("basis_kind")):
@@ -681,7 +703,7 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
         verdict = verdicts.get(text)
         if verdict is None:
             missing: list[str] = []
-            for what in need:
+            for what in (need if not (unless and names_one_of(text, unless)) else ()):
                 ok = (names_one_of(text, stems) if what == "name" else has_date(text) if what == "date"
                       else has_number(text) if what == "number" else True)
                 if not ok:
@@ -689,6 +711,56 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
             verdict = verdicts[text] = joiner.join(missing)
         if verdict:
             yield ctx.finding(check, rows[i], "basis", detail=verdict)
+
+
+@check_kind("basis_names_document")
+def check_basis_names_document(ctx: Context, check: Check) -> Iterator[Finding]:
+    """A basis of kind params.basis_kind (распорядительное действие, 2.4) that names a document (2.3)."""
+    if not ctx.has("basis", "basis_kind"):
+        return
+    kind = _param(check, "basis_kind")
+    stems = _str_list(check, "words", [])
+    rx = _stems_re(tuple(s.casefold().replace("ё", "е") for s in stems))
+    rows = ctx.rows
+    named: dict[str, str] = {}
+    for i, it in enumerate(ctx.items("basis_kind")):
+        if it is None or it.value != kind:
+            continue
+        text = rows[i].values.get("basis")
+        if text is None:
+            continue
+        text = text if isinstance(text, str) else str(text)
+        word = named.get(text)
+        if word is None:
+            folded = text.casefold().replace("ё", "е")
+            m = rx.search(folded)
+            if m is None:
+                word = ""
+            else:
+                end = m.end()
+                while end < len(folded) and folded[end].isalpha():
+                    end += 1
+                word = text[m.start():end]
+            named[text] = word
+        if word:
+            yield ctx.finding(check, rows[i], "basis", detail=f"«{word}»")
+
+
+@check_kind("info_fields")
+def check_info_fields(ctx: Context, check: Check) -> Iterator[Finding]:
+    """The «Сведения» fields params.fields (keys of schema [info]) are filled: one finding naming every
+    empty one (a missing sheet is the reader's info-sheet-missing)."""
+    reg = ctx.register
+    if reg.info_sheet is None:
+        return
+    labels = {f.key: f.label for f in ctx.rules.schema.info.fields}
+    wanted = _str_list(check, "fields", list(labels))
+    empty = [labels.get(k, k) for k in wanted if not (reg.info.get(k) or "").strip()]
+    if not empty:
+        return
+    f = ctx.finding(check, None, None, value="", detail=_quote_all(empty), sheet=reg.info_sheet)
+    f.sheet = reg.info_sheet
+    yield f
 
 
 @check_kind("code_unique")
@@ -807,7 +879,8 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
     col = ctx.rules.columns[f]
     if not col.ref_list or not ctx.has("kind"):
         return
-    every = ctx.rules.lists[col.ref_list].values
+    every = [it.value for it in ctx.rules.lists[col.ref_list].items if not it.part_of]
+    conditions_only = str(check.params.get("conditions_only", ""))
     present = ctx.has(f)
     kinds = ctx.items("kind")
     multis = ctx.scan(f).multis if present else None
@@ -823,8 +896,14 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
         key = id(mm)
         detail = missing_of.get(key)
         if detail is None:
-            have = {it.value for it in mm.items} if mm is not None else set()
-            detail = missing_of[key] = _quote_all(x for x in every if x not in have)
+            # A condition of a duty (part_of) never counts as the duty itself.
+            have = {it.value for it in mm.items if not it.part_of} if mm is not None else set()
+            absent = [x for x in every if x not in have]
+            detail = _quote_all(absent)
+            conds = [it.value for it in mm.items if it.part_of in absent] if mm is not None else []
+            if conds and conditions_only:
+                detail += conditions_only.replace("{conditions}", _quote_all(conds))
+            missing_of[key] = detail
         if detail:
             row = rows[i]
             if present:
@@ -860,7 +939,7 @@ def check_review_overdue(ctx: Context, check: Check) -> Iterator[Finding]:
     """
     if not ctx.has("status", "changed_on"):
         return
-    statuses = set(_str_list(check, "statuses", ["черновик", "на проверке"]))
+    statuses = set(_str_list(check, "statuses", ["на проверке"]))
     n = int(_param(check, "review_days", 10))
     unit = str(check.params.get("unit", "рабочих дней"))
     unit_calendar = str(check.params.get("unit_calendar", "календарных дней"))

@@ -38,6 +38,7 @@ from .canonical import (
     canonical_info,
     canonicalizer,
     fingerprint,
+    with_current_lists,
 )
 from .models import PerechenError, Register
 from .rules import Rules
@@ -286,6 +287,10 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     ``calendar`` is a :class:`perechen.workdays.WorkCalendar`; when None it is loaded from the rules
     folder (only if there are changes). A :class:`CalendarError` becomes a :class:`DiffError`.
     """
+    if baseline is not None:
+        # A version published under older lists (a short form that was canonical then) compares by the
+        # current canonical values: a renamed list value is not a change of the touchpoint.
+        baseline = with_current_lists(baseline, rules)
     warnings: list[DiffWarning] = []
     changes: list[Change] = []
     pending: list[str] = []

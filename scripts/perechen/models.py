@@ -21,6 +21,9 @@ class Severity(StrEnum):
         return {"error": "ошибка", "warning": "предупреждение", "info": "сведения"}[self.value]
 
 
+# How a finding of the agency's own convention (no clause of the Порядок requires it) is named.
+AGENCY_RULE = "правило ведения перечня в Службе"
+
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
@@ -50,6 +53,11 @@ class Finding:
             "column": self.column,
             "message": self.message,
         }
+
+    @property
+    def citation(self) -> str:
+        """What requires it: «п. 2.7 Порядка», or the agency's own rule (a finding without a clause)."""
+        return f"п. {self.clause} Порядка" if self.clause else AGENCY_RULE
 
     @property
     def location(self) -> str:

@@ -1197,7 +1197,10 @@ class _SheetReader:
                 self.findings.append(self._finding("unknown-column", sheet, ref, header_row_no, letter, value=text))
                 continue
             if f in columns:
-                self.findings.append(self._finding("duplicate-column", sheet, ref, header_row_no, letter,
+                # A second column of a never-published field (a «Комментарий» beside «Примечание»): a warning.
+                code = ("duplicate-note-column" if rules.has_check("duplicate-note-column")
+                        and f in rules.check("duplicate-note-column").params.get("fields", []) else "duplicate-column")
+                self.findings.append(self._finding(code, sheet, ref, header_row_no, letter,
                                                    value=text, field_name=f))
                 continue
             columns[f] = letter

@@ -91,8 +91,7 @@ def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False
         lines.append(title)
         for f in items:
             where = f.cell or ""
-            clause = f"п. {f.clause}" if f.clause else ""
-            meta = ", ".join(x for x in (clause, f.code) if x)
+            meta = f"{f.citation}, {f.code}"
             lines.append(f"  {paint(f.severity, f.severity.label):s} {where:>6} {f.message} [{meta}]")
         lines.append("")
     if report.report_dir is not None:

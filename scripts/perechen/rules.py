@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import bundled
 from .check_params import PARAMS
@@ -110,6 +110,9 @@ class ListItem(_Model):
     clause: str | None = None
     channel: str | None = None
     written: bool = False
+    # A condition of another item of the same list (3.2.1: the five conditions of «исчерпывающий ответ»):
+    # accepted as a value, but never counted as that item.
+    part_of: str | None = None
 
 
 class RefList(_Model):
@@ -126,10 +129,21 @@ class Check(_Model):
     code: str
     kind: str
     severity: Severity
+    # "order": the clause of the Порядок that requires it; "agency": the agency's own convention
+    # («правило ведения перечня в Службе») — no clause of the order is cited.
+    source: Literal["order", "agency"] = "order"
     clause: str | None = None
     title: str
     message: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cited(self) -> Check:
+        if self.source == "order" and not self.clause:
+            raise ValueError("правило Порядка (source = \"order\") должно указывать пункт Порядка (clause)")
+        if self.source == "agency" and self.clause:
+            raise ValueError("правило Службы (source = \"agency\") не ссылается на пункт Порядка: уберите clause")
+        return self
 
 
 class ListMatch(BaseModel):

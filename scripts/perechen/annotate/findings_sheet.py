@@ -19,7 +19,7 @@ LABELS = {sev: sev.label for sev in Severity}
 
 
 FINDINGS_COLUMNS: list[tuple[str, float]] = [
-    ("Уровень", 16), ("Правило", 22), ("Пункт Порядка", 10), ("Ячейка", 18), ("Текущее значение", 40),
+    ("Уровень", 16), ("Правило", 22), ("Источник правила", 22), ("Ячейка", 18), ("Текущее значение", 40),
     ("Замечание", 90), ("Ответственный", 30),
 ]
 
@@ -82,7 +82,7 @@ def add_findings_sheet(pkg: Package, book: Book, styles: Styles, findings: Seque
             where_open = text_open
         value = finding_value(f)
         who = responsible.of(f)
-        clause = f.clause
+        clause = f.citation
         rows.append((
             f'<row r="{rn}"><c r="A{rn}"{sev_cells[f.severity]}<c r="B{rn}"{text_open}{xs(f.code)}{close}'
             + (f'<c r="C{rn}"{text_open}{xs(clause)}{close}' if clause else f'<c r="C{rn}"{empty}')

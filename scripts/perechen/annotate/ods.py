@@ -42,7 +42,7 @@ NS = {
 FILL = {Severity.ERROR: "#ff9c9c", Severity.WARNING: "#ffeb84", Severity.INFO: "#bdd7ee"}
 AUTHOR = "perechen"
 FINDINGS_TABLE = "Замечания"
-COLUMNS: list[tuple[str, str]] = [("Уровень", "3cm"), ("Правило", "4.5cm"), ("Пункт Порядка", "2.2cm"),
+COLUMNS: list[tuple[str, str]] = [("Уровень", "3cm"), ("Правило", "4.5cm"), ("Источник правила", "3.5cm"),
                                   ("Ячейка", "3.5cm"), ("Текущее значение", "8cm"), ("Замечание", "16cm"),
                                   ("Ответственный", "6cm")]
 MAX_LIST_ROWS = 100_000
@@ -261,7 +261,7 @@ def _findings_table(root: ET.Element, spreadsheet: ET.Element, styles: _Styles, 
         link = f"#{_quote_table(sheet)}.{target}" if sheet in known and target else None
         _text_cell(row, f.severity.label, sev_style[f.severity])
         _text_cell(row, f.code, wrap)
-        _text_cell(row, f.clause or "", wrap)
+        _text_cell(row, f.citation, wrap)
         _text_cell(row, where, wrap, link)
         _text_cell(row, value_text(f), wrap)
         _text_cell(row, f.message, wrap)

@@ -30,6 +30,7 @@ def rules_listing(rules: Any) -> list[dict[str, Any]]:
             "severity": c.severity.value,
             "severity_label": c.severity.label,
             "clause": c.clause,
+            "source": c.source,
             "clause_text": clause_title(c.clause, rules.directory),
             "title": c.title,
             "kind": c.kind,
@@ -48,13 +49,17 @@ def render_rules_text(items: list[dict[str, Any]], *, verbose: bool = False) -> 
             continue
         lines.append(f"{heading}: {len(group)}")
         for i in group:
-            clause = f"п. {i['clause']}" if i["clause"] else "—"
+            clause = f"п. {i['clause']}" if i["clause"] else "Служба"
             lines.append(f"  {i['code']:<{width}}  {clause:<9}  {i['title']}")
             if verbose:
                 if i["clause_text"]:
                     lines.append(f"  {'':<{width}}  {'':<9}  п. {i['clause']} Порядка: {i['clause_text']}")
+                elif not i["clause"]:
+                    lines.append(f"  {'':<{width}}  {'':<9}  Правило ведения перечня в Службе "
+                                 "(Порядок этого не требует).")
                 lines.append(f"  {'':<{width}}  {'':<9}  Сообщение: {i['message']}")
         lines.append("")
+    lines.append("«п. …» — требование Порядка; «Служба» — правило ведения перечня в Службе: Порядок его не требует.")
     lines.append(f"Всего правил: {len(items)}. Правила, их уровни и сообщения задаются в rules/checks.toml.")
     return "\n".join(lines)
 

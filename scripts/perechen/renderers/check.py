@@ -142,7 +142,7 @@ def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: Respon
             if g is None:
                 g = groups[key] = _Group(id="", title=gtitle)
                 if groups is by_rule:
-                    g.severity, g.clause, g.code = f.severity, f.clause or "", f.code
+                    g.severity, g.clause, g.code = f.severity, f.citation, f.code
             if f.severity is Severity.ERROR:
                 g.errors += 1
             elif f.severity is Severity.WARNING:
@@ -152,7 +152,7 @@ def _build_groups(findings: Sequence[Finding], rules: Rules, responsible: Respon
             if len(g.items) < limit:
                 if item is None:
                     item = _Item(where=f.location or "—", severity=f.severity, code=f.code, title=title,
-                                 clause=f.clause or "", value=_short(finding_value(f)), message=f.message,
+                                 clause=f.citation, value=_short(finding_value(f)), message=f.message,
                                  who=who or "—")
                 g.items.append(item)
             else:
