@@ -55,12 +55,23 @@ class _Skip(CheckParams):
 
 
 class ReaderParams(CheckParams):
-    """``reader``: findings of the Excel reader itself; no parameters."""
+    """``reader``: findings of the Excel reader itself; ``fields`` for the rules that concern some fields
+    only (duplicate-note-column: the never-published notes columns)."""
+
+    field_params = ("fields",)
+    fields: StrList | None = None
 
 
 class RequiredParams(CheckParams):
     field_params = ("fields",)
     fields: StrList | None = None
+    # Columns the order itself requires: field -> clause (cited by their findings); the rest are the agency's.
+    order_clauses: dict[str, str] = Field(default_factory=dict)
+    why_order: str = "п. {clause} Порядка"
+    why_agency: str = "правило ведения перечня в Службе"
+
+    def field_names(self) -> list[tuple[str, str]]:
+        return [*super().field_names(), *(("order_clauses", f) for f in self.order_clauses)]
 
 
 class RequiredIfParams(CheckParams):
@@ -93,6 +104,7 @@ class DuplicateParams(_Skip):
 
 class AreaKeyParams(_Skip):
     key_values: StrList = Field(default_factory=lambda: ["да"])
+    written_is_key: bool = False  # 3.2: written interaction (lists.toml `written = true`) is a key touchpoint
 
 
 _Need = Literal["name", "date", "number"]
@@ -108,6 +120,16 @@ class BasisParams(CheckParams):
     words: StrList = Field(default_factory=list)
     missing: dict[_Need, str] = Field(default_factory=dict)
     joiner: str = "; "
+    unless_words: StrList = Field(default_factory=list)  # a basis naming these is another rule's finding
+
+
+class BasisNamesDocumentParams(CheckParams):
+    basis_kind: str
+    words: StrList = Field(default_factory=list)
+
+
+class InfoFieldsParams(CheckParams):
+    fields: StrList | None = None  # keys of [info] in rules/schema.toml
 
 
 class CodeUniqueParams(CheckParams):
@@ -157,6 +179,7 @@ class OfflineAccessibilityParams(_Skip):
 class WrittenFeaturesParams(_Skip):
     field_params = ("field",)
     field: str
+    conditions_only: str = ""
 
 
 class WrittenKeyParams(_Skip):
@@ -164,7 +187,7 @@ class WrittenKeyParams(_Skip):
 
 
 class ReviewOverdueParams(CheckParams):
-    statuses: StrList = Field(default_factory=lambda: ["черновик", "на проверке"])
+    statuses: StrList = Field(default_factory=lambda: ["на проверке"])
     review_days: int = Field(default=10, ge=1)
     unit: str = "рабочих дней"
     unit_calendar: str = "календарных дней"
@@ -186,6 +209,8 @@ PARAMS: dict[str, type[CheckParams]] = {
     "duplicate": DuplicateParams,
     "area_key": AreaKeyParams,
     "basis": BasisParams,
+    "basis_names_document": BasisNamesDocumentParams,
+    "info_fields": InfoFieldsParams,
     "code_unique": CodeUniqueParams,
     "code_pattern": CodePatternParams,
     "date_valid": DateValidParams,
