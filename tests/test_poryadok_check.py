@@ -85,7 +85,7 @@ def test_agency_conventions_cite_no_clause_and_say_whose_rule(make_workbook: Any
     ws["R2"] = "заметка"
     ws.merge_cells("R2:R3")  # merged-cells («Примечание» after the deletion)
     wb.save(p)
-    code, fs = findings(p)
+    _, fs = findings(p)
     got = {f["code"]: f for f in fs}
     for c in ("missing-column", "unknown-column", "merged-cells", "list-spelling"):
         assert got[c]["clause"] is None, c
@@ -101,7 +101,7 @@ def test_review_term_is_the_agency_rule_and_only_for_rows_under_review(make_work
 
     good_rows[0].update(status="черновик", changed_on=dt.date(2026, 1, 12))  # nobody submitted it
     good_rows[1].update(status="на проверке", changed_on=dt.date(2026, 11, 2))
-    code, fs = findings(make_workbook(good_rows))
+    _, fs = findings(make_workbook(good_rows))
     assert codes(fs) == [("review-overdue", None, "P3")]
     msg = fs[0]["message"]
     assert AGENCY in msg and "Порядок его не устанавливает" in msg and "2.1.2" in msg
@@ -170,7 +170,7 @@ def test_written_kind_counts_as_key_and_not_key_is_a_warning(make_workbook: Any,
 def test_condition_of_the_answer_is_not_the_answer(make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
     good_rows[1]["written_features"] = ["первичная обратная связь", "закреплённый ответственный",
                                         "база знаний с шаблонами ответов", "быстрая обратная связь"]
-    code, fs = findings(make_workbook(good_rows))
+    _, fs = findings(make_workbook(good_rows))
     got = [(f["code"], f["cell"]) for f in fs if f["code"] == "written-features-missing"]
     assert got == [("written-features-missing", "N3")]
     msg = next(f["message"] for f in fs if f["code"] == "written-features-missing")
