@@ -110,7 +110,8 @@ class Context:
         except (IndexError, ValueError, AttributeError):  # a malformed template: show it as written
             message = check.message
         return Finding(code=check.code, severity=check.severity, clause=clause, message=message.strip(),
-                       sheet=reg.sheet, cell=cell, row=rn, column=col, field=field_name, value=shown)
+                       sheet=reg.sheet, cell=cell, row=rn, column=col, field=field_name, value=shown,
+                       title=check.title)
 
     def _base_params(self, check: Check, field_name: str | None) -> dict[str, Any]:
         k = (check.code, field_name)

@@ -41,6 +41,12 @@ class Finding:
     column: str | None = None
     field: str | None = None
     value: Any = None
+    title: str = ""  # the rule's Russian title (rules/checks.toml), shown wherever its code is
+
+    @property
+    def rule(self) -> str:
+        """The rule as a clerk reads it: «Объединённые ячейки (merged-cells)»."""
+        return f"{self.title} ({self.code})" if self.title else self.code
 
     def to_dict(self) -> dict[str, Any]:
         return {

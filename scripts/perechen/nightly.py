@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import bundled, publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
@@ -138,6 +138,21 @@ def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = Fa
 # Logging
 # --------------------------------------------------------------------------------------------------
 
+class RuLogFormatter(logging.Formatter):
+    """nightly.log in Russian: «06.12.2026 01:00:03 сведения [1234] perechen.nightly: …» (issue 11 item 20)."""
+
+    LEVELS: ClassVar[dict[str, str]] = {"DEBUG": "отладка", "INFO": "сведения", "WARNING": "внимание",
+                                        "ERROR": "ошибка", "CRITICAL": "сбой"}
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelru)-8s [%(process)d] %(name)s: %(message)s",
+                         datefmt="%d.%m.%Y %H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelru = self.LEVELS.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
 class _Handler(RotatingFileHandler):
     previous_level = logging.NOTSET  # the "perechen" logger's level before the run, restored after it
 
@@ -150,7 +165,7 @@ def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | Non
                      backupCount=max(1, config.nightly.log_backups), encoding="utf-8")
     except OSError:
         return None, None
-    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s"))
+    h.setFormatter(RuLogFormatter())
     h.setLevel(logging.INFO)
     root = logging.getLogger("perechen")
     root.addHandler(h)

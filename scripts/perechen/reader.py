@@ -1017,7 +1017,7 @@ class _SheetReader:
         msg = chk.message.format(header=header, value=value if value is not None else "", clause=chk.clause or "",
                                  detail=fmt.get("detail", ""), expected=fmt.get("expected", ""))
         return Finding(code=code, severity=chk.severity, clause=chk.clause, message=msg, sheet=sheet, cell=cell,
-                       row=row, column=column, field=field_name, value=value)
+                       row=row, column=column, field=field_name, value=value, title=chk.title)
 
     def _calamine_error(self, e: BaseException, sheet: SheetPart | None = None) -> FileError:
         """Name the damaged part when calamine stumbles over one; else say what calamine said."""

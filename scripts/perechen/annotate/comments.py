@@ -23,7 +23,7 @@ def comment_text(fs: list[Finding]) -> str:
         fs = sorted(fs, key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
     parts = []
     for f in fs:
-        meta = f"{f.citation}, {f.code}"
+        meta = f"{f.citation}; {f.rule}"
         parts.append(f"{_CAP_LABELS[f.severity]} [{meta}]: {f.message}")
     return "\n".join(parts)
 

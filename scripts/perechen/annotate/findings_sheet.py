@@ -84,7 +84,7 @@ def add_findings_sheet(pkg: Package, book: Book, styles: Styles, findings: Seque
         who = responsible.of(f)
         clause = f.citation
         rows.append((
-            f'<row r="{rn}"><c r="A{rn}"{sev_cells[f.severity]}<c r="B{rn}"{text_open}{xs(f.code)}{close}'
+            f'<row r="{rn}"><c r="A{rn}"{sev_cells[f.severity]}<c r="B{rn}"{text_open}{xs(f.rule)}{close}'
             + (f'<c r="C{rn}"{text_open}{xs(clause)}{close}' if clause else f'<c r="C{rn}"{empty}')
             + (f'<c r="D{rn}"{where_open}{xw}{close}' if where else f'<c r="D{rn}"{empty}')
             + (f'<c r="E{rn}"{text_open}{x(value)}{close}' if value else f'<c r="E{rn}"{empty}')

@@ -260,7 +260,7 @@ def _findings_table(root: ET.Element, spreadsheet: ET.Element, styles: _Styles, 
         target = f.cell if f.cell and parse_ref(f.cell) else (f"A{f.row}" if f.row else None)
         link = f"#{_quote_table(sheet)}.{target}" if sheet in known and target else None
         _text_cell(row, f.severity.label, sev_style[f.severity])
-        _text_cell(row, f.code, wrap)
+        _text_cell(row, f.rule, wrap)
         _text_cell(row, f.citation, wrap)
         _text_cell(row, where, wrap, link)
         _text_cell(row, value_text(f), wrap)

@@ -20,6 +20,9 @@ import click
 from ..console import echo_json
 from ..fsutil import stamp
 from ..models import PerechenError
+from ._click_ru import install as _install_click_ru
+
+_install_click_ru()  # click's own texts in Russian, before any command declares its options
 
 if TYPE_CHECKING:
     from ..config import Config

@@ -27,7 +27,7 @@ def command(workbook: Path | None, fmt: str, report_dir: Path | None, no_report:
             today: dt.datetime | None, config_path: Path | None) -> None:
     """Проверить книгу перечня по правилам Порядка.
 
-    WORKBOOK — книга .xlsx (по умолчанию — указанная в perechen.toml, иначе workbook/perechen.xlsx).
+    КНИГА — книга .xlsx (по умолчанию — указанная в perechen.toml, иначе workbook/perechen.xlsx).
     Отчёты (книга с пометками, HTML, JSON) пишутся в output/reports/; исходная книга не изменяется.
     """
     from .. import api

@@ -14,7 +14,7 @@ from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_conf
 @click.command("publish", context_settings=CONTEXT)
 @click.argument("workbook", required=False, type=click.Path(path_type=Path))
 @click.option("--target", "target", default=None, metavar="NAME",
-              help="Цель публикации из perechen.toml ([targets.NAME]); по умолчанию — [publish] target, "
+              help="Цель публикации из perechen.toml ([targets.ИМЯ]); по умолчанию — [publish] target, "
                    "иначе folder (output/site/).")
 @click.option("--dry-run", is_flag=True,
               help="Подготовить всё и показать, что изменится на сайте, ничего не изменяя.")
