@@ -139,9 +139,9 @@ def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = Fa
 # --------------------------------------------------------------------------------------------------
 
 class RuLogFormatter(logging.Formatter):
-    """nightly.log in Russian: «06.12.2026 01:00:03 сведения [1234] perechen.nightly: …» (issue 11 item 20)."""
+    """nightly.log in Russian: «06.12.2026 01:00:03 сообщение [1234] perechen.nightly: …» (issue 11 item 20)."""
 
-    LEVELS: ClassVar[dict[str, str]] = {"DEBUG": "отладка", "INFO": "сведения", "WARNING": "внимание",
+    LEVELS: ClassVar[dict[str, str]] = {"DEBUG": "отладка", "INFO": "сообщение", "WARNING": "внимание",
                                         "ERROR": "ошибка", "CRITICAL": "сбой"}
 
     def __init__(self) -> None:
