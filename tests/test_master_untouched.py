@@ -47,7 +47,9 @@ COMMANDS = [
     ["nightly"],
     ["nightly", "--no-mail"],
     ["init", "new.xlsx"],
+    ["profile", "new", "profile"],
 ]
+NO_CONFIG = {"init", "profile"}  # commands without a settings file
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
@@ -55,7 +57,7 @@ def test_master_is_byte_identical_after_command(project: Path, args: list[str]) 
     master = project
     before = (hashlib.sha256(master.read_bytes()).hexdigest(), master.stat().st_size, master.stat().st_mtime_ns)
     siblings = sorted(p.name for p in master.parent.iterdir())
-    res = CliRunner().invoke(main, [*args, "--config", "perechen.toml"] if args[0] != "init" else args)
+    res = CliRunner().invoke(main, [*args, "--config", "perechen.toml"] if args[0] not in NO_CONFIG else args)
     assert res.exit_code in (0, 1), res.output
     assert "Traceback" not in res.output
     after = (hashlib.sha256(master.read_bytes()).hexdigest(), master.stat().st_size, master.stat().st_mtime_ns)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .canonical import PublishedVersion
     from .diff import DiffReport
     from .nightly import NightlyResult
+    from .profiles import ProfileCheck
     from .publish import PublishResult
 
 
@@ -109,3 +110,18 @@ def history(config: Config) -> History:
     latest = store.latest_name(config.output_dir)
     versions = store.list_versions(config.output_dir, with_register=False, on_error=note)
     return History(root=store.published_dir(config.output_dir), latest=latest, versions=versions, damaged=damaged)
+
+
+def new_profile(folder: Path) -> Path:
+    """``perechen profile new``: the default profile (the bundled rules) copied into ``folder`` with an instruction."""
+    from .profiles import new_profile as make
+
+    return make(folder)
+
+
+def check_profile(folder: Path) -> ProfileCheck:
+    """``perechen rules --rules DIR --check``: the profile's clauses, kinds and messages; its differences from the
+    default profile. Raises RulesError (exit 2) when the profile cannot be read."""
+    from .profiles import check_profile as check
+
+    return check(folder)

@@ -98,14 +98,27 @@ def render_file_errors_text(items: list[dict[str, str]]) -> str:
 @click.option("--all", "show_all", is_flag=True,
               help="Показать также предупреждения сравнения и коды ошибок чтения файлов "
                    "(rules/file_errors.toml, код выхода 2).")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Папка правил (профиль органа) вместо указанной в perechen.toml.")
+@click.option("--check", "check_profile", is_flag=True,
+              help="Проверить профиль правил: пункты, на которые ссылаются правила, есть в тексте порядка, у "
+                   "каждого вида точки есть канал, сообщения составляются; показать отличия от встроенного "
+                   "профиля. Код выхода: 0 — профиль исправен, 1 — найдены ошибки, 2 — профиль не читается.")
 @config_option
 @guarded(json_flag="fmt")
-def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -> None:
+def command(fmt: str, verbose: bool, show_all: bool, rules_dir: Path | None, check_profile: bool,
+            config_path: Path | None) -> None:
     """Перечислить правила проверки: код, уровень (ошибка, предупреждение, сведения), пункт Порядка
     и название. Правила задаются в rules/checks.toml."""
     from .. import api
 
-    rules = api.load_rules(load_config(config_path))
+    cfg = load_config(config_path)
+    if rules_dir is not None:
+        cfg.rules = str(rules_dir.resolve())
+    if check_profile:
+        _check_profile(cfg.rules_dir, fmt)
+        return
+    rules = api.load_rules(cfg)
     items = rules_listing(rules)
     file_errors = file_errors_listing(rules) if show_all else None
     diff_warnings = diff_warnings_listing() if show_all else None
@@ -121,3 +134,18 @@ def command(fmt: str, verbose: bool, show_all: bool, config_path: Path | None) -
             text += "\n\n" + render_diff_warnings_text(diff_warnings)
             text += "\n\n" + render_file_errors_text(file_errors)
         click.echo(text)
+
+
+def _check_profile(folder: Path | None, fmt: str) -> None:
+    import sys
+
+    from .. import api
+    from ..profiles import render_text
+    from ..rules import default_rules_dir
+
+    result = api.check_profile(folder or default_rules_dir())
+    if fmt == "json":
+        echo_json(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(render_text(result))
+    sys.exit(result.exit_code)
