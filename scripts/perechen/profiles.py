@@ -36,7 +36,7 @@ PROFILE_FILES = ("poryadok.txt", "schema.toml", "lists.toml", "checks.toml", "fi
 BASE_FIELDS = frozenset({"header", "clause", "detail", "expected", "help", "today", "value"})
 READER_FIELDS = frozenset({"header", "clause", "detail", "expected", "value"})  # the reader's own findings
 RUNTIME_FIELDS = frozenset({"where", "unit", "other", "deadline", "kind", "process", "count", "review_days",
-                            "channel", "changed"})
+                            "channel", "changed", "cite", "why", "sheet"})
 
 EXIT_VALID, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
