@@ -79,9 +79,9 @@ def test_kind_or_channel_change_is_5_3_2(rules: Rules, make_workbook: Any, good_
     assert kc.clause == "5.3.2"
     old = _by(good_rows, "ТВ-02")
     assert kc.fields == {f: {"old": old[f], "new": v} for f, v in changes.items()}
-    # The date changed too: that is an editorial change listed as well.
-    assert [c.fields for c in r.changes if c.kind == "edited"] == [
-        {"changed_on": {"old": "2024-02-26", "new": "2026-02-25"}}]
+    # The date changed too, but the date says when a change was made, it is no change itself (issue 11 item 4;
+    # this test listed it as an editorial change before).
+    assert [c.fields for c in r.changes if c.kind == "edited"] == []
 
 
 def test_needs_change_is_5_3_3_and_compared_as_sets(rules: Rules, make_workbook: Any,
@@ -142,20 +142,28 @@ def test_deleted_row_is_5_3_4_with_warning_and_run_date(rules: Rules, make_workb
 
 def test_other_field_is_editorial(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
     new = _copy(good_rows)
-    _by(new, "ТВ-07").update(responsible="Новый ответственный", changed_on=D)
+    _by(new, "ТВ-07").update(process="Приём заявителей по новому регламенту", changed_on=D)
     r = _run(rules, make_workbook, good_rows, new)
     assert _kinds(r) == [("ТВ-07", "edited")]
     assert r.changes[0].clause is None
-    assert r.changes[0].fields["responsible"]["new"] == "Новый ответственный"
+    assert r.changes[0].fields == {"process": {"old": _by(good_rows, "ТВ-07")["process"],
+                                               "new": "Приём заявителей по новому регламенту"}}
     assert r.publication_required and r.deadline == dt.date(2026, 3, 12)
+    # «Ответственный» is never published: changing it is no change to place (issue 11 item 4; this test took it
+    # for an editorial change before).
+    new = _copy(good_rows)
+    _by(new, "ТВ-07").update(responsible="Новый ответственный", changed_on=D)
+    r = _run(rules, make_workbook, good_rows, new)
+    assert r.changes == [] and not r.publication_required and r.deadline is None
 
 
 def test_one_row_under_several_cases(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
     new = _copy(good_rows)
-    _by(new, "ТВ-02").update(kind="СЭД", needs=["консультация"], note="перевели на СЭД", changed_on=D)
+    _by(new, "ТВ-02").update(kind="СЭД", needs=["консультация"], note="перевели на СЭД", process="Переписка",
+                             changed_on=D)
     r = _run(rules, make_workbook, good_rows, new)
     assert _kinds(r) == [("ТВ-02", "kind_changed"), ("ТВ-02", "needs_changed"), ("ТВ-02", "edited")]
-    assert set(r.changes[2].fields) == {"note", "changed_on"}
+    assert set(r.changes[2].fields) == {"process"}  # the note and the date are not published content
     assert [w.type for w in r.warnings] == []  # the name did not change: no reuse warning
 
 
@@ -192,9 +200,11 @@ def test_no_baseline_every_included_row_is_new(rules: Rules, make_workbook: Any,
     assert {k for _, k in _kinds(r)} == {"added"}
     assert r.pending_review == ["ТВ-08"]
     assert r.publication_required
-    # 26.02.2024 (Mon) + 10: 27, 28, 29 Feb, 1, 4, 5, 6, 7 Mar, (8 Mar holiday), 11, 12 Mar -> 12.03.2024
-    assert r.deadline == dt.date(2024, 3, 12)
+    # The first publication is the placement of the approved Перечень (п. 5.2), which has no term (issue 11
+    # item 3; this test expected a 5.4 deadline of 12.03.2024 before).
+    assert r.deadline is None and not r.overdue and r.to_dict()["deadline"] is None
     assert "Опубликованной версии нет" in diff.baseline_line(r)
+    assert "(п. 5.2)" in diff.deadline_line(r) and "ПРОСРОЧЕНО" not in diff.render_text(r, rules)
 
 
 def test_info_change_requires_publication(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]],
@@ -227,8 +237,8 @@ def test_missing_or_stale_date(tmp_path: Path, rules: Rules, make_workbook: Any,
     v = store.commit_version(tmp_path, canonical.canonical_register(base_reg, rules), {}, {},
                              now=dt.datetime(2026, 2, 27, 12, 0))
     new = _copy(good_rows)
-    _by(new, "ТВ-01")["note"] = "правка без новой даты"  # changed_on stays 26.02.2024
-    _by(new, "ТВ-02").update(note="дата стёрта", changed_on=None)
+    _by(new, "ТВ-01")["process"] = "правка без новой даты"  # changed_on stays 26.02.2024
+    _by(new, "ТВ-02").update(process="дата стёрта", changed_on=None)
     r = compare(read_register(make_workbook(new), rules), rules, store.latest(tmp_path), today=TODAY)
     assert r.baseline_name == v.name
     types = [w.type for w in r.warnings]

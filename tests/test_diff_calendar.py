@@ -62,7 +62,7 @@ def _report(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]], c
             today: dt.date) -> Any:
     base = store.load_baseline(make_workbook(good_rows), rules)
     new = [dict(r) for r in good_rows]
-    new[6].update(note="изменение", changed_on=change)
+    new[6].update(process="изменение", changed_on=change)  # a published field: the note is not (issue 11 item 4)
     return compare(read_register(make_workbook(new), rules), rules, base, today=today)
 
 

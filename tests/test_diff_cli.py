@@ -26,6 +26,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+PROCESS = "Процесс"
+
+
 def _invoke(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -51,10 +54,9 @@ def test_json_contract_and_report_files(project: Path, rules: Rules, make_workbo
     assert out["baseline"] == v.name
     assert out["changes"] == [
         {"code": "ТВ-02", "kind": "kind_changed", "clause": "5.3.2",
-         "fields": {"kind": {"old": "электронная почта Службы", "new": "система электронного документооборота (СЭД)"}}},
-        {"code": "ТВ-02", "kind": "edited", "clause": None,
-         "fields": {"changed_on": {"old": "2024-02-26", "new": "2026-02-25"}}},
-    ]
+         "fields": {"kind": {"old": "электронная почта Службы",
+                             "new": "система электронного документооборота (СЭД)"}}},
+    ]  # the new «Дата изменения» is no change of its own (issue 11 item 4; it was listed as «edited» before)
     assert out["publication_required"] is True
     assert out["earliest_change"] == "2026-02-25" and out["deadline"] == "2026-03-12"
     assert out["working_days_left"] == 7 and out["overdue"] is False
@@ -87,9 +89,15 @@ def test_no_report_writes_nothing(project: Path, make_workbook: Any, good_rows: 
     assert not (project / "output").exists()
 
 
-def test_fail_if_overdue(project: Path, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
-    wb = str(make_workbook(good_rows))  # no baseline; changes dated 26.02.2024, deadline 12.03.2024
+def test_fail_if_overdue(project: Path, rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
     cfg = str(project / "perechen.toml")
+    first = _invoke("diff", str(make_workbook(good_rows)), "--config", cfg, "--no-report", "--today", "2024-03-13",
+                    "--fail-if-overdue")  # no baseline: the first placement (п. 5.2) has no term (issue 11 item 3)
+    assert first.exit_code == 0 and "ПРОСРОЧЕНО" not in first.stdout and "(п. 5.2)" in first.stdout
+    old = [dict(r) for r in good_rows]
+    old[2]["process"] = "Прежний процесс"
+    _publish(project, rules, make_workbook(old), dt.datetime(2024, 2, 20, 9, 0))
+    wb = str(make_workbook(good_rows))  # ТВ-03 changed on 26.02.2024: deadline 12.03.2024
     late = _invoke("diff", wb, "--config", cfg, "--no-report", "--today", "2024-03-13", "--fail-if-overdue")
     assert late.exit_code == 1 and "ПРОСРОЧЕНО на 1 рабочий день" in late.stdout
     on_time = _invoke("diff", wb, "--config", cfg, "--no-report", "--today", "2024-03-12", "--fail-if-overdue")
@@ -98,8 +106,12 @@ def test_fail_if_overdue(project: Path, make_workbook: Any, good_rows: list[dict
     assert without_flag.exit_code == 0
 
 
-def test_cannot_run_is_exit_2(project: Path, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
+def test_cannot_run_is_exit_2(project: Path, rules: Rules, make_workbook: Any,
+                              good_rows: list[dict[str, Any]]) -> None:
     cfg = str(project / "perechen.toml")
+    old = [dict(r) for r in good_rows]
+    old[2]["process"] = "Прежний процесс"
+    _publish(project, rules, make_workbook(old), dt.datetime(2024, 2, 20, 9, 0))
     wb = str(make_workbook(good_rows))
     res = _invoke("diff", wb, "--config", cfg, "--no-report", "--today", "2031-01-15", "--format", "json")
     assert res.exit_code == 2
@@ -109,7 +121,7 @@ def test_cannot_run_is_exit_2(project: Path, make_workbook: Any, good_rows: list
     assert res.exit_code == 2 and "не найдена" in res.stderr
     res = _invoke("diff", str(project / "missing.xlsx"), "--config", cfg, "--no-report")
     assert res.exit_code == 2
-    (project / "output" / "published").mkdir(parents=True)
+    (project / "output" / "published").mkdir(parents=True, exist_ok=True)
     (project / "output" / "published" / "LATEST").write_text("garbage\n", encoding="utf-8")
     res = _invoke("diff", wb, "--config", cfg, "--no-report", "--today", "2026-03-02")
     assert res.exit_code == 2 and "повреждён" in res.stderr
@@ -133,7 +145,7 @@ def test_report_escapes_markup_and_keeps_formulas_as_text(project: Path, make_wo
 
     new = [dict(r) for r in good_rows]
     new[0].update(name='<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">',
-                  note='=HYPERLINK("http://example.invalid","x")', changed_on=dt.date(2026, 2, 25))
+                  process='=HYPERLINK("http://example.invalid","x")', changed_on=dt.date(2026, 2, 25))
     rep = project / "rep"
     res = _invoke("diff", str(make_workbook(new)), "--config", str(project / "perechen.toml"),
                   "--against", str(make_workbook(good_rows)), "--report-dir", str(rep), "--today", "2026-03-02")
@@ -145,7 +157,7 @@ def test_report_escapes_markup_and_keeps_formulas_as_text(project: Path, make_wo
     assert "http" not in html.replace("http://example.invalid", "")  # no external resources
     ws = openpyxl.load_workbook(rep / "diff.xlsx")["Изменения"]
     header = [c.value for c in ws[1]]
-    note_new = header.index("Примечание: стало") + 1
+    note_new = header.index(f"{PROCESS}: стало") + 1
     cell = ws.cell(row=2, column=note_new)
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.invalid","x")'
     assert cell.fill.fgColor.rgb.endswith("DCF2DF")  # changed cell highlighted
@@ -159,7 +171,9 @@ def test_master_workbook_unchanged_by_diff(project: Path, master_copy: Path) -> 
     res = _invoke("diff", str(master_copy), "--config", str(project / "perechen.toml"), "--today", "2026-03-02",
                   "--report-dir", str(project / "rep"))
     assert res.exit_code == 0, res.output
-    assert "ПРОСРОЧЕНО" in res.stdout  # nothing published since 2024
+    # Nothing published yet: the first placement of the approved list (п. 5.2) has no term (issue 11 item 3; this
+    # test expected «ПРОСРОЧЕНО» here before).
+    assert "ПРОСРОЧЕНО" not in res.stdout and "(п. 5.2)" in res.stdout
 
 
 def test_history(project: Path, rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:

@@ -83,7 +83,9 @@ def test_what_arrives(tmp_path: Path, smtp: SMTPServer, password: str, make_work
     assert "Итог: строк 8, ошибок 1, предупреждений 3." in text
     assert f"{HEAD_GENERAL}: ошибок 1, предупреждений 1" in text
     assert "голубиная почта" in text and "E2 [ТВ-01]" in text
-    assert "Срок публикации по п. 5.4 — 09.12.2026, осталось 7 рабочих дней." in text
+    # Nothing published yet: the first placement (п. 5.2) has no 5.4 term (issue 11 item 3; a deadline of
+    # 09.12.2026 was expected here before).
+    assert "первое размещение утверждённого перечня" in text and "Срок размещения" not in text
     assert "Не отправлено ответственным" in text and DEPUTY in text  # no address for the deputy
     assert str(res.dashboard.resolve()) in text  # type: ignore[union-attr]
     assert keeper.message["To"] == KEEPER
@@ -119,7 +121,8 @@ def test_keeper_from_info_sheet_when_not_configured(tmp_path: Path, smtp: SMTPSe
     (m,) = smtp.messages  # no findings: only the keeper
     assert m.envelope_to == [INFO_EMAIL]
     assert m.subject == "Перечень точек взаимодействия: ошибок 0, предупреждений 0 — проверка 30.11.2026"
-    assert "Изменений, ожидающих публикации: 8" in m.text
+    # No published version yet: the first placement (п. 5.2), no 5.4 term (issue 11 item 3).
+    assert "первое размещение утверждённого перечня на официальном сайте (п. 5.2), точек взаимодействия: 8" in m.text
 
 
 def test_unreadable_workbook_mail_says_so(tmp_path: Path, smtp: SMTPServer, password: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -67,12 +68,13 @@ def test_clean_run_writes_reports_history_dashboard_and_log(tmp_path: Path, make
     # counts by status and channel
     assert s.check.by_status == [CountItem(value="включено", count=8)]
     assert {c.value: c.count for c in s.check.by_channel} == {"цифровая": 4, "офлайн": 4}
-    # diff: no published version yet -> 8 new touchpoints, deadline 10 working days after 25.11.2026
+    # diff: no published version yet -> 8 new touchpoints; the first placement of the approved list (п. 5.2) has
+    # no 5.4 term (issue 11 item 3; a deadline of 09.12.2026 was expected here before)
     d = s.diff
     assert d.pending_changes == 8 and d.publication_required and not d.overdue
-    assert d.deadline == "2026-12-09" and d.working_days_left == 7
+    assert d.first_placement and d.deadline is None and d.working_days_left is None
     assert {c.kind for c in d.changes_list} == {"added"}
-    assert all(c.deadline == "2026-12-09" for c in d.changes_list)
+    assert all(c.deadline is None for c in d.changes_list)
     # publication is off by default
     assert s.publish.attempted is False and s.publish.reason == "auto_off"
     assert "publish.auto = false" in s.publish.text
@@ -83,7 +85,7 @@ def test_clean_run_writes_reports_history_dashboard_and_log(tmp_path: Path, make
     index = (cfg.output_dir / "reports" / "index.html").read_text("utf-8")
     assert res.dashboard == cfg.output_dir / "reports" / "index.html"
     assert f'href="{res.run_dir.name}/summary.html"' in index
-    assert "09.12.2026" in index and "осталось 7 рабочих дней" in index
+    assert "первое размещение утверждённого перечня" in index and "ПРОСРОЧЕНО" not in index
     log = (cfg.output_dir / "logs" / "nightly.log").read_text("utf-8")
     assert "Ночная проверка начата" in log and "код выхода 0" in log
     assert not (cfg.output_dir / "nightly.lock").exists()
@@ -108,7 +110,12 @@ def test_rule_errors_exit_1_and_findings_per_responsible(tmp_path: Path, make_wo
 
 
 def test_deadline_passed_exits_1(tmp_path: Path, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
-    cfg = config(tmp_path, make_workbook(recent(good_rows, dt.date(2026, 11, 2))))
+    placed = config(tmp_path, make_workbook(recent(copy.deepcopy(good_rows), dt.date(2026, 10, 1))),
+                    publish={"auto": True})
+    assert run_nightly(placed, today=dt.date(2026, 10, 2)).summary.publish.ok  # the first placement
+    rows = recent(good_rows, dt.date(2026, 10, 1))
+    rows[2].update(process="Новый процесс", changed_on=dt.date(2026, 11, 2))  # not placed since
+    cfg = config(tmp_path, make_workbook(rows))
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 1 and res.summary.status == "overdue"
     assert res.summary.diff.overdue and res.summary.diff.overdue_working_days >= 1

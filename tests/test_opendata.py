@@ -28,6 +28,7 @@ from perechen.opendata import (
     DataVersion,
     Publication,
     actualisation_date,
+    executable,
     neutralise,
     open_rows,
     page_fingerprint,
@@ -53,7 +54,11 @@ PAYLOADS = [
     "--><script>window.__pwned='comment'</script><!--",
     "[gallery ids=\"1\"] [embed]http://example.com[/embed]",
 ]
-DANGEROUS = ["=1+2", "+7 (4012) 00-00-00", "-5", "@SUM(A1:A2)", "\tTAB", "\rCR", "'апостроф", "=HYPERLINK(\"x\")"]
+DANGEROUS = ["=1+2", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A2)", "\tTAB", "\rCR", "'=1+2",
+             "=HYPERLINK(\"x\")", "+A1", "cmd|' /C calc'!A0"]
+# Data that only looks like it starts a formula is published verbatim (issue 11 item 17; these were neutralised
+# before): a phone, a list item, a negative number, an apostrophe before ordinary text.
+VERBATIM = ["+7 (4012) 00-00-00", "- текст пункта", "-5", "'апостроф", "+ 1 этаж", "- см. п. 2.5.1 Порядка!"]
 
 
 def publication(rules: Rules, rows: list[dict[str, Any]], info: dict[str, str] | None = None,
@@ -89,13 +94,18 @@ def from_workbook(make_workbook: Any, rules: Rules, rows: list[dict[str, Any]], 
 def test_neutralise_is_reversible_and_safe(text: str) -> None:
     out = neutralise(text)
     assert unneutralise(out) == text
-    assert not out.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert not executable(out)
 
 
 @pytest.mark.parametrize("value", DANGEROUS)
 def test_dangerous_cells_get_an_apostrophe(value: str) -> None:
     assert neutralise(value) == "'" + value
     assert neutralise("обычный текст") == "обычный текст"
+
+
+@pytest.mark.parametrize("value", VERBATIM)
+def test_data_that_only_looks_like_a_formula_stays_verbatim(value: str) -> None:
+    assert neutralise(value) == value and unneutralise(value) == value
 
 
 def test_data_csv_is_rfc4180_utf8_and_round_trips(rules: Rules, good_rows: list[dict[str, Any]]) -> None:
@@ -114,7 +124,7 @@ def test_data_csv_is_rfc4180_utf8_and_round_trips(rules: Rules, good_rows: list[
     assert {len(r) for r in parsed} == {len(PUBLISHED_FIELDS)}, "every row has the same number of fields"
     for r in parsed[1:]:
         for cell in r:
-            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+            assert not executable(cell), cell
     assert read_csv(raw) == open_rows(p)
     back = {r["code"]: r for r in read_csv(raw)}
     assert back[rows[0]["code"]]["name"] == 'Имя, с запятой и "кавычками"'
@@ -168,12 +178,13 @@ def test_meta_csv_order_and_identifier(pub: Publication) -> None:
     assert meta["modified"] == pub.updated.strftime("%Y%m%d")
     assert re.fullmatch(r"\d{8}", meta["valid"]) and meta["valid"] > meta["modified"]
     assert meta["publisherphone"] == "+7 (4012) 00-00-00", "read back without the apostrophe"
-    assert props[14:] == ["data-20230101-structure-20240226", f"data-{pub.data_version}-structure-20240226",
+    # Newest version first (issue 11 item 16; oldest first before).
+    assert props[14:] == [f"data-{pub.data_version}-structure-20240226", "data-20230101-structure-20240226",
                           "structure-20240226"]
     assert meta["data-20230101-structure-20240226"] == "data-20230101-structure-20240226.csv"
     assert meta[f"data-{pub.data_version}-structure-20240226"] == "https://site.example/u/" + pub.data_name
-    # The phone starts with "+": neutralised in the file itself.
-    assert "publisherphone,'+7" in raw.decode("utf-8")
+    # The phone is published verbatim (issue 11 item 17; it was «'+7 …» before).
+    assert "publisherphone,+7 (4012) 00-00-00" in raw.decode("utf-8")
 
 
 def test_identifier_without_inn(rules: Rules, good_rows: list[dict[str, Any]]) -> None:

@@ -65,8 +65,11 @@ def cfg(tmp_path: Path) -> Config:
 # ------------------------------------------------------------------------------------------------ folder
 
 
+PLACED = dt.date(2024, 2, 26)  # the day the tests place the bundled register: data-20240226 (issue 11 item 15)
+
+
 def test_folder_publish_then_nothing_to_do(cfg: Config, master_copy: Path) -> None:
-    res = publish_workbook(master_copy, cfg)
+    res = publish_workbook(master_copy, cfg, today=PLACED)
     assert res.status == "published" and res.exit_code == 0
     site = cfg.output_dir / "site"
     assert {p.name for p in site.iterdir()} == SITE_FILES
@@ -81,7 +84,7 @@ def test_folder_publish_then_nothing_to_do(cfg: Config, master_copy: Path) -> No
     assert "Дата актуализации" in page and "26.02.2024" in page
     before = {p.name: p.stat().st_mtime_ns for p in site.iterdir()}
 
-    again = publish_workbook(master_copy, cfg)
+    again = publish_workbook(master_copy, cfg)  # another day, the same content: the same data version
     assert again.status == "unchanged" and again.version is None and not again.writes
     assert latest_name(cfg) == res.version
     assert {p.name: p.stat().st_mtime_ns for p in site.iterdir()} == before, "nothing rewritten"
@@ -90,9 +93,9 @@ def test_folder_publish_then_nothing_to_do(cfg: Config, master_copy: Path) -> No
 
 def test_change_adds_a_data_version_and_keeps_history(cfg: Config, make_workbook: Any, good_rows: list[dict[str, Any]],
                                                       good_info: dict[str, str]) -> None:
-    first = publish_workbook(make_workbook(good_rows, good_info), cfg)
-    rows = changed_rows(good_rows, day=dt.date(2026, 11, 20))
-    second = publish_workbook(make_workbook(rows, good_info), cfg)
+    first = publish_workbook(make_workbook(good_rows, good_info), cfg, today=PLACED)
+    rows = changed_rows(good_rows, day=dt.date(2026, 11, 18))  # made on the 18th, placed on the 20th
+    second = publish_workbook(make_workbook(rows, good_info), cfg, today=dt.date(2026, 11, 20))
     assert second.status == "published" and second.changes["changed"] == ["ТВ-02"]
     assert second.baseline == first.version and latest_name(cfg) == second.version
     site = cfg.output_dir / "site"
@@ -137,12 +140,12 @@ def test_refused_when_nothing_is_included(cfg: Config, make_workbook: Any, good_
 
 
 def test_dry_run_touches_nothing(cfg: Config, master_copy: Path) -> None:
-    res = publish_workbook(master_copy, cfg, dry_run=True)
+    res = publish_workbook(master_copy, cfg, dry_run=True, today=PLACED)
     assert res.status == "dry_run" and res.exit_code == 0
     assert {a.name for a in res.actions if a.op == "write"} == SITE_FILES
     assert not cfg.output_dir.exists(), "a dry run writes nothing, not even a log"
     assert "Пробный запуск" in render_text(res)
-    publish_workbook(master_copy, cfg)
+    publish_workbook(master_copy, cfg, today=PLACED)
     again = publish_workbook(master_copy, cfg, dry_run=True)
     assert not again.writes and "ничего не изменилось бы" in render_text(again)
 
@@ -160,18 +163,23 @@ def test_killed_at_each_step_leaves_the_baseline_and_a_rerun_finishes(tmp_path: 
                                                                       good_rows: list[dict[str, Any]],
                                                                       good_info: dict[str, str]) -> None:
     cfg = Config(base_dir=tmp_path, targets={"t": TargetConfig(type=kind)})
-    publish_workbook(make_workbook(good_rows, good_info), cfg, target="t")
+    day0 = dt.date(2026, 1, 1)
+    publish_workbook(make_workbook(good_rows, good_info), cfg, target="t", today=day0 - dt.timedelta(days=1))
     steps: list[str] = []
-    publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), cfg, target="t", on_step=recorder(steps))
+    publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), cfg, target="t", on_step=recorder(steps),
+                     today=day0)
     assert steps[0] == "check" and steps[-1] == "commit"
-    for i, step in enumerate(steps, start=1):
+    for i, recorded in enumerate(steps, start=1):
+        # Each state is placed on its own day: its data version is named by that day (issue 11 item 15).
+        day = day0 + dt.timedelta(days=i)
+        step = recorded.replace(f"{day0:%Y%m%d}", f"{day:%Y%m%d}")
         wb = make_workbook(state_rows(good_rows, i), good_info)
         before = latest_name(cfg)
         with pytest.raises(Killed):
-            publish_workbook(wb, cfg, target="t", on_step=kill_at(step))
+            publish_workbook(wb, cfg, target="t", on_step=kill_at(step), today=day)
             pytest.fail(f"step {step} was not reached (steps: {steps})")
         assert latest_name(cfg) == before, f"LATEST moved although the run died at {step}"
-        res = publish_workbook(wb, cfg, target="t")
+        res = publish_workbook(wb, cfg, target="t", today=day)
         assert res.status == "published", step
         latest = store.latest(cfg.output_dir)
         assert latest is not None and latest.fingerprint == res.fingerprint
@@ -182,7 +190,7 @@ def test_killed_at_each_step_leaves_the_baseline_and_a_rerun_finishes(tmp_path: 
 
 def test_bundle_zip_with_instruction(tmp_path: Path, master_copy: Path) -> None:
     cfg = Config(base_dir=tmp_path, targets={"zip": TargetConfig(type="bundle")})
-    res = publish_workbook(master_copy, cfg, target="zip")
+    res = publish_workbook(master_copy, cfg, target="zip", today=PLACED)
     assert res.status == "published"
     path = cfg.output_dir / "bundle" / "perechen-20240226.zip"
     with zipfile.ZipFile(path) as z:
@@ -256,7 +264,7 @@ def test_url_with_credentials_is_refused(tmp_path: Path, master_copy: Path) -> N
 
 
 def test_result_json_contract(cfg: Config, master_copy: Path) -> None:
-    res: PublishResult = publish_workbook(master_copy, cfg)
+    res: PublishResult = publish_workbook(master_copy, cfg, today=PLACED)
     doc = json.loads(res.to_json())
     assert set(doc) >= {"status", "target", "target_type", "location", "fingerprint", "rows", "updated", "baseline",
                         "version", "actions", "changed_on_site", "urls", "page_url", "changes", "errors", "warnings",

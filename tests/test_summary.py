@@ -104,7 +104,7 @@ def test_dashboard_of_earlier_runs_renders_strictly(tmp_path: Path) -> None:
     html = write_dashboard(reports).read_text("utf-8")
     assert "Запусков в истории: 2" in html
     assert "Служба &lt;b&gt;" in html and "Иванова &lt;script&gt;" in html and "<script" not in html
-    assert "Изменений, ожидающих публикации: <strong>2</strong>" in html and "12.11.2026" in html
+    assert "Изменений, ожидающих размещения на официальном сайте: <strong>2</strong>" in html and "12.11.2026" in html
     assert "Запуск прерван (процесс 4242 на компьютере srv)." in html
     assert 'href="2026-11-01_010000/report.html"' in html
     # the mails of a summary read back from an earlier version's file
@@ -113,7 +113,8 @@ def test_dashboard_of_earlier_runs_renders_strictly(tmp_path: Path) -> None:
     mail = compose_keeper(s, [], to=["keeper@agency.ru"], attachment=None)
     assert mail.subject == "Перечень точек взаимодействия: ошибок 3, предупреждений 1 — проверка 01.11.2026"
     assert "Иванова <script>: ошибок 3, предупреждений 1" in mail.text and "• ТВ-01: Приём — новая точка" in mail.text
-    assert deadline_lines(s.diff)[1] == "Срок публикации по п. 5.4 — 12.11.2026, осталось 5 рабочих дней."
+    assert deadline_lines(s.diff)[1] == ("Срок размещения на официальном сайте (п. 5.4) — 12.11.2026, осталось 5 "
+                                         "рабочих дней.")
 
 
 def test_dashboard_environment_is_strict() -> None:

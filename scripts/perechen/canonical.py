@@ -39,6 +39,11 @@ FORMAT = "perechen-register/1"
 INCLUDED = "включено"
 EXCLUDED = "исключено"
 REVIEW_STATUSES = ("черновик", "на проверке")
+# Fields that are never published (the agency's own bookkeeping): a change of them alone is no change of the
+# Перечень to place on the site (п. 5.4). «Дата изменения» is published as a fact about a row, but changing
+# only the date is not a change either: it says when a change was made, it is not one.
+UNPUBLISHED_FIELDS = ("status", "responsible", "checked_by", "note")
+DATE_FIELD = "changed_on"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -191,12 +196,65 @@ def fingerprint(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def canonical_register(register: Register, rules: Rules) -> dict[str, Any]:
-    """The canonical published data: the «включено» rows (workbook order), «Сведения», schema version.
+def content_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The published content of a canonical row: every field but the unpublished ones and the date."""
+    return {k: v for k, v in row.items() if k not in UNPUBLISHED_FIELDS and k != DATE_FIELD}
 
-    Deterministic: the same data gives the same dict (and the same ``fingerprint``) whatever the file.
+
+def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two canonical rows publish the same thing (notes, responsible, status, date aside)."""
+    keys = (set(a) | set(b)) - set(UNPUBLISHED_FIELDS) - {DATE_FIELD}
+    return all(_empty_as_none(a.get(k)) == _empty_as_none(b.get(k)) for k in keys)
+
+
+def _empty_as_none(v: Any) -> Any:
+    return None if v in (None, "", []) else v
+
+
+def publication_rows(rows: list[dict[str, Any]], baseline: PublishedVersion | None) -> list[dict[str, Any]]:
+    """The rows that go on the site now, given the canonical rows of the workbook and the published baseline.
+
+    The lifecycle of the order (пп. 2.1, 5.3, 5.4), in workbook order:
+
+    * a «включено» row is published; when its published content is the baseline's (only the date, the note,
+      the responsible person or «Проверил» changed), the baseline's row is kept as it is — that is no change
+      of the Перечень and makes no new version;
+    * a published row that went back to «на проверке» / «черновик» (or has a status outside the list) stays on
+      the site in its last published form — the baseline's row — until it is included again or excluded;
+    * «исключено» rows and rows never published are not on the site.
+
+    Without a baseline it is simply the «включено» rows.
     """
-    rows = [c for c in canonicalizer(rules).rows(register.rows) if c.get("status") == INCLUDED]
+    base = baseline.rows_by_code if baseline is not None else {}
+    out: list[dict[str, Any]] = []
+    kept: set[str] = set()
+    included_codes = {str(r.get("code")) for r in rows if r.get("status") == INCLUDED and r.get("code")}
+    excluded_codes = {str(r.get("code")) for r in rows if r.get("status") == EXCLUDED and r.get("code")}
+    for r in rows:
+        status = r.get("status")
+        code = str(r.get("code") or "")
+        old = base.get(code) if code else None
+        if status == INCLUDED:
+            if old is not None and code not in kept and same_content(old, r):
+                kept.add(code)
+                out.append(old)
+            else:
+                out.append(r)
+        elif (status != EXCLUDED and old is not None and code not in kept and code not in included_codes
+              and code not in excluded_codes):
+            kept.add(code)
+            out.append(old)
+    return out
+
+
+def canonical_register(register: Register, rules: Rules,
+                       baseline: PublishedVersion | None = None) -> dict[str, Any]:
+    """The canonical published data: the rows on the site (:func:`publication_rows`), «Сведения», schema version.
+
+    Without ``baseline``, the «включено» rows in workbook order. Deterministic: the same data gives the same
+    dict (and the same ``fingerprint``) whatever the file.
+    """
+    rows = publication_rows(canonicalizer(rules).rows(register.rows), baseline)
     info = canonical_info(register.info, rules)
     return {
         "format": FORMAT,

@@ -36,12 +36,18 @@ class TargetConfig(_M):
     retries: int = 3
     backoff: float = 0.5  # seconds before the first retry; doubles with each retry
     verify_tls: bool = True
+    # folder / webdav / bundle: the public address where the site serves these files (meta.csv names them by it)
+    public_url: str | None = None
 
 
 class PublishConfig(_M):
     auto: bool = False
     target: str = "folder"
     dataset_code: str = "touchpoints"
+    # meta.csv «valid»: months after the placement of a data version until which it is declared current. The
+    # order sets no review period; 12 months is the agency's yearly review of its registers (the open-data
+    # passport's usual horizon) — and a nightly run republishes as soon as the content changes.
+    valid_months: int = Field(default=12, ge=1, le=120)
 
 
 class MailConfig(_M):

@@ -10,15 +10,22 @@ version named by LATEST, a version folder, or an old .xlsx) by Код, both in t
   canonical values (order, spacing, case and accepted spelling variants do not count);
 * ``excluded`` (5.3.4): a published code now «исключено», or gone from the workbook (a warning too: rows
   are marked «исключено», not deleted);
-* ``edited`` (no clause): any other field changed.
+* ``edited`` (no clause): any other published field changed.
 
-Rows «черновик» / «на проверке» are listed apart (``pending_review``). A code whose name and kind both
-changed is reported with a warning that the code was probably given to another touchpoint.
+Only published content is compared: the fields never published (Статус, Ответственный, Проверил, Примечание)
+and «Дата изменения» alone make no change (:data:`perechen.canonical.UNPUBLISHED_FIELDS`).
 
-Deadline (п. 5.4): the 10th working day after the earliest Дата изменения among the changes. Decision for
-a row deleted from the workbook, which has no date any more: the date of the comparison run (``today``) is
-used — the earliest day the tool can prove the change existed — and a warning says so. The same applies to
-a changed row whose Дата изменения is empty or not a date.
+Rows «черновик» / «на проверке» are listed apart (``pending_review``). A published row that went back to
+review is no exclusion: it stays on the site in its last published form (:func:`perechen.canonical.
+publication_rows`). A code whose name and kind both changed is reported with a warning that the code was
+probably given to another touchpoint.
+
+Deadline (п. 5.4): the 10th working day after the earliest day a change was made (:func:`change_day`). The
+first publication (no baseline) is the placement of the approved Перечень (п. 5.2), which has no term: no
+deadline. A change on «Сведения» is reported (``info_changes``) and needs a new placement but is no case of
+п. 5.3 and has no date of its own: no deadline. Decision for a row deleted from the workbook, which has no date
+any more: the date of the comparison run (``today``) is used — the earliest day the tool can prove the change
+existed — and a warning says so. The same applies to a changed row whose Дата изменения is empty or not a date.
 """
 
 from __future__ import annotations
@@ -31,13 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from .canonical import (
+    DATE_FIELD,
     EXCLUDED,
     INCLUDED,
     REVIEW_STATUSES,
+    UNPUBLISHED_FIELDS,
     PublishedVersion,
     canonical_info,
     canonicalizer,
     fingerprint,
+    publication_rows,
     with_current_lists,
 )
 from .models import PerechenError, Register
@@ -62,7 +72,7 @@ CASE_PHRASES: dict[str, str] = {
 }
 KIND_FIELDS = ("channel", "kind")
 NEEDS_FIELDS = ("needs", "other_needs")
-NOT_COMPARED = ("code",)
+NOT_COMPARED = ("code", DATE_FIELD, *UNPUBLISHED_FIELDS)
 STALE_ONE_BY_ONE = 5  # more «stale date» warnings than this are given as one
 
 
@@ -82,6 +92,9 @@ class Change:
     change_date: dt.date | None = None  # the date that counts for the deadline
     date_from_run: bool = False  # True when change_date is the run date (deleted row, missing date)
     gone: bool = False
+    deadline: dt.date | None = None  # п. 5.4 for this change (None: first placement, or calendar unknown)
+    working_days_left: int | None = None
+    overdue: bool = False
 
     @property
     def clause(self) -> str | None:
@@ -271,6 +284,44 @@ def _date_of(value: Any) -> dt.date | None:
     return None
 
 
+@dataclass(frozen=True)
+class ChangeDay:
+    """The day a change was made in the Перечень — the start of the п. 5.4 clock — and how it is known."""
+
+    day: dt.date
+    from_run: bool  # no date known: the comparison day is used
+    warnings: tuple[DiffWarning, ...] = ()
+
+
+def change_day(code: str, row: int | None, typed: Any, *, today: dt.date, header: str,
+               observed: dt.date | None = None) -> ChangeDay:
+    """The day a change of ``code`` was made — the one place that decides where the п. 5.4 clock starts.
+
+    ``observed`` is the day the tool itself saw the change (the journal, issue 12); when given it wins, and a
+    typed «Дата изменения» (``typed``) that contradicts it is a warning naming both dates. Without an
+    observation the typed date counts; a missing or unreadable one gives the comparison day (``today``), said
+    in a warning.
+    """
+    typed_day = _date_of(typed)
+    where = f"Строка {row}, код {code}" if row is not None else f"Код {code}"
+    if observed is not None:
+        if typed_day is not None and typed_day != observed:
+            return ChangeDay(observed, False, (DiffWarning(
+                "date-contradicts", f"{where}: «{header}» — {ru_date(typed_day)}, а изменение замечено "
+                                    f"{ru_date(observed)}; срок п. 5.4 считается от {ru_date(observed)}.",
+                code, row),))
+        return ChangeDay(observed, False)
+    if typed_day is None:
+        return ChangeDay(today, True, (DiffWarning(
+            "no-date", f"{where}: «{header}» не заполнена или не дата — срок п. 5.4 считается от даты "
+                       f"сравнения {ru_date(today)}.", code, row),))
+    if typed_day > today:
+        return ChangeDay(typed_day, False, (DiffWarning(
+            "future-date", f"{where}: дата изменения {ru_date(typed_day)} позже даты сравнения "
+                           f"{ru_date(today)}.", code, row),))
+    return ChangeDay(typed_day, False)
+
+
 def _fields_list(rules: Rules, baseline: PublishedVersion | None) -> list[str]:
     names = [c.field for c in rules.schema.columns]
     if baseline is not None:
@@ -281,11 +332,12 @@ def _fields_list(rules: Rules, baseline: PublishedVersion | None) -> list[str]:
 
 
 def compare(register: Register, rules: Rules, baseline: PublishedVersion | None, *, today: dt.date,
-            calendar: Any = None) -> DiffReport:
+            calendar: Any = None, observed: dict[str, dt.date] | None = None) -> DiffReport:
     """Compare the workbook's publishable rows with ``baseline``; compute the deadline with ``calendar``.
 
     ``calendar`` is a :class:`perechen.workdays.WorkCalendar`; when None it is loaded from the rules
     folder (only if there are changes). A :class:`CalendarError` becomes a :class:`DiffError`.
+    ``observed`` maps a code to the day its change was observed (see :func:`change_day`).
     """
     if baseline is not None:
         # A version published under older lists (a short form that was canonical then) compares by the
@@ -299,14 +351,14 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     header = {c.field: c.header for c in rules.schema.columns}
 
     # Current rows, canonical, grouped by code.
-    included_rows: list[dict[str, Any]] = []
+    canonical_rows = canonicalizer(rules).rows(register.rows)
+    # What would be on the site now: «включено» rows, plus published rows under review in their published form.
+    included_rows = publication_rows(canonical_rows, baseline)
     by_code: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     order: list[str] = []
-    for r, c in zip(register.rows, canonicalizer(rules).rows(register.rows), strict=True):
+    for r, c in zip(register.rows, canonical_rows, strict=True):
         status = c.get("status")
         code = c.get("code")
-        if status == INCLUDED:
-            included_rows.append(c)
         if not code:
             if status == INCLUDED:
                 warnings.append(DiffWarning("no-code", f"Строка {r.number}: включённая точка без кода — её нельзя "
@@ -356,18 +408,13 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     base_published = baseline.published_at.date() if baseline is not None and baseline.published_at else None
 
     def change_date(c: dict[str, Any], code: str, rn: int) -> tuple[dt.date, bool]:
-        d = _date_of(c.get("changed_on"))
-        if d is None:
-            warnings.append(DiffWarning("no-date", f"Строка {rn}, код {code}: «{header.get('changed_on')}» не "
-                                                   f"заполнена или не дата — срок п. 5.4 считается от даты "
-                                                   f"сравнения {ru_date(today)}.", code, rn))
-            return today, True
-        if d > today:
-            warnings.append(DiffWarning("future-date", f"Строка {rn}, код {code}: дата изменения {ru_date(d)} "
-                                                       f"позже даты сравнения {ru_date(today)}.", code, rn))
-        if base_published is not None and d < base_published:
-            stale.append((code, rn, d))
-        return d, False
+        seen = (observed or {}).get(code)
+        cd = change_day(code, rn, c.get(DATE_FIELD), today=today, header=header.get(DATE_FIELD, DATE_FIELD),
+                        observed=seen)
+        warnings.extend(cd.warnings)
+        if seen is None and not cd.from_run and base_published is not None and cd.day < base_published:
+            stale.append((code, rn, cd.day))
+        return cd.day, cd.from_run
 
     stale: list[tuple[str, int, dt.date]] = []
 
@@ -414,9 +461,10 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                                   old.get("name") or name, rn, d, from_run))
         elif status in REVIEW_STATUSES and old is not None:
             warnings.append(DiffWarning(
-                "published-under-review", f"Опубликованная точка {code} (строка {rn}) сейчас «{status}»: на сайте "
-                                          "остаётся опубликованная редакция; если опубликовать перечень до её "
-                                          "включения, точка пропадёт с сайта.", code, rn))
+                "published-under-review", f"Опубликованная точка {code} (строка {rn}) сейчас «{status}»: на "
+                                          "официальном сайте остаётся её последняя опубликованная редакция, пока "
+                                          "уполномоченное лицо не включит точку снова или она не будет "
+                                          "исключена. Это не исключение (п. 5.3.4).", code, rn))
 
     if stale and base_published is not None:
         if len(stale) <= STALE_ONE_BY_ONE:
@@ -454,8 +502,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             a, b = str(base_info.get(key) or ""), info_now.get(key, "")
             if a != b:
                 info_changes[key] = {"old": a, "new": b}
-                warnings.append(DiffWarning("info-changed", f"Изменились сведения «{label}» (лист «Сведения»): "
-                                                            f"«{a or '—'}» → «{b or '—'}».", None))
+                warnings.append(DiffWarning("info-changed", info_change_text(label, a, b), None))
         bv = baseline.register.get("schema_version")
         if bv and bv != rules.schema.version:
             warnings.append(DiffWarning("schema-version", f"Опубликованная версия записана по схеме {bv}, "
@@ -478,9 +525,20 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                         current_rows={code: c for code, (_, c) in current.items()},
                         rows_total=len(register.rows), rows_included=len(included_rows),
                         included_rows=included_rows, info=info_now)
-    if changes:
+    if changes and baseline is not None:  # the first placement (п. 5.2) has no term
         _deadline(report, rules, calendar)
     return report
+
+
+def info_change_text(label: str, old: str, new: str) -> str:
+    return f"Изменились сведения «{label}» (лист «Сведения»): «{old or 'не указано'}» → «{new or 'не указано'}»."
+
+
+def info_labels(report: DiffReport, rules: Rules) -> list[str]:
+    """The labels (as on «Сведения») of the changed fields, in the sheet's order."""
+    labels = {f.key: f.label for f in rules.schema.info.fields}
+    return [labels.get(k, k) for k in labels if k in report.info_changes] + [
+        k for k in report.info_changes if k not in labels]
 
 
 def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
@@ -494,6 +552,10 @@ def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
     try:
         cal = calendar if calendar is not None else WorkCalendar.load(rules.directory)
         st = cal.status(earliest, report.today)
+        for c in report.changes:
+            if c.change_date is not None:
+                cst = st if c.change_date == earliest else cal.status(c.change_date, report.today)
+                c.deadline, c.working_days_left, c.overdue = cst.deadline, cst.working_days_left, cst.overdue
     except CalendarError as e:
         raise DiffError("calendar", f"Не удалось рассчитать срок размещения (п. 5.4): {e}") from None
     report.deadline = st.deadline
@@ -525,14 +587,26 @@ def show_value(field_name: str, value: Any) -> str:
     return str(value)
 
 
+FIRST_PLACEMENT = ("Опубликованной версии нет: это размещение утверждённого перечня на официальном сайте "
+                   "(п. 5.2). Срок п. 5.4 относится к изменениям уже размещённого перечня, к первому размещению "
+                   "он не применяется.")
+INFO_ONLY = ("Точки взаимодействия не изменились; изменились сведения на листе «Сведения» — это не случай "
+             "п. 5.3, срок п. 5.4 по нему не считается. Разместите перечень на официальном сайте повторно, "
+             "чтобы страница показывала актуальные сведения.")
+
+
 def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
+    if report.baseline is None and (report.changes or report.info_changes):
+        return FIRST_PLACEMENT
     if not report.changes:
         if report.info_changes:
-            return "Изменились только сведения об органе: опубликуйте перечень повторно."
-        return "Неопубликованных изменений нет — размещать на сайте нечего."
-    assert report.earliest_change is not None and report.deadline is not None
-    head = (f"Срок размещения на сайте (п. 5.4): 10 рабочих дней со дня самого раннего неопубликованного "
-            f"изменения ({ru_date(report.earliest_change)}) — не позднее {ru_date(report.deadline)}.")
+            return INFO_ONLY
+        return "Неопубликованных изменений нет — размещать на официальном сайте нечего."
+    if report.earliest_change is None or report.deadline is None:
+        return "Срок размещения на официальном сайте (п. 5.4) не рассчитан."
+    head = (f"Срок размещения на официальном сайте (п. 5.4): 10 рабочих дней со дня самого раннего "
+            f"неразмещённого изменения ({ru_date(report.earliest_change)}) — не позднее "
+            f"{ru_date(report.deadline)}.")
     if not with_state:
         return head
     if report.overdue:
@@ -546,8 +620,8 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
 def baseline_line(report: DiffReport) -> str:
     b = report.baseline
     if b is None:
-        return ("Опубликованной версии нет: все включённые точки — новые (п. 5.3.1), перечень нужно "
-                "разместить на сайте.")
+        return ("Опубликованной версии нет: все включённые точки войдут в первое размещение перечня на "
+                "официальном сайте (п. 5.2).")
     if b.manifest.get("source") == "xlsx":
         return f"Сравнение с перечнем, опубликованным до perechen: {b.path}."
     when = b.published_at
@@ -564,17 +638,46 @@ def baseline_line(report: DiffReport) -> str:
     return "".join(parts) + "."
 
 
-def summary_line(report: DiffReport) -> str:
+def summary_line(report: DiffReport, rules: Rules | None = None) -> str:
     counts = report.counts()
+    info = ""
+    if report.info_changes:
+        labels = info_labels(report, rules) if rules is not None else sorted(report.info_changes)
+        info = "; на листе «Сведения» изменено: " + ", ".join(f"«{x}»" for x in labels)
     if not report.changes:
+        if info:
+            return "Изменений точек взаимодействия нет" + info + "."
         return "Изменений по сравнению с опубликованной версией нет."
     bits = [f"{CASES[k][1].split(' (')[0].lower()}: {n}" for k, n in counts.items() if n]
     points = len({c.code for c in report.changes})
     return (f"Изменений: {len(report.changes)} у {points} {plural(points, 'точки', 'точек', 'точек')} "
-            f"({'; '.join(bits)}).")
+            f"({'; '.join(bits)}){info}.")
 
 
 TEXT_LIMIT = 50
+
+
+def printed_warnings(report: DiffReport) -> list[DiffWarning]:
+    """Warnings shown to a clerk: a change on «Сведения» has its own section (it is reported once)."""
+    return [w for w in report.warnings if w.type != "info-changed"]
+
+
+def under_review_published(report: DiffReport) -> list[str]:
+    """Codes under review that are on the site in their last published form."""
+    base = report.baseline.rows_by_code if report.baseline is not None else {}
+    return [c for c in report.pending_review if c in base]
+
+
+def pending_review_lines(report: DiffReport, *, limit: int = TEXT_LIMIT) -> list[str]:
+    kept = under_review_published(report)
+    new = [c for c in report.pending_review if c not in set(kept)]
+    out = []
+    for codes, text in ((new, "Ждут проверки («черновик», «на проверке»), пока не размещаются"),
+                        (kept, "На проверке, на официальном сайте остаётся последняя опубликованная редакция")):
+        if codes:
+            more = f" и ещё {len(codes) - limit}" if len(codes) > limit else ""
+            out.append(f"{text}: {', '.join(codes[:limit])}{more}")
+    return out
 
 
 def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) -> str:
@@ -600,19 +703,24 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
             lines.append(f"  … и ещё {len(items) - limit} (полный список — в отчётах diff.xlsx, diff.html "
                          "или --format json)")
         lines.append("")
+    if report.info_changes:
+        lines.append(f"Изменения на листе «Сведения»: {len(report.info_changes)}")
+        labels = {f.key: f.label for f in rules.schema.info.fields}
+        for key, v in report.info_changes.items():
+            lines.append(f"  {labels.get(key, key)}: «{v['old'] or 'не указано'}» → «{v['new'] or 'не указано'}»")
+        lines.append("")
     if report.pending_review:
-        shown = ", ".join(report.pending_review[:limit])
-        more = f" и ещё {len(report.pending_review) - limit}" if len(report.pending_review) > limit else ""
-        lines.append(f"Ждут проверки («черновик», «на проверке»), пока не публикуются: {shown}{more}")
+        lines.extend(pending_review_lines(report, limit=limit))
         lines.append("")
-    if report.warnings:
-        lines.append(f"Предупреждения: {len(report.warnings)}")
-        for w in report.warnings[:limit]:
+    shown_warnings = printed_warnings(report)
+    if shown_warnings:
+        lines.append(f"Предупреждения: {len(shown_warnings)}")
+        for w in shown_warnings[:limit]:
             lines.append(f"  ! {w.message}")
-        if len(report.warnings) > limit:
-            lines.append(f"  … и ещё {len(report.warnings) - limit}")
+        if len(shown_warnings) > limit:
+            lines.append(f"  … и ещё {len(shown_warnings) - limit}")
         lines.append("")
-    lines.append(summary_line(report))
+    lines.append(summary_line(report, rules))
     lines.append(deadline_line(report))
     if report.report_dir is not None:
         lines.append(f"Отчёты: {report.report_dir}")

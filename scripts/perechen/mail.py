@@ -114,18 +114,25 @@ def deadline_lines(diff: DiffPart | None) -> list[str]:
         return []
     n = diff.pending_changes
     if not n:
-        return ["Изменений, ожидающих публикации, нет."]
-    lines = [f"Изменений, ожидающих публикации: {n} "
-             f"(самое раннее изменение {_d(diff.earliest_change)})."]
+        return ["Изменений, ожидающих размещения на официальном сайте, нет."]
+    if diff.first_placement:
+        return [f"Опубликованной версии нет: первое размещение утверждённого перечня на официальном сайте "
+                f"(п. 5.2), точек взаимодействия: {sum(1 for c in diff.changes_list if c.kind != 'info')}. "
+                "Срок п. 5.4 к первому размещению не применяется."]
+    earliest = f" (самое раннее изменение {_d(diff.earliest_change)})" if diff.earliest_change else ""
+    lines = [f"Изменений, ожидающих размещения на официальном сайте: {n}{earliest}."]
     if diff.deadline:
         if diff.overdue:
             k = diff.overdue_working_days or 0
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff.deadline)}: ПРОСРОЧЕНО на "
+            lines.append(f"Срок размещения на официальном сайте (п. 5.4) — {_d(diff.deadline)}: ПРОСРОЧЕНО на "
                          f"{work_days(k)}.")
         else:
             k = diff.working_days_left or 0
-            lines.append(f"Срок публикации по п. 5.4 — {_d(diff.deadline)}, осталось "
+            lines.append(f"Срок размещения на официальном сайте (п. 5.4) — {_d(diff.deadline)}, осталось "
                          f"{work_days(k)}.")
+    elif any(c.kind == "info" for c in diff.changes_list):
+        lines.append("Изменились только сведения на листе «Сведения» — это не случай п. 5.3, срок п. 5.4 по "
+                     "ним не считается; разместите перечень повторно.")
     return lines
 
 
@@ -138,7 +145,7 @@ def subject_for(summary: NightlySummary) -> str:
     parts = [f"ошибок {chk.errors if chk else 0}", f"предупреждений {chk.warnings if chk else 0}"]
     diff = summary.diff
     if diff is not None and diff.overdue and diff.pending_changes:
-        parts.append("срок публикации ПРОШЁЛ")
+        parts.append("срок размещения ПРОШЁЛ")
     pub = summary.publish
     if pub is not None and pub.ok:
         parts.append("опубликовано")

@@ -9,7 +9,8 @@ Order of work (each step's outcome goes into the run summary ``nightly.json``):
 3. read the workbook (the reader retries while it is being saved and names who has it open); an unreadable
    workbook still gets ``report.json`` (``{"file_error": …}``) and ``summary.html`` in the run folder;
 4. check (all reports of ``perechen check`` into the run folder), then diff against the published version;
-5. publish only when ``publish.auto = true``, the check found no errors and there are approved changes;
+5. publish only when ``publish.auto = true``, the rows to publish and the sheet as a whole have no rule errors
+   (errors of «черновик» / «на проверке» rows never hold it back) and there are changes to place;
 6. mail the summary (keeper + each responsible person with findings), unless mail is off;
 7. write ``nightly.json`` and ``summary.html``, append to ``output/reports/history.jsonl`` and rewrite
    ``output/reports/index.html`` atomically.
@@ -37,7 +38,7 @@ from typing import Any, ClassVar
 
 from . import bundled, publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
-from .diff import CASE_PHRASES
+from .diff import CASE_PHRASES, info_labels
 from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
@@ -209,6 +210,7 @@ class _Run:
         self.failures: list[str] = []  # reasons for exit code 2
         self.timings: dict[str, float] = {}
         self.report: Any = None
+        self.blocking = 0  # rule errors that hold back the publication (publish.blocking_errors)
         self.diff_result: Any = None
         self.calendar: Any = None
         self.s = NightlySummary(
@@ -355,6 +357,7 @@ class _Run:
             self.files[key] = _rel(Path(path), self.run_dir)
         self.report = report
         reg = self.register
+        self.blocking = len(publish.blocking_errors(report.findings, reg, self.rules))
         by_row = {r.number: r for r in reg.rows}
         code_field = "code"
         per: dict[str, Counter[str]] = {}
@@ -437,25 +440,25 @@ class _Run:
         data: dict[str, Any] = result.to_dict()
         cal = self.calendar
         listed: list[ChangeItem] = []
+        del cal  # the deadlines are the diff's own (one clock: diff.change_day and diff._deadline)
         for ch in getattr(result, "changes", []):
             what = CASE_PHRASES.get(ch.kind, str(ch.kind))
             item = ChangeItem(code=ch.code, name=ch.name or "", kind=ch.kind, clause=ch.clause, what=what,
                               title=f"{ch.name} — {what}" if ch.name else what, fields=sorted(ch.fields),
                               row=ch.row, changed_on=ch.change_date.isoformat() if ch.change_date else None,
                               date_from_run=bool(getattr(ch, "date_from_run", False)))
-            if ch.change_date is not None and cal is not None:
-                try:
-                    st = cal.status(ch.change_date, self.today)
-                    item.deadline = st.deadline.isoformat()
-                    item.working_days_left = st.working_days_left
-                    item.overdue = st.overdue
-                except Exception as e:  # a year the calendar does not cover: diff already said so
-                    log.debug("Срок для %s не рассчитан: %s", ch.code, e)
+            if ch.deadline is not None:
+                item.deadline = ch.deadline.isoformat()
+                item.working_days_left = ch.working_days_left
+                item.overdue = ch.overdue
             listed.append(item)
         info_changes = dict(getattr(result, "info_changes", {}) or {})
-        for key in sorted(info_changes):
-            listed.append(ChangeItem(code="Сведения", name=key, kind="info", what="изменение сведений на листе "
-                                     "«Сведения»", title=f"Сведения «{key}» — изменены", fields=[key]))
+        if info_changes:
+            labels = info_labels(result, self.rules)
+            shown = ", ".join(f"«{x}»" for x in labels)
+            listed.append(ChangeItem(code="Сведения", name=shown, kind="info",
+                                     what="изменение сведений на листе «Сведения» (не случай п. 5.3)",
+                                     title=f"Лист «Сведения»: изменено {shown}", fields=labels))
         listed.sort(key=lambda c: (c.deadline or "9999", c.code))
         return DiffPart(
             baseline=data.get("baseline"),
@@ -471,6 +474,7 @@ class _Run:
             overdue=bool(data.get("overdue")),
             overdue_working_days=getattr(result, "overdue_working_days", None),
             published_now=False,
+            first_placement=result.baseline is None and bool(listed),
         )
 
     def _calendar(self) -> Any:
@@ -490,16 +494,16 @@ class _Run:
         if not auto:
             pub.reason = "auto_off"
             pub.text = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
-        elif chk is not None and chk.errors:
+        elif chk is not None and self.blocking:
             pub.reason = "rule_errors"
-            pub.text = (f"не выполнялась: в книге есть ошибки ({chk.errors}); на сайте остаётся прежняя "
-                        "версия перечня.")
+            pub.text = (f"не выполнялась: ошибки в строках, которые размещаются, или в книге в целом "
+                        f"({self.blocking}); на официальном сайте остаётся прежняя версия перечня.")
         elif not diffed or diff is None:
             pub.reason = "no_diff"
             pub.text = "не выполнялась: не удалось сравнить книгу с опубликованной версией."
         elif not diff.publication_required:
             pub.reason = "no_changes"
-            pub.text = "не требуется: утверждённых изменений относительно опубликованной версии нет."
+            pub.text = "не требуется: изменений относительно опубликованной версии, которые нужно разместить, нет."
         if pub.reason is not None:
             log.info("Публикация %s", pub.text)
             return

@@ -42,9 +42,19 @@ META_NAME = "meta.csv"
 DATAPACKAGE_NAME = "datapackage.json"
 MULTI_SEPARATOR = "; "
 DIGITAL, OFFLINE = "цифровая", "офлайн"
-# Characters that make a spreadsheet treat a CSV cell as a formula (CWE-1236). The apostrophe itself is
-# also prefixed, so that neutralising is reversible (see unneutralise).
-_DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# CSV injection (CWE-1236): a cell is neutralised only when a spreadsheet would execute it — «=…», «@…», a
+# TAB/CR before anything, a DDE form («cmd|' /C calc'!A0»), or «+»/«-» starting a formula (a call «SUM(»,
+# a reference «A1», an operator, a DDE pipe, a sheet «!»). A phone «+7 (4012) 12-34-56» or a list item
+# «- текст» is data and stays verbatim.
+_ALWAYS = ("=", "@", "\t", "\r", "\n")
+_SIGNED_FORMULA = re.compile(
+    r"^[+\-]\s*(?:[=+\-*/^&@]"  # an operator right after the sign («+-», «-=»)
+    r"|\$?[A-Za-z]{1,3}\$?\d"  # a cell reference («+A1»)
+    r"|.*[^\W\d]\w*(?:\.\w+)*\("  # a call anywhere («+SUM(», «-2+HYPERLINK(»)
+    r"|.*\|"  # a DDE pipe
+    r"|.*!\$?[A-Za-z]{1,3}\$?\d)",  # a reference to another sheet («!A0»)
+    re.DOTALL)
+_DDE = re.compile(r"^\s*[^\W\d][\w.]*\|", re.DOTALL)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -109,12 +119,14 @@ class Publication:
 
     rules: Rules
     data: dict[str, Any]  # canonical.canonical_register(...)
-    updated: dt.date  # «Дата актуализации»: the latest change of the approved register
+    updated: dt.date  # «Дата актуализации»: the day this data version is placed on the site (meta «modified»)
     dataset_code: str = "touchpoints"
     created: dt.date | None = None  # first publication of the set (meta.csv «created»)
     provenance: str = "Первая публикация набора данных."
     history: list[DataVersion] = field(default_factory=list)
     page_title: str = "Перечень точек взаимодействия с клиентом"
+    version: str | None = None  # the data version (YYYYMMDD, or YYYYMMDDTHHMMSS for a second one on a day)
+    valid: dt.date | None = None  # meta.csv «valid» (None: a year after ``updated``)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -132,7 +144,12 @@ class Publication:
 
     @property
     def data_version(self) -> str:
-        return self.updated.strftime("%Y%m%d")
+        return self.version or self.updated.strftime("%Y%m%d")
+
+    @property
+    def valid_until(self) -> dt.date:
+        """meta.csv «valid»: never earlier than the placement (``updated``)."""
+        return max(self.valid or valid_until(self.updated), self.updated)
 
     @property
     def data_name(self) -> str:
@@ -214,17 +231,33 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def neutralise(text: str) -> str:
-    """Prefix an apostrophe to a CSV cell a spreadsheet would read as a formula (= + - @ TAB CR).
+def executable(text: str) -> bool:
+    """True when a spreadsheet opening the CSV would execute the cell (see the rules above)."""
+    if not text:
+        return False
+    if text.startswith(_ALWAYS) or _DDE.match(text):
+        return True
+    return text[0] in "+-" and bool(_SIGNED_FORMULA.match(text))
 
-    A cell that already starts with an apostrophe gets one more, so :func:`unneutralise` is exact.
+
+def _needs_apostrophe(text: str) -> bool:
+    # An apostrophe before an executable text is doubled, so that unneutralise is exact.
+    while text.startswith("'"):
+        text = text[1:]
+    return executable(text)
+
+
+def neutralise(text: str) -> str:
+    """Prefix an apostrophe to a CSV cell a spreadsheet would execute; every other text stays verbatim.
+
+    An apostrophe typed before such a text gets one more, so :func:`unneutralise` is exact.
     """
-    return "'" + text if text.startswith(_DANGEROUS_START) else text
+    return "'" + text if _needs_apostrophe(text) else text
 
 
 def unneutralise(text: str) -> str:
     """The inverse of :func:`neutralise`."""
-    if text.startswith("'") and text[1:].startswith(_DANGEROUS_START):
+    if text.startswith("'") and _needs_apostrophe(text[1:]):
         return text[1:]
     return text
 
@@ -283,19 +316,28 @@ def _ymd(d: dt.date) -> str:
     return d.strftime("%Y%m%d")
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus whole months (the last day of a shorter month when the day does not exist)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(d, day.day))
+        except ValueError:
+            continue
+    return dt.date(year, month, 28)
+
+
 def valid_until(updated: dt.date) -> dt.date:
-    """«valid»: a year after the last change (the register is reviewed at least yearly)."""
-    try:
-        return updated.replace(year=updated.year + 1)
-    except ValueError:  # 29 February
-        return updated.replace(year=updated.year + 1, day=28)
+    """«valid» by default: a year after the placement (``[publish] valid_months`` in perechen.toml)."""
+    return add_months(updated, 12)
 
 
 def meta_rows(pub: Publication, links: Mapping[str, str]) -> list[tuple[str, str]]:
     info = pub.info
     short = info.get("short_name") or pub.agency
     title = f"{pub.page_title}" + (f" ({short})" if short else "")
-    created = pub.created or pub.updated
+    created = min(pub.created or pub.updated, pub.updated)
     doc = info.get("approving_document")
     description = ("Точки взаимодействия с клиентами (цифровые и офлайн-точки), включённые в перечень: наименование, "
                    "канал и вид точки, категория клиентов, удовлетворяемые потребности, основание включения."
@@ -311,14 +353,14 @@ def meta_rows(pub: Publication, links: Mapping[str, str]) -> list[tuple[str, str
         ("subject", "точки взаимодействия, клиентоцентричность, обращения, перечень"),
         ("format", "CSV"),
         ("provenance", pub.provenance),
-        ("valid", _ymd(valid_until(pub.updated))),
+        ("valid", _ymd(pub.valid_until)),
         ("publishername", info.get("keeper") or ""),
         ("publisherphone", info.get("phone") or ""),
         ("publishermbox", info.get("email") or ""),
     ]
     versions = {v.version: v.name for v in pub.history}
     versions[pub.data_version] = pub.data_name
-    for version in sorted(versions):
+    for version in sorted(versions, reverse=True):  # newest first
         name = versions[version]
         rows.append((f"data-{version}-structure-{STRUCTURE_VERSION}", links.get(name, name)))
     rows.append((f"structure-{STRUCTURE_VERSION}", links.get(pub.structure_name, pub.structure_name)))

@@ -2,9 +2,12 @@
 
 Order of work — the baseline (output/published/LATEST) moves only at the very end:
 
-1. check the workbook (no reports written); any rule error → refuse, listing the errors (exit 1);
-2. take the canonical published data (status «включено», :mod:`perechen.canonical`) and render the page,
-   the .xlsx and the open data (:mod:`perechen.opendata`);
+1. check the workbook (no reports written); a rule error in a row that would be published, or in the sheet as a
+   whole, refuses the publication, listing the errors (exit 1) — errors of «черновик» / «на проверке» rows never
+   do (:func:`blocking_errors`): a colleague's unfinished draft must not make the agency miss п. 5.4;
+2. take the canonical published data (:func:`perechen.canonical.publication_rows`: the «включено» rows, and the
+   published rows under review in their last published form) and render the page, the .xlsx and the open data
+   (:mod:`perechen.opendata`); a new data version is dated by the day it is placed;
 3. the target (:mod:`perechen.targets`) brings the site to that content — writing only what differs —
    and reads every file and the page back, comparing sha256 / the data fingerprint;
 4. only then a new version is committed to the store and LATEST moves to it.
@@ -25,11 +28,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import locks, store
-from .canonical import EXCLUDED, INCLUDED, PublishedVersion, canonical_register, canonical_value
+from .canonical import INCLUDED, PublishedVersion, canonical_register, canonical_value
 from .config import Config
 from .diff import code_changes
 from .models import Finding, Notice, PerechenError, Register, Severity
-from .opendata import DataVersion, Publication, actualisation_date
+from .opendata import DataVersion, Publication, add_months
 from .rules import Rules
 from .stages import check_workbook, load_rules
 from .targets.base import Action, ProgressFn, PublishFailed, RunContext, SiteContent, StepHook, redact
@@ -168,29 +171,83 @@ def provenance_text(previous: PublishedVersion | None, data: dict[str, Any]) -> 
     return text[0].upper() + text[1:] + "."
 
 
-def _published_date(v: PublishedVersion) -> dt.date | None:
+def blocking_errors(findings: list[Finding], register: Register, rules: Rules) -> list[Finding]:
+    """The rule errors that stop a publication: those of the rows that would be published and of the sheet as a
+    whole (a missing column, «Сведения» …). Errors of «черновик» / «на проверке» / «исключено» rows are reported
+    everywhere but never hold back the rows that are ready (п. 5.4)."""
+    published: set[int] = set()
+    others: set[int] = set()
+    for r in register.rows:
+        if canonical_value(rules, "status", r.values.get("status")) == INCLUDED:
+            published.add(r.number)
+        else:
+            others.add(r.number)
+    out = []
+    for f in findings:
+        if f.severity is not Severity.ERROR:
+            continue
+        on_other_row = f.row is not None and f.row in others and (f.sheet in (None, register.sheet))
+        if not on_other_row:
+            out.append(f)
+    return out
+
+
+def _date(raw: Any) -> dt.date | None:
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _placed_on(v: PublishedVersion) -> dt.date | None:
+    """The day a version was placed: its data version's day (as recorded), else the day it was committed."""
+    od = v.manifest.get("opendata")
+    if isinstance(od, dict):
+        d = _date(str(od.get("placed_on") or "")) or _date(str(v.manifest.get("updated") or ""))
+        if d is not None:
+            return d
     at = v.published_at
     return at.date() if at else None
 
 
 def build_publication(register: Register, rules: Rules, config: Config, versions: list[PublishedVersion],
-                      *, today: dt.date) -> Publication:
-    """The canonical data plus what the store of published versions tells about the set's history."""
-    data = canonical_register(register, rules)
-    dated = []
-    for r in register.rows:
-        status = canonical_value(rules, "status", r.values.get("status"))
-        if status in (INCLUDED, EXCLUDED):
-            dated.append({"changed_on": canonical_value(rules, "changed_on", r.values.get("changed_on"))})
-    updated = actualisation_date(dated, today)
+                      *, today: dt.date, baseline: PublishedVersion | None = None,
+                      now: dt.datetime | None = None) -> Publication:
+    """The data that goes on the site now plus what the store of published versions tells about the set.
+
+    ``baseline`` is the published version on the site (LATEST): rows under review stay on the site in their
+    published form, and a row whose published content did not change keeps its published form.
+
+    Open-data versions (decision for issue 11 item 15): a version is named and dated by the day it is *placed*
+    — the day this publication puts it on the site, which is when the file really exists for a consumer; a
+    day of *making* the change can lie before the previous version's day (late placement, an old typed date)
+    and would reuse or reorder names. So: the same published content as the baseline keeps the baseline's
+    version, name and «Дата актуализации»; any other content is a new version dated ``today``; a second new
+    version on one day gets the time (ISO 8601 basic, ``YYYYMMDDTHHMMSS``), so no file is ever overwritten.
+    """
+    data = canonical_register(register, rules, baseline)
     fp = data["fingerprint"]
+    base_od = baseline.manifest.get("opendata") if baseline is not None else None
+    data_version: str | None = None
+    updated = today
+    if baseline is not None and baseline.fingerprint == fp and isinstance(base_od, dict):
+        kept_day = _placed_on(baseline)
+        if isinstance(base_od.get("data_version"), str) and kept_day is not None:
+            data_version, updated = str(base_od["data_version"]), kept_day
     previous = next((v for v in reversed(versions) if v.fingerprint != fp), None)
     if previous is not None and not previous.register:
         try:
             previous = store.load_version(previous.path)
         except store.StoreError:
             previous = None
-    created = next((d for d in (_published_date(v) for v in versions) if d), None) or today
+    first = versions[0] if versions else None
+    created = None
+    if first is not None:
+        od = first.manifest.get("opendata")
+        created = (_date(str(od.get("created") or "")) if isinstance(od, dict) else None) or _placed_on(first)
+    created = min(created or updated, updated)
     history: dict[str, DataVersion] = {}
     for v in versions:
         od = v.manifest.get("opendata")
@@ -202,8 +259,19 @@ def build_publication(register: Register, rules: Rules, config: Config, versions
         path = v.path / name
         if path.is_file():
             history[version] = DataVersion(version, name, path.read_bytes())
+    if data_version is None:
+        data_version = updated.strftime("%Y%m%d")
+        moment = now or dt.datetime.now()
+        while data_version in history:  # a second placement on one day: a new name, never an old file overwritten
+            data_version = f"{updated:%Y%m%d}T{moment:%H%M%S}"
+            moment += dt.timedelta(seconds=1)
+    provenance = provenance_text(previous, data)
+    if baseline is not None and baseline.fingerprint == fp and isinstance(base_od, dict) and base_od.get(
+            "provenance"):
+        provenance = str(base_od["provenance"])
     pub = Publication(rules=rules, data=data, updated=updated, dataset_code=config.publish.dataset_code,
-                      created=created, provenance=provenance_text(previous, data))
+                      created=created, provenance=provenance, version=data_version,
+                      valid=add_months(updated, config.publish.valid_months))
     pub.history = [h for k, h in sorted(history.items()) if k != pub.data_version]
     return pub
 
@@ -272,15 +340,20 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                                 register=register)
         reg = report.register
         assert reg is not None
-        errors = [f for f in report.findings if f.severity is Severity.ERROR]
+        errors = blocking_errors(report.findings, reg, rules)
         if report.warnings:
             result.warnings.append(f"в книге предупреждений: {report.warnings} (подробно — perechen check).")
         if errors:
             result.status, result.errors = "refused", errors
-            result.reasons.append(Notice("rule_errors", f"В книге ошибок: {len(errors)}. Перечень с ошибками не "
-                                                        "публикуется."))
+            result.reasons.append(Notice("rule_errors", f"В книге ошибок: {len(errors)}. Перечень с ошибками в "
+                                                        "размещаемых строках или в книге в целом не размещается "
+                                                        "на официальном сайте."))
             log(f"отклонено: ошибок {len(errors)}")
             return result
+        if report.errors:
+            result.warnings.append(f"ошибок в строках, которые не размещаются («черновик», «на проверке», "
+                                   f"«исключено»): {report.errors} — они не задерживают размещение; ответственные "
+                                   "лица исправят их до включения (perechen check покажет подробно).")
         damaged: list[str] = []
         versions = store.list_versions(config.output_dir, with_register=False,
                                        on_error=lambda p, e: damaged.append(p.name))
@@ -288,7 +361,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.warnings.append("повреждены и пропущены опубликованные версии: " + ", ".join(damaged) + ".")
         baseline = store.latest(config.output_dir)
         result.baseline = baseline.name if baseline else None
-        pub = build_publication(reg, rules, config, versions, today=today)
+        pub = build_publication(reg, rules, config, versions, today=today, baseline=baseline,
+                                now=now() if now else None)
         pub.page_title = tcfg.page_title
         result.fingerprint, result.rows, result.updated = pub.fingerprint, len(pub.rows), pub.updated
         result.changes = code_changes(baseline.rows if baseline else [], pub.rows)
@@ -302,7 +376,7 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
         if not (pub.info.get("inn") or "").strip():
             result.warnings.append("на листе «Сведения» не указан ИНН: идентификатор набора открытых данных "
                                    f"— «{pub.identifier}» без ИНН (методические рекомендации: <ИНН>-<код набора>).")
-        site = SiteContent(pub)
+        site = SiteContent(pub, public_url=tcfg.public_url)
         ctx.step("render")
         with contextlib.ExitStack() as stack:
             if not dry_run:
@@ -347,6 +421,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                     "data_file": pub.data_name,
                     "structure_file": pub.structure_name,
                     "created": (pub.created or pub.updated).isoformat(),
+                    "placed_on": pub.updated.isoformat(),
+                    "valid": pub.valid_until.isoformat(),
                     "provenance": pub.provenance,
                 },
                 "tool": f"perechen {_version()}",

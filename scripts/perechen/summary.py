@@ -135,6 +135,7 @@ class DiffPart(_Part):
     overdue: bool = False
     overdue_working_days: int | None = None
     published_now: bool = False
+    first_placement: bool = False  # no published version yet: the placement of п. 5.2, no 5.4 term
 
 
 class PublishPart(_Part):

@@ -6,7 +6,18 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..diff import CASES, Change, DiffReport, baseline_line, deadline_line, is_empty, show_value, summary_line
+from ..diff import (
+    CASES,
+    Change,
+    DiffReport,
+    baseline_line,
+    deadline_line,
+    is_empty,
+    printed_warnings,
+    show_value,
+    summary_line,
+    under_review_published,
+)
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template
 from ..printing import a4_landscape
@@ -58,14 +69,19 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
             })
         cases.append({"kind": kind, "title": title, "clause": clause, "rows": shown, "total": len(items),
                       "truncated": len(items) > limit})
+    labels = {f.key: f.label for f in rules.schema.info.fields}
+    kept = under_review_published(report)
     tpl = get_template("diff.html", _PAGES)
     return tpl.render(
         workbook=report.workbook, today=ru_date(report.today),
         baseline_line=baseline_line(report), deadline_line=deadline_line(report, with_state=False),
         deadline_state=deadline_line(report)[len(deadline_line(report, with_state=False)):].strip(),
-        summary_line=summary_line(report), overdue=report.overdue,
-        counts=counts, cases=cases,
-        pending=report.pending_review, warnings=[w.message for w in report.warnings],
+        summary_line=summary_line(report, rules), overdue=report.overdue,
+        counts=counts, cases=cases, info_changes=[
+            {"label": labels.get(k, k), "old": v["old"] or "не указано", "new": v["new"] or "не указано"}
+            for k, v in report.info_changes.items()],
+        pending=[c for c in report.pending_review if c not in set(kept)], kept=kept,
+        warnings=[w.message for w in printed_warnings(report)],
     )
 
 

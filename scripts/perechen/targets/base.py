@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 from ..config import Config, TargetConfig
 from ..models import PerechenError
@@ -172,8 +173,11 @@ class SiteContent:
     links (URLs on a CMS, relative names in a folder) and are rendered by the target when it knows them.
     """
 
-    def __init__(self, pub: Publication) -> None:
+    def __init__(self, pub: Publication, *, public_url: str | None = None) -> None:
         self.pub = pub
+        # Where the site serves the files of a folder/WebDAV/bundle target ([targets.X] public_url): meta.csv
+        # then names each data and structure file by its public URL, as the recommendations ask.
+        self.public_url = public_url.rstrip("/") + "/" if public_url else None
 
     @cached_property
     def data_csv(self) -> bytes:
@@ -227,7 +231,10 @@ class SiteContent:
         files = self.static_files(with_json=True)
         rel = {f.name: f.name for f in files}
         rel[META_NAME] = META_NAME
-        meta = self.meta(rel)
+        if self.public_url:
+            meta = self.meta({**rel, **{f.name: self.public_url + quote(f.name) for f in files}})
+        else:
+            meta = self.meta(rel)
         files.append(meta)
         sizes = {f.name: len(f.content) for f in files}
         files.append(SiteFile(FRAGMENT_NAME, self.fragment(rel, sizes).encode("utf-8"),
