@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import locks, store
-from .canonical import INCLUDED, PublishedVersion, canonical_register, canonical_value
+from .canonical import INCLUDED, PublishedVersion, canonical_register, canonical_value, with_current_lists
 from .config import Config
 from .diff import code_changes
 from .models import Finding, Notice, PerechenError, Register, Severity
@@ -227,7 +227,7 @@ def build_publication(register: Register, rules: Rules, config: Config, versions
     version, name and «Дата актуализации»; any other content is a new version dated ``today``; a second new
     version on one day gets the time (ISO 8601 basic, ``YYYYMMDDTHHMMSS``), so no file is ever overwritten.
     """
-    data = canonical_register(register, rules, baseline)
+    data = canonical_register(register, rules, with_current_lists(baseline, rules) if baseline is not None else None)
     fp = data["fingerprint"]
     base_od = baseline.manifest.get("opendata") if baseline is not None else None
     data_version: str | None = None
