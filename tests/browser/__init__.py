@@ -29,6 +29,7 @@ __all__ = [
     "BrowserError",
     "PageResult",
     "browser_available",
+    "check_layout",
     "check_page",
     "chromium_path",
     "require_browser",
@@ -208,3 +209,48 @@ def check_page(
         timings=data.get("timings", {}),
         elapsed_s=elapsed,
     )
+
+
+LAYOUT_SCRIPT = HARNESS_DIR / "check_layout.mjs"
+
+
+def check_layout(
+    target: str | Path,
+    views: list[dict[str, Any]],
+    *,
+    root: str = ".perechen-register",
+    code: str = ".perechen-code",
+    cells: str = "th, td",
+    axe_scope: str | None = None,
+) -> dict[str, Any]:
+    """Измерить вёрстку страницы в нескольких видах (ширина окна, масштаб, ширина контейнера).
+
+    views — список словарей {"name", "zoom", "container", "screenshot"}; container (CSS px) сужает
+    родителя ``root`` до этой ширины, как колонка темы CMS. Возвращает словарь check_layout.mjs:
+    для каждого вида — выбранную вёрстку (table/cards), слова, разорванные внутри, слова шире ячейки,
+    коды на нескольких строках, прокрутку документа и фрагмента, нарушения axe-core.
+    """
+    url = _target_url(target)
+    ok, reason = browser_available()
+    if not ok:
+        raise BrowserError(reason)
+    options = {"url": url, "views": views, "root": root, "code": code, "cells": cells,
+               "axe_scope": axe_scope, "chromium": chromium_path()}
+    node = shutil.which("node") or "node"
+    try:
+        proc = subprocess.run([node, str(LAYOUT_SCRIPT), json.dumps(options)], cwd=HARNESS_DIR,
+                              capture_output=True, text=True, encoding="utf-8",
+                              timeout=CALL_TIMEOUT_S * max(1, len(views)), check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BrowserError(f"измерение вёрстки {url} не уложилось во время") from exc
+    if proc.returncode != 0:
+        raise BrowserError(f"браузер не смог измерить {url} (код {proc.returncode}): "
+                           f"{_ANSI.sub('', proc.stderr).strip()[-2000:]}")
+    try:
+        data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError) as exc:
+        raise BrowserError(f"непонятный ответ check_layout.mjs для {url}: {proc.stdout[-500:]!r}") from exc
+    for view in data["views"]:
+        if "error" in view:
+            raise BrowserError(f"{url}: {view['error']}")
+    return data
