@@ -105,7 +105,7 @@ def _finding_line(f: dict[str, Any]) -> str:
     code = f.get("row_code")
     ctx = f" [{code}]" if code else ""
     clause = f" (п. {f['clause']})" if f.get("clause") and f"п. {f['clause']}" not in f.get("message", "") else ""
-    sev = {"error": "ошибка", "warning": "предупреждение"}.get(f.get("severity", ""), "сведения")
+    sev = {"error": "ошибка", "warning": "предупреждение"}.get(f.get("severity", ""), "справочно")
     return f"  • {where}{ctx} — {sev}: {f.get('message', '')}{clause}"
 
 

@@ -18,7 +18,7 @@ class Severity(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"error": "ошибка", "warning": "предупреждение", "info": "сведения"}[self.value]
+        return {"error": "ошибка", "warning": "предупреждение", "info": "справочно"}[self.value]
 
 
 # How a finding of the agency's own convention (no clause of the Порядок requires it) is named.
