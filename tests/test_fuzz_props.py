@@ -21,14 +21,10 @@ from perechen.api import check_workbook
 from perechen.cells import col_letter
 from perechen.config import Config
 from perechen.models import PerechenError
-from perechen.reader import (
-    _gt_digits,
-    _gt_letters,
-    _prolog_verdict,
-    check_extent,
-    read_register,
-    scan_sheet_xml,
-)
+from perechen.reader import read_register
+from perechen.reader.extent import _gt_digits, _gt_letters, check_extent
+from perechen.reader.guards import _prolog_verdict
+from perechen.reader.scan import scan_sheet_xml
 from perechen.rules import Rules
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=False,
@@ -229,7 +225,7 @@ def test_exact_extent_never_below_calamine(parts: list[tuple[str, int, str]]) ->
 
     import python_calamine as pc
 
-    from perechen.reader import _positional_extent, _positional_extent_tokens
+    from perechen.reader.extent import _positional_extent, _positional_extent_tokens
 
     sd = "".join(b.format(n=n, L=c, l=c.lower()) for b, n, c in parts)
     sheet = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'

@@ -142,4 +142,19 @@ def test_the_walk_sees_function_level_and_relative_imports() -> None:
     assert any(t == "api" for t, _ in GRAPH["commands.check"])  # `from .. import api` inside
     assert any(t == "commands._common" for t, _ in GRAPH["commands.check"])  # `from ._common import …`
     assert any(t == "diff" for t, _ in GRAPH["stages"])  # `from . import diff, store` inside diff_workbook
+    assert any(t == "ods" for t, _ in GRAPH["reader.files"])  # `from .. import ods` inside _open_ods
+    assert any(t == "reader.files" for t, _ in GRAPH["reader"])  # a package's __init__: `from .files import …`
     assert _layer("targets.base") == _layer("publish") and _layer("") == len(LAYERS) - 1
+
+
+# Inside reader/ (README «Layout»): each module imports only the ones after it.
+READER_ORDER = ["reader", "reader.register", "reader.values", "reader.owner", "reader.files", "reader.guards",
+                "reader.extent", "reader.package", "reader.scan"]
+
+
+def test_reader_modules_import_down_their_list() -> None:
+    assert sorted(m for m in MODULES if m.startswith("reader")) == sorted(READER_ORDER)
+    upward = [f"{_where(m, line)}: perechen.{m} imports perechen.{t}"
+              for m in READER_ORDER for t, line in GRAPH[m]
+              if t in READER_ORDER and READER_ORDER.index(t) < READER_ORDER.index(m)]
+    assert not upward, "reader/ imports against README's order:\n" + "\n".join(upward)

@@ -15,7 +15,7 @@ by their literal ``table:``/``office:``/``text:`` qualified names) and returns, 
   table itself is hidden (a table style with ``table:display="false"``).
 
 Positions are 1-based (column, row) numbers; the reader turns them into A1 references. Nothing here
-raises a FileError: the reader decides (reader.py, ``_open_ods``).
+raises a FileError: the reader decides (reader/files.py, ``_open_ods``).
 """
 
 from __future__ import annotations

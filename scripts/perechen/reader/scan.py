@@ -1,0 +1,113 @@
+"""The raw scan of a sheet's XML: what calamine does not expose (formulas without a cached value, error
+cells, hidden rows, merged ranges, an autofilter), found with regular expressions, without parsing."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+_T_ATTR = re.compile(rb'\bt="([a-z]+)"')
+_HIDDEN_ATTR = re.compile(rb'hidden="(?:1|true)"')
+_ROW_NUM = re.compile(rb'\br="(\d+)"')
+
+
+@dataclass
+class RawScan:
+    formulas_without_value: dict[str, str] = field(default_factory=dict)  # ref -> formula text
+    formulas: set[str] = field(default_factory=set)
+    formulas_cached: set[str] = field(default_factory=set)  # formulas that do have a cached value
+    errors: dict[str, str] = field(default_factory=dict)  # ref -> error text
+    hidden_rows: list[int] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    autofilter: bool = False
+
+
+@functools.lru_cache(maxsize=64)
+def _patterns(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
+    p = re.escape(prefix)
+    return {
+        "f_start": re.compile(b"<" + p + rb"f[\s>/]"),
+        "f_elem": re.compile(b"<" + p + rb"f(?:\s[^>]*)?(?:/>|>([^<]*)</" + p + b"f>)"),
+        "v_elem": re.compile(b"<" + p + b"v>([^<]*)</" + p + b"v>"),
+        "row_tag": re.compile(b"<" + p + rb"row\s"),
+        "merge": re.compile(b"<" + p + rb'mergeCell\s[^>]*\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"'),
+        "autofilter": re.compile(b"<" + p + rb"autoFilter\b"),
+    }
+
+
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(?:worksheet|chartsheet|dialogsheet)\b")
+
+
+def sheet_prefix(xml: bytes) -> bytes:
+    m = _ROOT.search(xml, 0, 65536)
+    return (m.group(1) or b"") if m else b""
+
+
+def scan_sheet_xml(xml: bytes, prefix: bytes | None = None) -> RawScan:
+    """Find formulas, error cells, hidden rows and merges in a sheet's XML without parsing it."""
+    if prefix is None:
+        prefix = sheet_prefix(xml)
+    pt = _patterns(prefix)
+    c_open = b"<" + prefix + b"c "
+    c_close = b"</" + prefix + b"c>"
+    scan = RawScan()
+    for m in pt["f_start"].finditer(xml):
+        start = xml.rfind(c_open, 0, m.start())
+        if start < 0:
+            continue
+        end = xml.find(c_close, m.start())
+        end = len(xml) if end < 0 else end
+        seg = xml[start:end]
+        tag_end = seg.find(b">")
+        ref = _CELL_REF.search(seg, 0, tag_end)
+        if not ref:
+            continue
+        r = (ref.group(1) + ref.group(2)).decode()
+        scan.formulas.add(r)
+        t = _T_ATTR.search(seg, 0, tag_end)
+        v = pt["v_elem"].search(seg)
+        if (v is None or v.group(1) == b"") and not (t and t.group(1) == b"str" and v is not None):
+            fm = pt["f_elem"].search(seg)
+            ftext = (fm.group(1) or b"").decode("utf-8", "replace") if fm else ""
+            scan.formulas_without_value[r] = "=" + _xml_unescape(ftext) if ftext else "(общая формула)"
+        else:
+            scan.formulas_cached.add(r)
+    pos = 0
+    while True:
+        i = xml.find(b't="e"', pos)
+        if i < 0:
+            break
+        pos = i + 5
+        start = xml.rfind(b"<", 0, i)
+        if not xml.startswith(c_open, start):
+            continue
+        end = xml.find(c_close, i)
+        end = len(xml) if end < 0 else end
+        seg = xml[start:end]
+        tag_end = seg.find(b">")
+        ref = _CELL_REF.search(seg, 0, tag_end)
+        if not ref:
+            continue
+        v = pt["v_elem"].search(seg)
+        text = v.group(1).decode("utf-8", "replace") if v else ""
+        scan.errors[(ref.group(1) + ref.group(2)).decode()] = _xml_unescape(text) or "#ОШИБКА"
+    for m in _HIDDEN_ATTR.finditer(xml):
+        lt = xml.rfind(b"<", 0, m.start())
+        gt = xml.find(b">", m.start())
+        tag = xml[lt:gt + 1]
+        if pt["row_tag"].match(tag):
+            rn = _ROW_NUM.search(tag)
+            if rn:
+                scan.hidden_rows.append(int(rn.group(1)))
+    # <autoFilter> and <mergeCells> follow <sheetData> in a worksheet (CT_Worksheet's sequence).
+    tail = max(0, xml.rfind(b"sheetData>"))
+    scan.merged = [m.group(1).decode() for m in pt["merge"].finditer(xml, tail)]
+    scan.autofilter = pt["autofilter"].search(xml, tail) is not None
+    return scan
+
+
+def _xml_unescape(s: str) -> str:
+    from html import unescape
+    return unescape(s)

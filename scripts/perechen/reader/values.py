@@ -1,0 +1,192 @@
+"""A cell's value as the checks see it: text normalised once per distinct text (mixed-script words noted),
+dates from serial numbers or text, other values as text, column by column (the reader's hot loop)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+from ..models import Finding, Row
+from ..text import mixed_script_words, normalize, parse_date_text, ru_date
+from .package import Package, Progress
+
+EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#BUSY!", "#CONNECT!"}
+_HAS_LATIN = re.compile(r"[A-Za-z]")
+# Text made only of these needs nothing from normalize() but trimming (checked with is_normalized too).
+_PLAIN_TEXT = re.compile(r"[^ \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@_\[\]-]")
+_CellInfo = tuple[Any, bool, list[tuple[str, str]]]  # normalised value, changed, mixed-script words
+
+
+class _CellValues:
+    """The register reader's cell conversion (a mixin of register._SheetReader, which holds the state)."""
+
+    pkg: Package
+    progress: Progress | None
+    findings: list[Finding]
+    _norm_cache: dict[str, str]
+    _cell_cache: dict[str, _CellInfo]
+
+    if TYPE_CHECKING:
+        def _budget(self) -> None: ...
+
+        def _finding(self, code: str, sheet: str | None, cell: str | None, row: int | None, column: str | None,
+                     value: Any = None, field_name: str | None = None, **fmt: Any) -> Finding: ...
+
+    def _cell_text(self, v: str) -> _CellInfo:
+        """Normalise a text cell once per distinct text (registers repeat values a lot)."""
+        info = self._cell_cache.get(v)
+        if info is None:
+            if _PLAIN_TEXT.search(v) is None and "  " not in v and unicodedata.is_normalized("NFC", v):
+                # Cyrillic, digits and ordinary punctuation only: normalize() would only trim it.
+                nv = v.strip()
+                info = (nv or None, nv != v, [])
+            else:
+                nv = normalize(v)
+                mixed = mixed_script_words(nv) if not nv.isascii() and _HAS_LATIN.search(nv) else []
+                info = (nv or None, nv != v, mixed)
+            if len(self._cell_cache) < 500_000:
+                self._cell_cache[v] = info
+        return info
+
+    def _convert_rows(self, sheet: str, rows: list[list[Any]], hdr_idx: int, last: int,
+                      col_fields: list[tuple[int, str]], columns: dict[str, str], date_fields: set[str],
+                      hidden: set[int]) -> list[Row]:
+        """Turn calamine's rows into Row objects, column by column.
+
+        Each distinct text of a column is normalised once; per cell only list comprehensions and
+        dict lookups run (this is the hot loop of a 100,000-row register).
+        """
+        idx = [i for i in range(hdr_idx + 1, last) if not _blank(rows[i])]
+        data = [rows[i] for i in idx]
+        numbers = [i + 1 for i in idx]
+        originals: dict[int, dict[str, Any]] = {}
+        columns_out: list[list[Any]] = []
+        fields = [f for _, f in col_fields]
+        js = [j for j, _ in col_fields]
+        if js and data:
+            try:
+                picked = list(map(operator.itemgetter(*js), data)) if len(js) > 1 else [(r[js[0]],) for r in data]
+            except IndexError:
+                picked = [tuple(r[j] if j < len(r) else None for j in js) for r in data]
+            cols: list[tuple[Any, ...]] = list(zip(*picked, strict=True))
+            del picked
+        else:
+            cols = [() for _ in js]
+        for n_col, (f, col) in enumerate(zip(fields, cols, strict=True)):
+            self._budget()
+            if self.progress:
+                self.progress("Чтение строк", n_col, len(fields))
+            if f in date_fields:
+                columns_out.append([None if v is None or v == "" else self._to_date(v) for v in col])
+                continue
+            uniq = set(col)
+            texts = [v for v in uniq if v.__class__ is str]
+            only_text = len(texts) == len(uniq)
+            nv_map: dict[str, Any] = {}
+            changed: set[str] = set()
+            mixed: dict[str, list[tuple[str, str]]] = {}
+            if _plain_texts(texts):
+                nv_map = dict(zip(texts, texts, strict=True))
+                if "" in nv_map:
+                    nv_map[""] = None
+            else:
+                for v in texts:
+                    nv, ch, mx = self._cell_text(v)
+                    nv_map[v] = nv
+                    if ch:
+                        changed.add(v)
+                    if mx:
+                        mixed[v] = mx
+            if only_text:
+                vals = list(map(nv_map.__getitem__, col))
+            else:
+                vals = [nv_map[v] if v.__class__ is str else _other_value(v) for v in col]
+            if changed or mixed or not only_text:
+                letter = columns[f]
+                for k, v in enumerate(col):
+                    if v.__class__ is str:
+                        if v in changed:
+                            originals.setdefault(k, {})[f] = v
+                        words = mixed.get(v)
+                        if words:
+                            rn = numbers[k]
+                            for word, latin in words:
+                                self.findings.append(self._finding(
+                                    "mixed-script", sheet, f"{letter}{rn}", rn, letter, value=vals[k], field_name=f,
+                                    detail=word, expected=", ".join(latin)))
+                    elif (v is not None and not isinstance(v, (int, str))) or isinstance(v, bool):
+                        originals.setdefault(k, {})[f] = v
+            columns_out.append(vals)
+        out: list[Row] = []
+        if not fields:
+            return [Row(number=rn, values={}, original={}, hidden=rn in hidden) for rn in numbers]
+        for k, vals_row in enumerate(zip(*columns_out, strict=True)):
+            rn = numbers[k]
+            out.append(Row(number=rn, values=dict(zip(fields, vals_row, strict=True)),
+                           original=originals.get(k) or {}, hidden=rn in hidden))
+        return out
+
+    def _norm(self, v: str) -> str:
+        n = self._norm_cache.get(v)
+        if n is None:
+            n = normalize(v)
+            if len(self._norm_cache) < 500_000:
+                self._norm_cache[v] = n
+        return n
+
+    def _to_date(self, v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, dt.date):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if 1 <= v < 2_958_466:
+                base = dt.date(1904, 1, 1) if self.pkg.date1904 else dt.date(1899, 12, 30)
+                return base + dt.timedelta(days=int(v))
+            return str(v)
+        if isinstance(v, str):
+            s = self._norm(v)
+            return parse_date_text(s) or (s or None)
+        return v
+
+
+def _blank(row: list[Any]) -> bool:
+    for v in row:
+        if v is None or v == "":
+            continue
+        if isinstance(v, str) and not v.strip():
+            continue
+        return False
+    return True
+
+
+_PLAIN_JOINED = re.compile(r"[^\x00 \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@_\[\]-]")
+
+
+def _plain_texts(texts: list[str]) -> bool:
+    """True when every text is already normalised (plain Cyrillic text, no spaces to trim), in one pass."""
+    if not texts:
+        return True
+    joined = "\x00".join(texts)
+    return (_PLAIN_JOINED.search(joined) is None and "  " not in joined and "\x00 " not in joined
+            and " \x00" not in joined and "\x00\n" not in joined and "\n\x00" not in joined
+            and not joined[:1].isspace() and not joined[-1:].isspace() and unicodedata.is_normalized("NFC", joined))
+
+
+def _other_value(v: Any) -> Any:
+    """A non-text cell in a text column, as text (None for an empty cell)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "да" if v else "нет"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else str(v)
+    if isinstance(v, dt.date):
+        return ru_date(v)
+    if isinstance(v, str):  # a str subclass
+        return normalize(str(v)) or None
+    return str(v)
