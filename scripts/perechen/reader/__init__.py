@@ -10,7 +10,7 @@ Anything that makes the file unreadable raises :class:`~perechen.models.FileErro
 message naming the file (and the sheet or part); everything else becomes a
 :class:`~perechen.models.Finding` at its cell.
 
-The package, one module per step (imports point down this list):
+The package, one module per step (each imports only the ones after it):
 
 - ``register``  — find the register sheet and build the :class:`~perechen.models.Register` (calamine reads here)
 - ``values``    — a cell's value as the checks see it: text normalised, dates, numbers, errors
@@ -18,8 +18,8 @@ The package, one module per step (imports point down this list):
 - ``files``     — load the bytes (retrying while the file is being saved) and say what they are
 - ``guards``    — the zip and XML prolog guards against hostile input (zip bombs, DTDs, forged counts)
 - ``extent``    — the size calamine would allocate for a sheet, refused before it tries
-- ``scan``      — the raw sheet scan: formulas, error cells, hidden rows, merges
 - ``package``   — the opened file as the reader knows it (Package, SheetPart); the Progress callback type
+- ``scan``      — the raw sheet scan: formulas, error cells, hidden rows, merges
 """
 
 from __future__ import annotations
