@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("click", {"cli", "__main__", "commands"}),
     ("facade", {"api"}),
     ("nightly", {"nightly", "summary", "mail", "dashboard"}),
-    ("publish", {"publish", "targets", "approval", "compliance"}),
+    ("publish", {"publish", "targets", "approval", "compliance", "clock"}),
     ("stages", {"stages", "template"}),
     ("diff / store / renderers", {"diff", "store", "retention", "journal", "journal_rebuild", "annotate",
                                   "renderers", "opendata", "act_docx"}),

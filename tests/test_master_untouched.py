@@ -48,6 +48,10 @@ COMMANDS = [
     ["nightly", "--no-mail"],
     ["init", "new.xlsx"],
     ["profile", "new", "profile"],
+    ["approve"],
+    ["approve", "--format", "json"],
+    ["report"],
+    ["report", "--format", "json"],
 ]
 NO_CONFIG = {"init", "profile"}  # commands without a settings file
 

@@ -15,14 +15,18 @@ from typing import TYPE_CHECKING
 
 from . import stages
 from .config import Config
-from .models import Register
+from .models import PerechenError, Register
 from .reader import Progress
 from .report import CheckReport
 from .rules import Rules
 
 if TYPE_CHECKING:
+    from .approval import Draft
     from .canonical import PublishedVersion
+    from .compliance import ComplianceReport
     from .diff import DiffReport
+    from .journal import ActRecord
+    from .models import Finding
     from .nightly import NightlyResult
     from .profiles import ProfileCheck
     from .publish import PublishResult
@@ -57,8 +61,28 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
     Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
     """
-    return stages.diff_workbook(workbook, config, rules=rules, against=against, today=today, report_dir=report_dir,
-                                write_reports=write_reports, progress=progress, register=register, calendar=calendar)
+    from .reader import read_register
+
+    rules = rules or load_rules(config)
+    reg = register or read_register(workbook, rules, progress=progress)
+    observed, waiting = None, None
+    if against is None:  # the journal's days apply to the comparison with what is on the site
+        from . import clock
+
+        journal, _ = clock.open_journal(config.output_dir, rules)
+        with journal:
+            observed = clock.observed_days(journal, clock.included_codes(reg, rules),
+                                           today=today or dt.date.today(), mode=config.approval.mode)
+            approved = clock.last_approved(config.output_dir, journal) if config.approval.mode == "act" else None
+    report = stages.diff_workbook(workbook, config, rules=rules, against=against, today=today,
+                                  report_dir=report_dir, write_reports=False, progress=progress, register=reg,
+                                  calendar=calendar, observed=observed)
+    if against is None and config.approval.mode == "act":
+        waiting = clock.act_waiting(report, approved)
+        report.act_waiting = waiting.to_dict()
+    if write_reports:
+        stages.write_diff(report, rules, config, report_dir)
+    return report
 
 
 def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
@@ -125,3 +149,115 @@ def check_profile(folder: Path) -> ProfileCheck:
     from .profiles import check_profile as check
 
     return check(folder)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Approval (issue 12): perechen approve, approve --record, report
+
+
+@dataclass
+class ApproveResult:
+    """``perechen approve``: the draft written, or the errors that refused it (exit 1)."""
+
+    status: str  # written | refused | unchanged (an act already approves exactly these rows)
+    workbook: str
+    draft: Draft | None = None
+    errors: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # a rebuilt journal …
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "refused" else 0
+
+
+def approve(workbook: Path, config: Config, *, rules: Rules | None = None, now: dt.datetime | None = None,
+            register: Register | None = None, demo: bool = False, lock_wait: float = 0.0) -> ApproveResult:
+    """``perechen approve``: freeze the rows to approve as a draft act in output/approvals/<id>/ (perechen.approval).
+
+    Holds the nightly run's lock (a nightly run in progress → PerechenError «nightly_running», exit 2);
+    refuses (exit 1) when the rows to approve or the sheet as a whole have rule errors.
+    """
+    from . import clock, locks
+    from .approval import ApprovalError, blocking_findings, prepare_draft
+    from .reader import read_register
+
+    rules = rules or load_rules(config)
+    out = config.output_dir
+    lock_path = out / ".nightly.lock"
+    busy = lambda: PerechenError(  # noqa: E731
+        "nightly_running", f"Сейчас идёт ночная проверка или другая подготовка проекта приказа (заблокирован "
+                           f"{lock_path}). Проект приказа не подготовлен, чтобы он не разошёлся с размещением на "
+                           "официальном сайте; повторите после её завершения.", lock_path)
+    with locks.exclusive(lock_path, wait=lock_wait, busy=busy):
+        reg = register or read_register(workbook, rules)
+        report = stages.check_workbook(workbook, config, rules=rules, write_reports=False, register=reg,
+                                       today=(now or dt.datetime.now()).date())
+        result = ApproveResult(status="written", workbook=str(workbook))
+        blocking = blocking_findings(reg, rules, report.findings)
+        if blocking:
+            result.status, result.errors = "refused", blocking
+            return result
+        journal, rebuilt = clock.open_journal(out, rules)
+        with journal:
+            if rebuilt is not None:
+                result.notes.append(rebuilt.message())
+            try:
+                result.draft = prepare_draft(reg, rules, out, journal, now=now, demo=demo)
+            except ApprovalError as e:
+                if e.code != "nothing_to_approve":
+                    raise
+                result.status = "unchanged"
+                result.notes.append(e.message)
+        return result
+
+
+def record_act(config: Config, draft_id: str, *, number: str, date_text: str, title: str | None = None,
+               today: dt.date | None = None, now: dt.datetime | None = None) -> ActRecord:
+    """``perechen approve --record``: the signed act for exactly the draft ``draft_id`` (ApprovalError, exit 2)."""
+    from . import clock
+    from .approval import parse_act_date
+    from .approval import record_act as record
+
+    signed = parse_act_date(date_text)
+    journal, _ = clock.open_journal(config.output_dir, load_rules(config))
+    with journal:
+        return record(config.output_dir, journal, draft_id, number=number, signed_on=signed, title=title,
+                      today=today, now=now)
+
+
+def compliance_report(config: Config, *, year: int | None = None, today: dt.date | None = None,
+                      write_reports: bool = True) -> ComplianceReport:
+    """``perechen report``: every change of the year and whether it was placed within п. 5.4 (perechen.compliance)."""
+    from . import clock, compliance, store
+    from .fsutil import new_run_dir
+    from .workdays import CalendarError, WorkCalendar
+
+    rules = load_rules(config)
+    today = today or dt.date.today()
+    try:
+        calendar = WorkCalendar.load(rules.directory)
+    except CalendarError as e:
+        raise PerechenError("calendar", f"Производственный календарь не загружен: {e}") from None
+    journal, _ = clock.open_journal(config.output_dir, rules)
+    with journal:
+        agency = ""
+        latest = store.latest(config.output_dir)
+        if latest is not None:
+            agency = str((latest.register.get("info") or {}).get("agency") or "")
+        report = compliance.compute(journal, calendar, year or today.year, today=today, mode=config.approval.mode,
+                                    agency=agency)
+    if write_reports:
+        compliance.write_reports(report, new_run_dir(config.output_dir / "reports"))
+    return report
+
+
+def approval_history(config: Config) -> list[dict[str, object]]:
+    """Acts beside placements, oldest first, from the journal (empty when there is none yet)."""
+    from . import approval, clock
+    from .journal import journal_path
+
+    if not journal_path(config.output_dir).exists() and not (config.output_dir / "approvals").is_dir():
+        return []
+    journal, _ = clock.open_journal(config.output_dir, load_rules(config))
+    with journal:
+        return approval.history(journal)

@@ -9,7 +9,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -85,6 +85,17 @@ class RetentionConfig(_M):
     reports_keep_count: int = Field(default=60, ge=0)
 
 
+class ApprovalConfig(_M):
+    """How changes of the Перечень are approved (issue 12; пп. 2.1.3, 5.1, 5.4 of the order).
+
+    ``"inclusion"``: the authorised person's inclusion or exclusion is the change; what is «включено» is
+    published. ``"act"``: every change is approved by an act (``perechen approve``); publish and the nightly
+    place the last approved draft's frozen rows.
+    """
+
+    mode: Literal["inclusion", "act"] = "inclusion"
+
+
 class Config(_M):
     workbook: str = "workbook/perechen.xlsx"
     output: str = "output"
@@ -96,6 +107,7 @@ class Config(_M):
     nightly: NightlyConfig = NightlyConfig()
     remote: RemoteSettings = RemoteSettings()  # a workbook given as https://… (perechen.remote)
     retention: RetentionConfig = RetentionConfig()
+    approval: ApprovalConfig = ApprovalConfig()
 
     # Filled by load(): the folder relative paths are resolved against.
     base_dir: Path = Path(".")

@@ -122,6 +122,7 @@ WARNING_TYPES: dict[str, str] = {
     "unknown-status": "Статус не из справочника: строка не сравнивается",
     "no-date": "Дата изменения не заполнена или не дата: срок п. 5.4 считается от даты сравнения",
     "future-date": "Дата изменения позже даты сравнения",
+    "date-contradicts": "Дата изменения расходится с днём, когда изменение замечено: срок п. 5.4 — от замеченного",
     "stale-date": "Дата изменения раньше последней публикации: вероятно, её забыли обновить",
     "code-reused": "Код теперь обозначает другую точку (изменились и наименование, и вид)",
     "published-under-review": "Опубликованная точка сейчас «черновик» или «на проверке»",
@@ -166,6 +167,7 @@ class DiffReport:
     files: dict[str, Path] = field(default_factory=dict)
     included_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
     info: dict[str, str] = field(default_factory=dict)
+    act_waiting: dict[str, Any] | None = None  # "act" mode: {"count", "since", "codes"} (perechen.clock)
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -208,6 +210,7 @@ class DiffReport:
             "deadline": _iso(self.deadline),
             "working_days_left": self.working_days_left,
             "overdue": self.overdue,
+            **({"waiting_for_act": self.act_waiting} if self.act_waiting is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -617,6 +620,19 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
     return f"{head} Осталось {work_days(left)}."
 
 
+def act_waiting_line(waiting: dict[str, Any]) -> str:
+    """``"act"`` mode: how many included changes still wait for an act, since when."""
+    n = int(waiting.get("count") or 0)
+    if not n:
+        return "Режим утверждения приказом: все включённые изменения утверждены приказом."
+    since = _date_of(waiting.get("since"))
+    codes = list(waiting.get("codes") or [])
+    what = plural(n, "включённое изменение", "включённых изменения", "включённых изменений")
+    return (f"Режим утверждения приказом: ждут приказа {n} {what}"
+            + (f" (с {ru_date(since)})" if since else "") + f": {', '.join(codes[:20])}"
+            + (" …" if len(codes) > 20 else "") + ". На официальном сайте они появятся после приказа.")
+
+
 def baseline_line(report: DiffReport) -> str:
     b = report.baseline
     if b is None:
@@ -722,6 +738,8 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
         lines.append("")
     lines.append(summary_line(report, rules))
     lines.append(deadline_line(report))
+    if report.act_waiting is not None:
+        lines.append(act_waiting_line(report.act_waiting))
     if report.report_dir is not None:
         lines.append(f"Отчёты: {report.report_dir}")
     return "\n".join(lines)

@@ -466,6 +466,9 @@ class Journal:
             raise KeyError(obs_id)
         return _observation(r)
 
+    def has_observations(self) -> bool:
+        return self._one("SELECT 1 FROM observations LIMIT 1") is not None
+
     def observations(self) -> list[Observation]:
         return [_observation(r) for r in self._rows("SELECT * FROM observations ORDER BY id")]
 

@@ -57,10 +57,11 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
 def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,
                   today: dt.date | None = None, report_dir: Path | None = None, write_reports: bool = True,
                   progress: Progress | None = None, register: Register | None = None,
-                  calendar: object | None = None) -> DiffReport:
+                  calendar: object | None = None, observed: dict[str, dt.date] | None = None) -> DiffReport:
     """Compare the workbook's publishable rows with the baseline (LATEST, or ``against``); п. 5.3 and 5.4.
 
     ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
+    ``observed``: code → the day the journal saw its change made (perechen.clock), the start of the 5.4 clock.
     Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
     """
     from . import diff, store
@@ -69,8 +70,17 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     rules = rules or load_rules(config)
     reg = register or read_register(workbook, rules, progress=progress)
     baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
-    report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar)
+    report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar,
+                          observed=observed)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         write_diff_reports(report, rules, out)
     return report
+
+
+def write_diff(report: DiffReport, rules: Rules, config: Config, report_dir: Path | None = None) -> None:
+    """diff.json, diff.html and diff.xlsx into ``report_dir`` (a new run folder of output/reports/ by default)."""
+    from .renderers.diff import write_diff_reports
+
+    out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
+    write_diff_reports(report, rules, out)

@@ -30,26 +30,45 @@ def _row(v: Any, latest_name: str | None) -> dict[str, Any]:
     }
 
 
+def _acts(items: list[dict[str, Any]]) -> None:
+    """Acts beside placements (the journal), oldest first."""
+    if not any(i["type"] == "act" for i in items):
+        click.echo("Приказы об утверждении перечня не записаны (perechen approve --record).")
+        return
+    click.echo("Приказы и размещения (журнал изменений):")
+    for i in items:
+        day = str(i["at"])[:10]
+        shown = ".".join(reversed(day.split("-")))
+        mark = "приказ    " if i["type"] == "act" else "размещение"
+        extra = f" (проект {i['draft']})" if i["type"] == "act" else ""
+        click.echo(f"  {shown}  {mark}  {i['text']}{extra}")
+    click.echo("")
+
+
 @click.command("history", context_settings=CONTEXT)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Формат вывода.")
 @config_option
 @guarded(json_flag="fmt")
 def command(fmt: str, config_path: Path | None) -> None:
-    """Опубликованные версии перечня: когда, кем, куда, сколько точек, отпечаток данных; * — текущая (LATEST).
+    """Приказы об утверждении перечня и размещения, затем опубликованные версии: когда, кем, куда, сколько
+    точек, отпечаток данных; * — текущая (LATEST).
 
     Версии хранятся в output/published/<дата_время>/ и не удаляются: это история перечня.
     """
     from .. import api
 
-    listing = api.history(load_config(config_path))
+    cfg = load_config(config_path)
+    listing = api.history(cfg)
+    acts = api.approval_history(cfg)
     latest_name, damaged = listing.latest, listing.damaged
     rows = [_row(v, latest_name) for v in listing.versions]
     if fmt == "json":
-        echo_json(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged}, ensure_ascii=False,
-                              indent=2))
+        echo_json(json.dumps({"latest": latest_name, "versions": rows, "damaged": damaged, "approvals": acts},
+                             ensure_ascii=False, indent=2))
         return
     root = listing.root
+    _acts(acts)
     if not rows and not damaged:
         click.echo(f"Опубликованных версий нет ({root}).")
         return
