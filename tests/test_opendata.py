@@ -286,6 +286,7 @@ def test_page_groups_escapes_and_only_included(rules: Rules, good_rows: list[dic
     rows[7]["status"] = "исключено"
     info = dict(good_info, agency='Служба <b onmouseover="x()">', approving_document="Приказ & <i>")
     p = publication(rules, rows, info)
+    p.approval = "Приказ & <i>"  # the recorded act's citation (perechen.clock.act_citation)
     links = {XLSX_NAME: XLSX_NAME, p.data_name: p.data_name, META_NAME: "https://site.example/meta.csv"}
     html = render_page(p, links, {XLSX_NAME: 9000})
     frag = render_fragment(p, links)

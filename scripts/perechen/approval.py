@@ -202,9 +202,11 @@ def prepare_draft(register: Register, rules: Rules, output_dir: Path, journal: J
     """
     now = (now or dt.datetime.now()).replace(microsecond=0)
     sync_drafts(output_dir, journal)
-    data = canonical.canonical_register(register, rules)
     last = journal.last_act()
     baseline = approval_baseline(output_dir, journal)
+    # A published row under review stays in its published form (issue 11 A2): the draft holds it as well.
+    data = canonical.canonical_register(register, rules,
+                                        canonical.with_current_lists(baseline, rules) if baseline is not None else None)
     report = compare(register, rules, baseline, today=now.date(), calendar=NoDeadlineCalendar())
     changes = _codes_by_case(report)
     kind = "amend" if last is not None else "approve"

@@ -72,7 +72,8 @@ def sync_placements(output_dir: Path, journal: Journal) -> None:
             continue
         if latest is None or v.name > latest:
             continue  # committed but never made LATEST: not placed
-        appr = v.manifest.get("approval") if isinstance(v.manifest.get("approval"), dict) else {}
+        raw = v.manifest.get("approval")
+        appr: dict[str, Any] = raw if isinstance(raw, dict) else {}
         act_id = appr.get("act_id") if isinstance(appr.get("act_id"), int) else None
         codes = appr.get("codes") if isinstance(appr.get("codes"), list) else None
         journal.record_placement(v.name, placed_at=v.published_at, fingerprint=v.fingerprint or "",

@@ -127,6 +127,9 @@ class Publication:
     page_title: str = "Перечень точек взаимодействия с клиентом"
     version: str | None = None  # the data version (YYYYMMDD, or YYYYMMDDTHHMMSS for a second one on a day)
     valid: dt.date | None = None  # meta.csv «valid» (None: a year after ``updated``)
+    # The recorded act(s) of п. 5.1 (perechen.clock.act_citation): «Перечень утверждён приказом от … № …».
+    # Empty when no act is recorded: then the page, the .xlsx and meta.csv claim no approving document.
+    approval: str = ""
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -338,10 +341,9 @@ def meta_rows(pub: Publication, links: Mapping[str, str]) -> list[tuple[str, str
     short = info.get("short_name") or pub.agency
     title = f"{pub.page_title}" + (f" ({short})" if short else "")
     created = min(pub.created or pub.updated, pub.updated)
-    doc = info.get("approving_document")
     description = ("Точки взаимодействия с клиентами (цифровые и офлайн-точки), включённые в перечень: наименование, "
                    "канал и вид точки, категория клиентов, удовлетворяемые потребности, основание включения."
-                   + (f" Перечень утверждён документом: {doc}." if doc else ""))
+                   + (f" {pub.approval}" if pub.approval else ""))
     rows: list[tuple[str, str]] = [
         ("standardversion", STANDARD_VERSION),
         ("identifier", pub.identifier),
@@ -474,7 +476,7 @@ def render_xlsx(pub: Publication) -> bytes:
     a4_landscape(info, title_rows=0)
     facts = [
         ("Орган", pub.agency),
-        ("Документ, утверждающий перечень", pub.info.get("approving_document") or ""),
+        ("Документ, утверждающий перечень", pub.approval),
         ("Дата актуализации", ru_date(pub.updated)),
         ("Точек взаимодействия", str(len(pub.rows))),
         ("Идентификатор набора открытых данных", pub.identifier),
@@ -615,7 +617,7 @@ def _page_context(pub: Publication, links: Mapping[str, str], sizes: Mapping[str
         "pub": pub,
         "title": pub.page_title,
         "agency": pub.agency,
-        "approving_document": pub.info.get("approving_document") or "",
+        "approval": pub.approval,
         "updated": pub.updated,
         "updated_text": ru_date(pub.updated),
         "fingerprint": pub.fingerprint,

@@ -30,7 +30,9 @@ from typing import Any, TextIO
 from . import locks, store
 from .canonical import INCLUDED, PublishedVersion, canonical_register, canonical_value, with_current_lists
 from .config import Config
-from .diff import code_changes
+from .diff import code_changes, compare
+from .journal import Journal, journal_path
+from .journal_rebuild import NoDeadlineCalendar
 from .models import Finding, Notice, PerechenError, Register, Severity
 from .opendata import DataVersion, Publication, add_months
 from .rules import Rules
@@ -214,7 +216,7 @@ def _placed_on(v: PublishedVersion) -> dt.date | None:
 
 def build_publication(register: Register, rules: Rules, config: Config, versions: list[PublishedVersion],
                       *, today: dt.date, baseline: PublishedVersion | None = None,
-                      now: dt.datetime | None = None) -> Publication:
+                      now: dt.datetime | None = None, data: dict[str, Any] | None = None) -> Publication:
     """The data that goes on the site now plus what the store of published versions tells about the set.
 
     ``baseline`` is the published version on the site (LATEST): rows under review stay on the site in their
@@ -226,8 +228,13 @@ def build_publication(register: Register, rules: Rules, config: Config, versions
     and would reuse or reorder names. So: the same published content as the baseline keeps the baseline's
     version, name and «Дата актуализации»; any other content is a new version dated ``today``; a second new
     version on one day gets the time (ISO 8601 basic, ``YYYYMMDDTHHMMSS``), so no file is ever overwritten.
+
+    ``data``: the rows to place when they are not the workbook's (``[approval] mode = "act"``: the last
+    approved draft's frozen rows).
     """
-    data = canonical_register(register, rules, with_current_lists(baseline, rules) if baseline is not None else None)
+    if data is None:
+        data = canonical_register(register, rules,
+                                  with_current_lists(baseline, rules) if baseline is not None else None)
     fp = data["fingerprint"]
     base_od = baseline.manifest.get("opendata") if baseline is not None else None
     data_version: str | None = None
@@ -313,18 +320,30 @@ class _Log:
 def publish_workbook(workbook: Path, config: Config, *, target: str | None = None, dry_run: bool = False,
                      rules: Rules | None = None, today: dt.date | None = None, progress: ProgressFn | None = None,
                      on_step: StepHook | None = None, now: Callable[[], dt.datetime] | None = None,
-                     register: Register | None = None) -> PublishResult:
+                     register: Register | None = None, observe: bool = True) -> PublishResult:
     """Publish the workbook's approved rows to a target (see the module docstring).
+
+    ``[approval] mode = "act"``: the last recorded act's frozen rows are placed, not the workbook's current
+    ones (refused, ``no_act``, while no act is recorded). The placement is recorded in the journal
+    (perechen.journal) with the act it places; ``observe``: record the workbook's changes first (the nightly
+    run has already done it).
 
     Returns a :class:`PublishResult` (status published / unchanged / refused / dry_run); raises
     :class:`PerechenError` (exit 2) when it cannot run, :class:`PublishFailed` naming the failed step.
     """
+    from . import clock
     from .fsutil import stamp
     from .targets import make_target
 
     t0 = time.monotonic()
     rules = rules or load_rules(config)
+    if now is None and today is not None and today != dt.date.today():
+        day = today  # a simulated day (--today): the version and the journal are dated by it
+
+        def now() -> dt.datetime:
+            return dt.datetime.combine(day, dt.datetime.now().time()).replace(microsecond=0)
     today = today or dt.date.today()
+    act_mode = config.approval.mode == "act"
     name = target or config.publish.target
     tcfg = config.target(name)
     result = PublishResult(status="dry_run" if dry_run else "published", target=name, target_type=tcfg.type,
@@ -333,6 +352,7 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
     log = _Log(None if dry_run else config.output_dir / "logs" / f"publish-{stamp()}.log", secrets)
     result.log_file = str(log.path) if log.path else None
     ctx = RunContext(on_step=on_step, progress=progress, log=log, secrets=secrets)
+    journal: Journal | None = None
     try:
         log(f"публикация {workbook} → цель «{name}» ({tcfg.type}){' [пробный запуск]' if dry_run else ''}")
         ctx.step("check")
@@ -343,6 +363,25 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
         errors = blocking_errors(report.findings, reg, rules)
         if report.warnings:
             result.warnings.append(f"в книге предупреждений: {report.warnings} (подробно — perechen check).")
+        if not dry_run:
+            journal, rebuilt = clock.open_journal(config.output_dir, rules)
+            if rebuilt is not None:
+                result.warnings.append(rebuilt.message())
+        elif journal_path(config.output_dir).is_file():  # a dry run writes nothing, not even to the journal
+            journal = Journal.open(journal_path(config.output_dir), create=False)
+        approved = clock.last_approved(config.output_dir, journal) if journal is not None else None
+        if act_mode and approved is None:
+            result.status = "refused"
+            result.reasons.append(Notice("no_act", "Перечень утверждается приказом ([approval] mode = \"act\"), а "
+                                                   "приказ ещё не записан: размещать нечего. Подготовьте проект "
+                                                   "(perechen approve) и запишите подписанный приказ (perechen "
+                                                   "approve --record)."))
+            log("отклонено: приказ не записан")
+            return result
+        if errors and act_mode:  # the frozen rows were checked when the draft was made; the workbook's
+            result.warnings.append(f"в книге ошибок: {len(errors)}; размещаются строки, утверждённые приказом, "
+                                   "а не текущие строки книги.")  # errors wait for the next draft
+            errors = []
         if errors:
             result.status, result.errors = "refused", errors
             result.reasons.append(Notice("rule_errors", f"В книге ошибок: {len(errors)}. Перечень с ошибками в "
@@ -361,9 +400,19 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             result.warnings.append("повреждены и пропущены опубликованные версии: " + ", ".join(damaged) + ".")
         baseline = store.latest(config.output_dir)
         result.baseline = baseline.name if baseline else None
+        if observe and journal is not None and not dry_run:
+            ctx.step("observe")
+            base_report = compare(reg, rules, baseline, today=today, calendar=NoDeadlineCalendar(),
+                                  observed=clock.observed_days(journal, clock.included_codes(reg, rules),
+                                                               today=today, mode=config.approval.mode))
+            clock.observe(journal, base_report, reg, rules, observed_at=now() if now else dt.datetime.now(),
+                          source="publish")
+        frozen = approved[1].register_data() if act_mode and approved is not None else None
         pub = build_publication(reg, rules, config, versions, today=today, baseline=baseline,
-                                now=now() if now else None)
+                                now=now() if now else None, data=frozen)
         pub.page_title = tcfg.page_title
+        act = approved[0] if approved is not None else None
+        pub.approval = clock.act_citation(journal, upto=act) if act is not None and journal is not None else ""
         result.fingerprint, result.rows, result.updated = pub.fingerprint, len(pub.rows), pub.updated
         result.changes = code_changes(baseline.rows if baseline else [], pub.rows)
         if baseline is not None and baseline.register.get("info") != pub.info:
@@ -401,6 +450,7 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                 log("на сайте уже актуальная версия")
                 return result
             ctx.step("commit")
+            placed_codes = sorted({c for k in ("added", "changed", "removed") for c in result.changes.get(k, [])})
             files = {f.name: f.content for f in site.relative_files() if f.name not in
                      {h.name for h in pub.history}}
             files.update(outcome.files)
@@ -426,6 +476,14 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                     "provenance": pub.provenance,
                 },
                 "tool": f"perechen {_version()}",
+                "approval": {
+                    "mode": config.approval.mode,
+                    "act_id": act.id if act is not None else None,
+                    "draft": act.draft_id if act is not None else None,
+                    "citation": pub.approval,
+                    "require_act": act_mode,
+                    "codes": placed_codes,
+                },
             }
             try:
                 version = store.commit_version(config.output_dir, pub.data, files, manifest,
@@ -435,12 +493,20 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                                     "повторный запуск только запишет версию.", target=name) from None
             result.version = version.name
             log(f"записана версия {version.name}")
+            assert journal is not None
+            journal.record_placement(version.name, placed_at=version.published_at or dt.datetime.now(),
+                                     fingerprint=pub.fingerprint, row_count=len(pub.rows), target=name,
+                                     act_id=act.id if act is not None else None, require_act=act_mode,
+                                     codes=placed_codes)
+            log("размещение записано в журнал изменений")
             return result
     except PerechenError as e:
         result.status = "failed"
         log(f"ошибка: {e.message}")
         raise
     finally:
+        if journal is not None:
+            journal.close()
         result.seconds = time.monotonic() - t0
         log(f"итог: {result.status}, {result.seconds:.2f} с")
         log.close()
