@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from perechen.config import (
+    ApprovalConfig,
     Config,
     MailConfig,
     NightlyConfig,
@@ -34,9 +35,11 @@ def test_example_settings_load_and_document_every_key() -> None:
     assert cfg.publish.auto is False and cfg.mail.enabled is False
     assert cfg.mail.security == "starttls" and cfg.mail.password_env == "PERECHEN_SMTP_PASSWORD"
     text = EXAMPLE.read_text("utf-8")
-    for model in (Config, PublishConfig, TargetConfig, MailConfig, NightlyConfig, RemoteSettings, RetentionConfig):
+    for model in (Config, PublishConfig, TargetConfig, MailConfig, NightlyConfig, RemoteSettings, RetentionConfig,
+                  ApprovalConfig):
         for name in model.model_fields:
-            if name in {"base_dir", "source", "targets", "publish", "mail", "nightly", "remote", "retention"}:
+            if name in {"base_dir", "source", "targets", "publish", "mail", "nightly", "remote", "retention",
+                        "approval"}:
                 continue
             assert re.search(rf"^(#? ?{name} = |\[mail\.{name}\])", text, re.M), f"{model.__name__}.{name} undocumented"
     assert "password =" not in text  # only *_env names, never a secret

@@ -66,9 +66,12 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     rules = rules or load_rules(config)
     reg = register or read_register(workbook, rules, progress=progress)
     observed, waiting = None, None
-    if against is None:  # the journal's days apply to the comparison with what is on the site
-        from . import clock
+    approved = None
+    from . import clock
+    from .journal import journal_path
 
+    # The journal's days apply to the comparison with what is on the site; a diff never creates the journal.
+    if against is None and journal_path(config.output_dir).is_file():
         journal, _ = clock.open_journal(config.output_dir, rules)
         with journal:
             observed = clock.observed_days(journal, clock.included_codes(reg, rules),
