@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus.regressions.recipes import REGRESSIONS, Regression
-from tests.test_reader_limits import MAX_RSS_MB, MAX_SECONDS, measure
+from tests.test_reader_limits import MAX_RSS_MB, measure
 
 HERE = Path(__file__).resolve().parent / "corpus" / "regressions"
 FILES = sorted(HERE.glob("*.xlsx"))
@@ -17,9 +17,9 @@ FILES = sorted(HERE.glob("*.xlsx"))
 def test_regression_recipe(reg: Regression, tmp_path: Path) -> None:
     p = tmp_path / "перечень.xlsx"
     p.write_bytes(reg.build())
-    outcome, took, peak_mb, _ = measure(p)
+    outcome, _took, peak_mb, _ = measure(p)
     assert outcome == reg.expect, reg.origin
-    assert took < MAX_SECONDS and peak_mb < MAX_RSS_MB
+    assert peak_mb < MAX_RSS_MB  # no wall-clock assertion: a runaway is killed by the child's CPU limit
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -28,9 +28,9 @@ def test_regression_file(path: Path, tmp_path: Path) -> None:
     expect = note.splitlines()[0].removeprefix("expect:").strip()
     p = tmp_path / "перечень.xlsx"
     p.write_bytes(path.read_bytes())
-    outcome, took, peak_mb, _ = measure(p)
+    outcome, _took, peak_mb, _ = measure(p)
     assert outcome == expect, note
-    assert took < MAX_SECONDS and peak_mb < MAX_RSS_MB
+    assert peak_mb < MAX_RSS_MB  # no wall-clock assertion: a runaway is killed by the child's CPU limit
 
 
 def test_regression_files_are_tiny() -> None:
