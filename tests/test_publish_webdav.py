@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def writes(webdav: Any) -> list[tuple[str, str]]:
 def test_publish_republish_change(dav_cfg: Config, webdav: Any, make_workbook: Any, good_rows: list[dict[str, Any]],
                                   good_info: dict[str, str]) -> None:
     wb = make_workbook(good_rows, good_info)
-    res = publish_workbook(wb, dav_cfg, target="dav")
+    res = publish_workbook(wb, dav_cfg, target="dav", today=dt.date(2024, 2, 26))
     assert res.status == "published"
     assert set(site_files(webdav)) == SITE_FILES, "MKCOL made the folders, every file is there"
     assert ("MKCOL", "/dav/sites/") in writes(webdav) and ("MKCOL", "/dav/sites/perechen/") in writes(webdav)
@@ -55,13 +56,14 @@ def test_publish_republish_change(dav_cfg: Config, webdav: Any, make_workbook: A
     webdav.clear_request_log()
     rows = copy.deepcopy(good_rows)
     rows[2]["name"] = "АРМ ГС (новая редакция)"
-    changed = publish_workbook(make_workbook(rows, good_info), dav_cfg, target="dav")
+    changed = publish_workbook(make_workbook(rows, good_info), dav_cfg, target="dav", today=dt.date(2026, 11, 20))
     assert changed.status == "published"
     put = {p.rsplit("/", 1)[-1] for m, p in writes(webdav) if m == "PUT"}
-    assert put == {"data-20240226-structure-20240226.csv", "perechen-tochek-vzaimodeystviya.xlsx", "meta.csv",
+    # A new data version beside the old one (issue 11 item 15; the old file was overwritten before).
+    assert put == {"data-20261120-structure-20240226.csv", "perechen-tochek-vzaimodeystviya.xlsx", "meta.csv",
                    "datapackage.json", "fragment.html", PAGE_NAME}
     assert "АРМ ГС (новая редакция)" in site_files(webdav)[PAGE_NAME].decode("utf-8")
-    assert set(site_files(webdav)) == SITE_FILES, "no stray copies"
+    assert set(site_files(webdav)) == SITE_FILES | {"data-20261120-structure-20240226.csv"}, "no stray copies"
     assert store.latest_name(dav_cfg.output_dir) == changed.version
 
 
@@ -135,19 +137,25 @@ def test_wrong_password_is_never_shown(dav_cfg: Config, webdav: Any, master_copy
 
 def test_killed_at_each_step(dav_cfg: Config, webdav: Any, make_workbook: Any, good_rows: list[dict[str, Any]],
                              good_info: dict[str, str]) -> None:
-    publish_workbook(make_workbook(good_rows, good_info), dav_cfg, target="dav")
+    day0 = dt.date(2026, 1, 1)
+    publish_workbook(make_workbook(good_rows, good_info), dav_cfg, target="dav", today=day0 - dt.timedelta(days=1))
     steps: list[str] = []
     publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), dav_cfg, target="dav",
-                     on_step=recorder(steps))
+                     on_step=recorder(steps), today=day0)
     assert "webdav:verify" in steps and steps[-1] == "commit"
-    for i, step in enumerate(steps, start=1):
+    for i, recorded in enumerate(steps, start=1):
+        # Each state is placed on its own day: its own data version (issue 11 item 15).
+        day = day0 + dt.timedelta(days=i)
+        step = recorded.replace(f"{day0:%Y%m%d}", f"{day:%Y%m%d}")
         wb = make_workbook(state_rows(good_rows, i), good_info)
         before = store.latest_name(dav_cfg.output_dir)
         with pytest.raises(Killed):
-            publish_workbook(wb, dav_cfg, target="dav", on_step=kill_at(step))
+            publish_workbook(wb, dav_cfg, target="dav", on_step=kill_at(step), today=day)
             pytest.fail(f"step {step} not reached")
         assert store.latest_name(dav_cfg.output_dir) == before, step
-        res = publish_workbook(wb, dav_cfg, target="dav")
+        res = publish_workbook(wb, dav_cfg, target="dav", today=day)
         assert res.status == "published"
-        assert set(site_files(webdav)) == SITE_FILES
+        data = {n for n in site_files(webdav) if n.startswith("data-")}
+        assert set(site_files(webdav)) - data == {n for n in SITE_FILES if not n.startswith("data-")}
+        assert f"data-{day:%Y%m%d}-structure-20240226.csv" in data
         assert f"(редакция {i})" in site_files(webdav)[PAGE_NAME].decode("utf-8")

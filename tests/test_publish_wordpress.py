@@ -34,6 +34,7 @@ pytestmark = pytest.mark.servers
 
 PW_ENV = "PERECHEN_TEST_WP_PASSWORD"
 SLUG = "perechen-tochek-vzaimodeystviya"
+PLACED = dt.date(2024, 2, 26)  # the first placement: data-20240226 (versions are named by placement, issue 11 item 15)
 FILES_V1 = {"data-20240226-structure-20240226.csv", "structure-20240226.csv", XLSX_NAME, META_NAME}
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +81,7 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
     wp = wordpress
     wb = make_workbook(good_rows, good_info)
     t0 = time.monotonic()
-    res = publish_workbook(wb, wp_cfg, target="wp")
+    res = publish_workbook(wb, wp_cfg, target="wp", today=PLACED)
     first_s = time.monotonic() - t0
     assert res.status == "published"
     assert_no_duplicates(wp, FILES_V1)
@@ -109,13 +110,13 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
     assert_no_duplicates(wp, FILES_V1)
     assert store.latest_name(wp_cfg.output_dir) == version1
 
-    # One row changed, with a new date: a new data version, the rest replaced; nothing duplicated.
+    # One row changed, placed on 20.11.2026: a new data version, the rest replaced; nothing duplicated.
     wp.clear_request_log()
     rows = copy.deepcopy(good_rows)
     rows[1]["name"] = "Электронная почта Службы: gtn@example.test"
-    rows[1]["changed_on"] = dt.date(2026, 11, 20)
+    rows[1]["changed_on"] = dt.date(2026, 11, 18)
     t0 = time.monotonic()
-    changed = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp")
+    changed = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp", today=dt.date(2026, 11, 20))
     changed_s = time.monotonic() - t0
     assert changed.status == "published" and changed.changes["changed"] == ["ТВ-02"]
     files_v2 = FILES_V1 | {"data-20261120-structure-20240226.csv"}
@@ -133,12 +134,14 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
     assert meta["data-20261120-structure-20240226"] == changed.urls["data-20261120-structure-20240226.csv"]
     assert store.latest_name(wp_cfg.output_dir) == changed.version != version1
 
-    # The same date, another edit: the data file is replaced in place (its URL stays).
+    # Another edit placed the same day: a data version is never overwritten (issue 11 item 15; it was replaced in
+    # place before) — the second version of the day carries the time, the earlier one keeps its URL.
     wp.clear_request_log()
     rows[1]["name"] = "Электронная почта Службы (ред. 3)"
-    third = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp")
+    third = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp", today=dt.date(2026, 11, 20),
+                             now=lambda: dt.datetime(2026, 11, 20, 15, 0, 0))
     assert third.urls["data-20261120-structure-20240226.csv"] == changed.urls["data-20261120-structure-20240226.csv"]
-    assert_no_duplicates(wp, files_v2)
+    assert_no_duplicates(wp, files_v2 | {"data-20261120T150000-structure-20240226.csv"})
     assert "Электронная почта Службы (ред. 3)" in public_page(wp)
     print(f"\nWordPress publish: first {first_s:.2f} s, unchanged {unchanged_s:.2f} s, one row changed "
           f"{changed_s:.2f} s")
@@ -149,13 +152,15 @@ def test_dry_run_reads_only(wp_cfg: Config, wordpress: Any, make_workbook: Any, 
     first = publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", dry_run=True)
     assert Counter(a.op for a in first.writes) == Counter({"upload": 4, "create_page": 1})
     assert wordpress.writes_log() == [] and not wordpress.list_media()
-    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp")
+    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", today=PLACED)
     wordpress.clear_request_log()
     rows = copy.deepcopy(good_rows)
     rows[3]["name"] = "Система учёта заявок (новая)"
-    res = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp", dry_run=True)
+    res = publish_workbook(make_workbook(rows, good_info), wp_cfg, target="wp", dry_run=True,
+                           today=dt.date(2026, 11, 20))
     assert res.status == "dry_run" and res.exit_code == 0
-    assert {(a.op, a.name) for a in res.writes} == {("replace", "data-20240226-structure-20240226.csv"),
+    # A new data version is uploaded beside the old one, never over it (issue 11 item 15).
+    assert {(a.op, a.name) for a in res.writes} == {("upload", "data-20261120-structure-20240226.csv"),
                                                     ("replace", XLSX_NAME), ("replace", META_NAME),
                                                     ("update_page", SLUG)}
     assert wordpress.writes_log() == []
@@ -300,21 +305,28 @@ def test_killed_at_each_step(wp_cfg: Config, wordpress: Any, make_workbook: Any,
                              good_info: dict[str, str]) -> None:
     """Die at every step that touches WordPress or the store (check/render are covered by test_publish)."""
     wp = wordpress
-    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp")
+    day0 = dt.date(2026, 1, 1)
+    publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", today=PLACED)
     steps: list[str] = []
-    publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), wp_cfg, target="wp", on_step=recorder(steps))
+    publish_workbook(make_workbook(state_rows(good_rows, 0), good_info), wp_cfg, target="wp", on_step=recorder(steps),
+                     today=day0)
     assert {"wordpress:connect", "wordpress:page:update", "wordpress:verify", "commit"} <= set(steps)
     assert [s for s in steps if s.startswith("wordpress:delete:")], steps
-    for i, step in enumerate([s for s in steps if s not in ("check", "render")], start=1):
+    files = FILES_V1 | {f"data-{day0:%Y%m%d}-structure-20240226.csv"}
+    for i, recorded in enumerate([s for s in steps if s not in ("check", "render")], start=1):
+        # Each state is placed on its own day, so it is its own data version (issue 11 item 15).
+        day = day0 + dt.timedelta(days=i)
+        step = recorded.replace(f"{day0:%Y%m%d}", f"{day:%Y%m%d}")
         wb = make_workbook(state_rows(good_rows, i), good_info)
         before = store.latest_name(wp_cfg.output_dir)
         with pytest.raises(Killed):
-            publish_workbook(wb, wp_cfg, target="wp", on_step=kill_at(step))
+            publish_workbook(wb, wp_cfg, target="wp", on_step=kill_at(step), today=day)
             pytest.fail(f"step {step} not reached")
         assert store.latest_name(wp_cfg.output_dir) == before, step
-        res = publish_workbook(wb, wp_cfg, target="wp")
+        res = publish_workbook(wb, wp_cfg, target="wp", today=day)
         assert res.status == "published", step
-        assert_no_duplicates(wp, FILES_V1)
+        files.add(f"data-{day:%Y%m%d}-structure-20240226.csv")
+        assert_no_duplicates(wp, files)
         assert f"(редакция {i})" in public_page(wp)
 
 
@@ -344,7 +356,7 @@ def test_process_killed_between_upload_and_verification(tmp_path: Path, wordpres
     wb1 = make_workbook(good_rows, good_info)
     wb2 = make_workbook(state_rows(good_rows, 1), good_info)
     cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress)})
-    first = publish_workbook(wb1, cfg, target="wp")
+    first = publish_workbook(wb1, cfg, target="wp", today=PLACED)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "scripts"), str(ROOT)]))
     done = subprocess.run([sys.executable, "-c", CHILD, str(wb2), str(toml), step], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -355,7 +367,7 @@ def test_process_killed_between_upload_and_verification(tmp_path: Path, wordpres
     assert res.status == "published" and res.version != first.version
     if step == "wordpress:verify":
         assert writes(wordpress) == [], "everything was already up: the rerun only verifies and records"
-    assert_no_duplicates(wordpress, FILES_V1)
+    assert_no_duplicates(wordpress, FILES_V1 | {f"data-{res.updated:%Y%m%d}-structure-20240226.csv"})
     assert "(редакция 1)" in public_page(wordpress)
     doc = json.loads((cfg.output_dir / "published" / res.version / "manifest.json").read_text(encoding="utf-8"))
     assert doc["target"] == "wp" and doc["page_url"] == res.page_url
