@@ -103,7 +103,7 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
     # Unchanged: nothing written at all.
     wp.clear_request_log()
     t0 = time.monotonic()
-    again = publish_workbook(wb, wp_cfg, target="wp")
+    again = publish_workbook(wb, wp_cfg, target="wp", today=PLACED)
     unchanged_s = time.monotonic() - t0
     assert again.status == "unchanged" and writes(wp) == []
     assert len(wp.page_revisions(page_id)) == revisions
@@ -149,7 +149,7 @@ def test_publish_republish_change(wp_cfg: Config, wordpress: Any, make_workbook:
 
 def test_dry_run_reads_only(wp_cfg: Config, wordpress: Any, make_workbook: Any, good_rows: list[dict[str, Any]],
                             good_info: dict[str, str]) -> None:
-    first = publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", dry_run=True)
+    first = publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", dry_run=True, today=PLACED)
     assert Counter(a.op for a in first.writes) == Counter({"upload": 4, "create_page": 1})
     assert wordpress.writes_log() == [] and not wordpress.list_media()
     publish_workbook(make_workbook(good_rows, good_info), wp_cfg, target="wp", today=PLACED)
@@ -172,18 +172,18 @@ def test_page_slug_taken_is_found_again(wp_cfg: Config, wordpress: Any, master_c
     r = wordpress.rest("POST", "wp/v2/media", files={"file": ("x.csv", b"a,b\r\n", "text/csv")},
                        data={"title": "x", "slug": SLUG})
     assert r.status_code == 201 and r.json()["slug"] == SLUG
-    first = publish_workbook(master_copy, wp_cfg, target="wp")
+    first = publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert first.page_url and first.page_url.rstrip("/").endswith(SLUG + "-2")
     assert any("уже занят" in w for w in first.warnings)
     wordpress.clear_request_log()
-    again = publish_workbook(master_copy, wp_cfg, target="wp")
+    again = publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert again.status == "unchanged" and writes(wordpress) == []
     assert len([p for p in wordpress.list_pages()]) == 1
 
 
 def test_api_found_through_rest_route_fallback(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     rule = wordpress.inject_fault(r"^/wp-json/", 404, count=None)
-    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    res = publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert res.status == "published"
     assert wordpress.fault_hits(rule) >= 1
     api = [r["uri"] for r in wordpress.requests_log() if r["fault"] is None and "rest_route" in r["uri"]]
@@ -195,7 +195,7 @@ def test_api_found_through_rest_route_fallback(wp_cfg: Config, wordpress: Any, m
 def test_500_once_is_retried_without_duplicates(wp_cfg: Config, wordpress: Any, master_copy: Path, route: str,
                                                 after: bool) -> None:
     rule = wordpress.inject_fault(route, 500, count=1, method="POST", after=after)
-    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    res = publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert res.status == "published" and wordpress.fault_hits(rule) == 1
     assert_no_duplicates(wordpress, FILES_V1)
 
@@ -203,13 +203,13 @@ def test_500_once_is_retried_without_duplicates(wp_cfg: Config, wordpress: Any, 
 def test_persistent_500_fails_then_rerun_completes(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     wordpress.inject_fault("wp/v2/pages", 500, count=None, method="POST")
     with pytest.raises(PublishFailed) as e:
-        publish_workbook(master_copy, wp_cfg, target="wp")
+        publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert e.value.step == "создание страницы" and "500" in e.value.reason and "Попыток: 3" in e.value.reason
     assert store.latest_name(wp_cfg.output_dir) is None
     assert set(media_names(wordpress)) == FILES_V1, "the files went up before the page"
     wordpress.clear_faults()
     wordpress.clear_request_log()
-    res = publish_workbook(master_copy, wp_cfg, target="wp")
+    res = publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert res.status == "published"
     assert [a.op for a in res.writes] == ["create_page"]
     assert writes(wordpress) == [("POST", "/wp-json/wp/v2/pages")]
@@ -219,11 +219,11 @@ def test_persistent_500_fails_then_rerun_completes(wp_cfg: Config, wordpress: An
 def test_server_down_then_back(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     wordpress.stop_web()
     with pytest.raises(PublishFailed) as e:
-        publish_workbook(master_copy, wp_cfg, target="wp")
+        publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert e.value.step == "подключение к WordPress" and "недоступен" in e.value.reason
     assert store.latest_name(wp_cfg.output_dir) is None
     wordpress.start_web()
-    assert publish_workbook(master_copy, wp_cfg, target="wp").status == "published"
+    assert publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED).status == "published"
     assert_no_duplicates(wordpress, FILES_V1)
 
 
@@ -232,14 +232,14 @@ def test_timeouts(tmp_path: Path, wordpress: Any, master_copy: Path, monkeypatch
     cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress, timeout=1.0, retries=2)})
     # A slow upload: the answer times out but WordPress finishes it — it must not be uploaded twice.
     rule = wordpress.inject_delay(r"wp/v2/media", 1.2, count=1, method="POST")
-    res = publish_workbook(master_copy, cfg, target="wp")
+    res = publish_workbook(master_copy, cfg, target="wp", today=PLACED)
     assert res.status == "published" and wordpress.fault_hits(rule) == 1
     time.sleep(0.5)
     assert_no_duplicates(wordpress, FILES_V1)
     # A server that never answers in time: bounded retries, then the step is named.
     wordpress.inject_delay(r"wp/v2/pages", 3.0, count=None, method="GET")
     with pytest.raises(PublishFailed) as e:
-        publish_workbook(master_copy, cfg, target="wp")
+        publish_workbook(master_copy, cfg, target="wp", today=PLACED)
     assert "не ответил за 1 с" in e.value.reason and e.value.step == "поиск страницы"
     assert store.latest_name(cfg.output_dir) == res.version
 
@@ -247,7 +247,7 @@ def test_timeouts(tmp_path: Path, wordpress: Any, master_copy: Path, monkeypatch
 def test_stripped_authorization_header(wp_cfg: Config, wordpress: Any, master_copy: Path) -> None:
     wordpress.strip_authorization(True)
     with pytest.raises(PublishFailed) as e:
-        publish_workbook(master_copy, wp_cfg, target="wp")
+        publish_workbook(master_copy, wp_cfg, target="wp", today=PLACED)
     assert e.value.step == "подключение к WordPress"
     assert "401" in e.value.reason and "Authorization" in e.value.reason and "CGIPassAuth" in e.value.reason
     assert wordpress.app_password not in e.value.message
