@@ -87,7 +87,7 @@ def test_server_down_then_back(dav_cfg: Config, webdav: Any, master_copy: Path) 
 
 def test_500_is_retried(dav_cfg: Config, webdav: Any, master_copy: Path) -> None:
     rule = webdav.inject_fault(r"perechen/meta\.csv$", 500, count=2, method="PUT")
-    res = publish_workbook(master_copy, dav_cfg, target="dav")
+    res = publish_workbook(master_copy, dav_cfg, target="dav", today=dt.date(2024, 2, 26))
     assert res.status == "published" and webdav.fault_hits(rule) == 2
     assert set(site_files(webdav)) == SITE_FILES
 

@@ -30,7 +30,7 @@ STATUS_TEXT = {
     "ok": "замечаний нет",
     "warnings": "только предупреждения",
     "errors": "есть ошибки",
-    "overdue": "срок публикации прошёл",
+    "overdue": "срок размещения на официальном сайте прошёл",
     "failed": "запуск не выполнен",
     "interrupted": "запуск прерван",
 }
@@ -210,7 +210,7 @@ def _chart_desc(pts: list[HistoryEntry]) -> str:
     if good:
         g = good[-1]
         parts.append(f"В последнем прочитанном запуске ошибок {g.errors}, предупреждений "
-                     f"{g.warnings}" + (f", изменений ждут публикации {g.pending_changes}"
+                     f"{g.warnings}" + (f", изменений ждут размещения {g.pending_changes}"
                                         if isinstance(g.pending_changes, int) else "") + ".")
         parts.append(f"Наибольшее число ошибок: {max(int(e.errors or 0) for e in good)}.")
     failed = len(pts) - len(good)

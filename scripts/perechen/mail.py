@@ -196,7 +196,7 @@ def compose_keeper(summary: NightlySummary, findings: list[dict[str, Any]], *, t
             lines.append("")
         changes = summary.diff.changes_list if summary.diff else []
         if changes:
-            lines.append("Изменения, ожидающие публикации:")
+            lines.append("Изменения, ожидающие размещения на официальном сайте:")
             for c in changes[:MAX_LISTED]:
                 lines.append(f"  • {c.code}: {c.title}")
             if len(changes) > MAX_LISTED:
@@ -233,11 +233,12 @@ def compose_responsible(summary: NightlySummary, person: str, findings: list[dic
         lines.append(f"  … и ещё {len(findings) - MAX_LISTED} — см. отчёт.")
     lines.append("")
     if errors:
-        lines.append("Исправьте, пожалуйста, эти ячейки в книге перечня. Пока в книге есть ошибки, перечень не "
-                     "публикуется на сайте (п. 5.4 Порядка: не позднее 10 рабочих дней после изменения).")
+        lines.append("Исправьте, пожалуйста, эти ячейки в книге перечня. Строка с ошибкой не включается в перечень "
+                     "на официальном сайте, а ошибка во включённой строке задерживает размещение всего перечня "
+                     "(п. 5.4 Порядка: в течение 10 рабочих дней со дня внесения изменений).")
     else:
-        lines.append("Предупреждения не мешают публикации, но их стоит устранить: проверьте, пожалуйста, эти "
-                     "ячейки в книге перечня.")
+        lines.append("Предупреждения не мешают размещению на официальном сайте, но их стоит устранить: "
+                     "проверьте, пожалуйста, эти ячейки в книге перечня.")
     if attachment is not None:
         lines.append(f"Во вложении — копия книги с пометками ({attachment.name}): ячейки с замечаниями выделены "
                      "цветом, у каждой есть примечание. Исправлять нужно исходную книгу, а не эту копию.")
