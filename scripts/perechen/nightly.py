@@ -146,8 +146,10 @@ class RuLogFormatter(logging.Formatter):
                                         "ERROR": "ошибка", "CRITICAL": "сбой"}
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelru)-8s [%(process)d] %(name)s: %(message)s",
-                         datefmt="%d.%m.%Y %H:%M:%S")
+        super().__init__("%(asctime)s %(levelru)-8s [%(process)d] %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return ru_datetime(dt.datetime.fromtimestamp(record.created), seconds=True)  # dates in one place (text.py)
 
     def format(self, record: logging.LogRecord) -> str:
         record.levelru = self.LEVELS.get(record.levelname, record.levelname)

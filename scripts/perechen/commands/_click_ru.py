@@ -117,7 +117,7 @@ def ru_n(singular: str, plural: str, n: int) -> str:
 
 
 def ru_metavar(text: str) -> str:
-    """«[OPTIONS]», «WORKBOOK», «[%Y-%m-%d|%d.%m.%Y]» in Russian; other text unchanged."""
+    """«[OPTIONS]», «WORKBOOK», the --today formats (click shows strftime codes) in Russian; other text unchanged."""
     for code, shown in _DATE_CODES.items():
         text = text.replace(code, shown)
     return _WORD.sub(lambda m: METAVARS.get(m.group(0), m.group(0)), text)
