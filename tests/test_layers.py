@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "scripts" / "perechen"
 LAYERS: list[tuple[str, set[str]]] = [
     ("click", {"cli", "__main__", "commands"}),
     ("facade", {"api"}),
+    ("region", {"region", "region_render"}),
     ("nightly", {"nightly", "summary", "mail", "dashboard"}),
     ("publish", {"publish", "targets", "approval", "compliance", "clock"}),
     ("stages", {"stages", "template"}),

@@ -1,6 +1,6 @@
 """The facade: one library function per command. The click layer (cli.py, commands/) calls only these.
 
-Imports point down: api → nightly → publish → stages (check, diff) → store / checks / reader → foundations.
+Imports point down: api → region → nightly → publish → stages (check, diff) → store / checks / reader → foundations.
 No stage imports this module. The stages are imported inside the functions, so ``perechen check`` does not
 pay for the diff, store, publication and mail modules.
 """
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .nightly import NightlyResult
     from .profiles import ProfileCheck
     from .publish import PublishResult
+    from .region import RegionConfig, RegionResult
 
 
 def load_rules(config: Config) -> Rules:
@@ -264,3 +265,20 @@ def approval_history(config: Config) -> list[dict[str, object]]:
     journal, _ = clock.open_journal(config.output_dir, load_rules(config))
     with journal:
         return approval.history(journal)
+
+
+def load_region(path: Path | None = None) -> RegionConfig:
+    """region.toml (``--config``, else $PERECHEN_REGION, else ./region.toml); RulesError (exit 2) when broken."""
+    from .region import load_region as load
+
+    return load(path)
+
+
+def region(config: RegionConfig, *, today: dt.date | None = None, send_mail: bool = True,
+           workers: int | None = None) -> RegionResult:
+    """``perechen region``: every agency of region.toml checked in worker processes; the dashboard, the open data
+    and region.json in the region's output folder; a mail to each agency and a summary to the office.
+    One agency's unreadable workbook or broken profile is its ``file_error``; nothing else is written."""
+    from .region import run_region
+
+    return run_region(config, today=today, send_mail=send_mail, workers=workers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import approve, check, diff, history, init, nightly, profile, publish, report, rules
+from .commands import approve, check, diff, history, init, nightly, profile, publish, region, report, rules
 from .commands._common import CONTEXT, EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, RuCommand, RuGroup
 from .console import setup_streams
 
@@ -28,7 +28,7 @@ def main() -> None:
     setup_streams()  # a cp1251 console or file never gets a UnicodeEncodeError (perechen.console)
 
 
-for _module in (check, init, rules, diff, history, approve, publish, report, nightly, profile):
+for _module in (check, init, rules, diff, history, approve, publish, report, nightly, profile, region):
     _cmd = _module.command
     if type(_cmd) is click.Command:
         _cmd.__class__ = RuCommand  # Russian help option text; no new state

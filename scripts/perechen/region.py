@@ -1,0 +1,624 @@
+"""``perechen region``: the regional project office's run over every agency of the region (issue 14 §2).
+
+``region.toml`` names the region, its output folder and one ``[agencies.<id>]`` table per agency: ``name`` and
+either ``workbook`` (a path or an https URL, read through :mod:`perechen.remote`; optional ``rules`` = the
+agency's profile and ``published`` = the agency's ``output/published`` folder) or ``config`` (the agency's own
+perechen.toml, from which everything is taken).
+
+Each agency is read in a worker process (:class:`concurrent.futures.ProcessPoolExecutor`, the ``spawn`` start
+method on every platform, at most ``os.cpu_count()`` workers): its check, the state of п. 5.4 against its last
+placement (:func:`perechen.diff.compare` with :func:`perechen.store.latest`, read-only), its last act (a copy
+of its journal, read in a temporary folder). A worker returns a small :class:`AgencyResult` — counts, the
+deadline, a few finding lines and the placed rows for the open data —, never a register. One agency's
+unreadable workbook, broken profile or broken settings file is that agency's ``file_error``; the others go on.
+
+Nothing is written anywhere but the region's output folder: the agencies' check reports (``agencies/<id>/``),
+a private copy of a workbook read from a server, the dashboard (:mod:`perechen.region_render`), the
+consolidated open data (``opendata/``) and ``region.json``. The mails go through :func:`perechen.mail.send_all`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .config import MailConfig
+from .fsutil import atomic_write
+from .models import PerechenError, RulesError, Severity
+from .remote import RemoteSettings, is_url
+
+REGION_NAME = "region.toml"
+REGION_ENV = "PERECHEN_REGION"  # the region file when --config is not given
+AGENCIES_DIR = "agencies"
+REPORT_DIR = "report"
+OPENDATA_DIR = "opendata"
+SUMMARY_NAME = "region.json"
+FINDINGS_IN_MAIL = 40
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# region.toml
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegionSection(_M):
+    name: str
+    output: str = "region-output"
+    office_email: str | None = None  # the project office: the summary mail goes here
+
+
+class AgencyEntry(_M):
+    name: str
+    workbook: str | None = None
+    rules: str | None = None
+    published: str | None = None  # the agency's output/published folder (read-only)
+    config: str | None = None  # the agency's own perechen.toml instead of workbook/rules/published
+    email: str | None = None  # the уполномоченное лицо (else «Электронная почта» of the workbook's «Сведения»)
+    inn: str | None = None  # else «ИНН» of the workbook's «Сведения»
+    remote: RemoteSettings | None = None  # a workbook given as https://… (else [remote] of region.toml)
+
+
+class RegionConfig(_M):
+    region: RegionSection
+    agencies: dict[str, AgencyEntry] = Field(min_length=1)
+    mail: MailConfig = MailConfig()
+    remote: RemoteSettings = RemoteSettings()
+
+    base_dir: Path = Path(".")
+    source: Path | None = None
+
+    @field_validator("agencies")
+    @classmethod
+    def _ids(cls, v: dict[str, AgencyEntry]) -> dict[str, AgencyEntry]:
+        for key in v:
+            if not _ID.match(key):
+                raise ValueError(f"идентификатор органа «{key}» — только латинские буквы, цифры, «-» и «_» "
+                                 "(он становится именем папки)")
+        return v
+
+    def path(self, value: str) -> Path:
+        p = Path(value)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.region.output)
+
+
+def _fail(path: Path, detail: str) -> RulesError:
+    return RulesError("config_broken", f"Ошибка в файле настроек региона {path}: {detail}.", path)
+
+
+def load_region(path: str | Path | None = None) -> RegionConfig:
+    """region.toml (the path given, else $PERECHEN_REGION, else ./region.toml). Raises RulesError (exit 2)."""
+    from .config import _where
+    from .rules import _ru_pydantic
+
+    if path is None:
+        path = os.environ.get(REGION_ENV) or (Path.cwd() / REGION_NAME)
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw: dict[str, Any] = tomllib.load(f)
+    except FileNotFoundError:
+        raise RulesError("config_broken", f"Файл настроек региона {p} не найден. Укажите его параметром --config "
+                                          f"или положите {REGION_NAME} в текущую папку.", p) from None
+    except IsADirectoryError:
+        raise RulesError("config_broken", f"{p} — это папка, а не файл настроек региона.", p) from None
+    except tomllib.TOMLDecodeError as e:
+        raise _fail(p, f"синтаксическая ошибка TOML{_where(e)}") from None
+    try:
+        cfg = RegionConfig.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        if err.get("type") == "too_short" and loc == "agencies":
+            raise _fail(p, "ключ «agencies»: не описано ни одного органа (таблицы [agencies.<id>])") from None
+        raise _fail(p, f"ключ «{loc}»: {_ru_pydantic(err)}") from None
+    for key, a in cfg.agencies.items():
+        if a.config and (a.workbook or a.rules or a.published):
+            extra = next(k for k in ("workbook", "rules", "published") if getattr(a, k))
+            raise _fail(p, f"ключ «agencies.{key}.{extra}»: при config = … всё берётся из настроек органа; "
+                           f"уберите {extra} или config")
+        if not a.config and not a.workbook:
+            raise _fail(p, f"ключ «agencies.{key}»: укажите workbook = … (книга органа) или config = … "
+                           "(perechen.toml органа)")
+    cfg.base_dir = p.resolve().parent
+    cfg.source = p
+    return cfg
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One agency (runs in a worker process: everything here is picklable and small)
+
+
+@dataclass(frozen=True)
+class AgencyJob:
+    id: str
+    name: str
+    base_dir: str  # the folder of region.toml (relative paths)
+    out_dir: str  # agencies/<id> in the region's output
+    today: dt.date
+    workbook: str | None = None
+    rules: str | None = None
+    published: str | None = None
+    config: str | None = None
+    email: str | None = None
+    inn: str | None = None
+    remote: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AgencyResult:
+    id: str
+    name: str
+    rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    pending: int = 0
+    deadline: str | None = None  # ISO
+    overdue: int = 0  # working days
+    working_days_left: int | None = None
+    earliest_change: str | None = None
+    file_error: dict[str, str] | None = None
+    tracked: bool = False  # the agency's published folder is known (the 5.4 state means something)
+    placed_version: str | None = None
+    inn: str = ""
+    email: str = ""
+    workbook: str = ""
+    report: str | None = None  # report.html, relative to the region's output folder
+    act: dict[str, str] | None = None  # {"number", "signed_on", "title", "text"}
+    act_note: str | None = None
+    findings: list[str] = field(default_factory=list)
+    placed: list[dict[str, str]] = field(default_factory=list)  # the published rows, open-data text
+
+    @property
+    def clean(self) -> bool:
+        return self.file_error is None and not self.errors and not self.overdue
+
+    def to_json(self) -> dict[str, Any]:
+        """The issue's contract for one agency."""
+        return {"id": self.id, "name": self.name, "rows": self.rows, "errors": self.errors,
+                "warnings": self.warnings, "pending": self.pending, "deadline": self.deadline,
+                "overdue": self.overdue, "file_error": self.file_error}
+
+
+def read_agency(job: AgencyJob) -> AgencyResult:
+    """Check one agency; every failure becomes its ``file_error`` (never raised: the others go on)."""
+    res = AgencyResult(id=job.id, name=job.name, inn=job.inn or "", email=job.email or "")
+    try:
+        _read_agency(job, res)
+    except PerechenError as e:
+        res.file_error = {"code": e.code, "message": e.message}
+    except MemoryError:
+        res.file_error = {"code": "memory", "message": f"Не хватило памяти для обработки книги органа «{job.name}»."}
+    except Exception as e:  # a bug must not stop the other agencies; it is named, never a traceback
+        res.file_error = {"code": "internal", "message": f"Внутренняя ошибка perechen при обработке органа "
+                                                         f"«{job.name}» ({type(e).__name__}). Сообщите о ней "
+                                                         "сопровождающим."}
+    return res
+
+
+def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
+    from . import diff, remote, store
+    from .config import Config, load_config
+    from .reader import read_register
+    from .rules import Rules
+    from .stages import check_workbook
+
+    base = Path(job.base_dir)
+    out = Path(job.out_dir)
+    review_days: int | None = None
+    agency_output: Path | None
+    if job.config:
+        cfg = load_config(_resolve(base, job.config))
+        workbook, rules_dir, agency_output = cfg.workbook, cfg.rules_dir, cfg.output_dir
+        settings = cfg.remote.model_copy(update={"cafile": str(cfg.path(cfg.remote.cafile))
+                                                 if cfg.remote.cafile else None})
+        review_days = cfg.review_days
+        wb_base = cfg.base_dir
+    else:
+        workbook = job.workbook or ""
+        rules_dir = _resolve(base, job.rules) if job.rules else None
+        agency_output = _resolve(base, job.published).parent if job.published else None
+        settings = RemoteSettings.model_validate(job.remote)
+        if settings.cafile:
+            settings = settings.model_copy(update={"cafile": str(_resolve(base, settings.cafile))})
+        wb_base = base
+    rules = Rules.load(rules_dir)
+    res.workbook = workbook
+    if is_url(workbook):
+        path = remote.fetch(workbook, settings, out, rules.file_error)
+    else:
+        path = _resolve(wb_base, workbook)
+    register = read_register(path, rules)
+    res.rows = len(register.rows)
+    res.inn = res.inn or re.sub(r"\s", "", register.info.get("inn") or "")
+    res.email = res.email or (register.info.get("email") or "").strip()
+    report_dir = out / REPORT_DIR
+    if report_dir.exists():
+        shutil.rmtree(report_dir)
+    stage_cfg = Config(output=str(out), review_days=review_days, base_dir=out)
+    report = check_workbook(path, stage_cfg, rules=rules, register=register, report_dir=report_dir, today=job.today)
+    res.errors, res.warnings = report.errors, report.warnings
+    if report.files.get("html"):
+        res.report = f"{AGENCIES_DIR}/{job.id}/{REPORT_DIR}/{report.files['html'].name}"
+    shown = [f for f in report.findings if f.severity in (Severity.ERROR, Severity.WARNING)]
+    res.findings = [_finding_line(f) for f in shown[:FINDINGS_IN_MAIL]]
+    if len(shown) > FINDINGS_IN_MAIL:
+        res.findings.append(f"… и ещё {len(shown) - FINDINGS_IN_MAIL} — в отчёте органа.")
+    if agency_output is None:
+        return
+    res.tracked = True
+    published = store.published_dir(agency_output)
+    if job.published and not published.is_dir():
+        raise PerechenError("published_missing", f"Папка опубликованных версий органа «{job.name}» {published} "
+                                                 "не найдена (ключ published в region.toml).", published)
+    baseline = store.latest(agency_output)
+    d = diff.compare(register, rules, baseline, today=job.today)
+    res.pending = len(d.changes)
+    res.deadline = d.deadline.isoformat() if d.deadline else None
+    res.earliest_change = d.earliest_change.isoformat() if d.earliest_change else None
+    res.overdue = d.overdue_working_days if d.overdue else 0
+    res.working_days_left = None if d.overdue else d.working_days_left
+    if baseline is not None:
+        from .opendata import PUBLISHED_FIELDS, cell_text
+
+        res.placed_version = baseline.name
+        res.placed = [{f.field: cell_text(r.get(f.field)) for f in PUBLISHED_FIELDS} for r in baseline.rows]
+        info = baseline.register.get("info") or {}
+        res.inn = res.inn or re.sub(r"\s", "", str(info.get("inn") or ""))
+    _last_act(agency_output, res)
+
+
+def _finding_line(f: Any) -> str:
+    where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "книга")
+    sev = "ошибка" if f.severity is Severity.ERROR else "предупреждение"
+    clause = f" (п. {f.clause})" if f.clause and f"п. {f.clause}" not in f.message else ""
+    return f"• {where} — {sev}: {f.message}{clause}"
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else base / p
+
+
+def _last_act(agency_output: Path, res: AgencyResult) -> None:
+    """The agency's last recorded act, read from a copy of its journal (the agency's files are never opened
+    for writing: SQLite would add -wal/-shm files beside it)."""
+    from .journal import JOURNAL_FILE, Journal
+
+    src = agency_output / JOURNAL_FILE
+    if not src.is_file():
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix="perechen-region-") as tmp:
+            copy = Path(tmp) / JOURNAL_FILE
+            shutil.copyfile(src, copy)
+            wal = src.with_name(src.name + "-wal")
+            if wal.is_file():
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            with Journal.open(copy, create=False) as journal:
+                act = journal.last_act()
+    except (PerechenError, OSError) as e:
+        res.act_note = f"Журнал изменений органа не прочитан: {getattr(e, 'message', None) or e}"
+        return
+    if act is not None:
+        res.act = {"number": act.number, "signed_on": act.signed_on.isoformat(), "title": act.title,
+                   "text": f"{act.citation()} «{act.title}»"}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class RegionResult:
+    name: str
+    output: Path
+    today: dt.date
+    agencies: list[AgencyResult]
+    files: dict[str, Path] = field(default_factory=dict)
+    mail: list[dict[str, Any]] = field(default_factory=list)
+    workers: int = 1
+
+    @property
+    def rows(self) -> int:
+        return sum(a.rows for a in self.agencies)
+
+    @property
+    def errors(self) -> int:
+        return sum(a.errors for a in self.agencies)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every agency clean; 1 an agency with rule errors, an overdue change or an unreadable file."""
+        return 0 if all(a.clean for a in self.agencies) else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"region": self.name, "agencies": [a.to_json() for a in self.agencies], "rows": self.rows,
+                "errors": self.errors}
+
+
+def jobs(config: RegionConfig, today: dt.date) -> list[AgencyJob]:
+    out = config.output_dir / AGENCIES_DIR
+    items = []
+    for key, a in config.agencies.items():
+        remote = (a.remote or config.remote).model_dump()
+        items.append(AgencyJob(id=key, name=a.name, base_dir=str(config.base_dir), out_dir=str(out / key),
+                               today=today, workbook=a.workbook, rules=a.rules, published=a.published,
+                               config=a.config, email=a.email, inn=a.inn, remote=remote))
+    return items
+
+
+def worker_count(n_jobs: int, limit: int | None = None) -> int:
+    return max(1, min(n_jobs, os.cpu_count() or 1, limit or n_jobs))
+
+
+def read_all(items: Sequence[AgencyJob], *, workers: int | None = None) -> list[AgencyResult]:
+    """Every agency, in worker processes (spawn: the same on Windows and Linux); results in the jobs' order."""
+    n = worker_count(len(items), workers)
+    if n <= 1:
+        return [read_agency(j) for j in items]
+    results: dict[str, AgencyResult] = {}
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in items]
+        for job, fut in futures:
+            try:
+                results[job.id] = fut.result()
+            except Exception as e:  # the worker process died (out of memory, killed): this agency only
+                results[job.id] = AgencyResult(id=job.id, name=job.name, file_error={
+                    "code": "worker_failed", "message": f"Обработка органа «{job.name}» прервана: рабочий процесс "
+                                                        f"завершился аварийно ({type(e).__name__})."})
+    return [results[j.id] for j in items]
+
+
+def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail: bool = True,
+               workers: int | None = None, on_agency: Callable[[AgencyResult], None] | None = None) -> RegionResult:
+    """Read every agency, write the dashboard, the open data and region.json, send the mails."""
+    from . import region_render
+
+    today = today or dt.date.today()
+    out = config.output_dir
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RulesError("config_broken", f"Не удалось создать папку результатов региона {out} (ключ "
+                                          f"«region.output» в {config.source or REGION_NAME}): "
+                                          f"{e.strerror or e}.", out) from None
+    items = jobs(config, today)
+    agencies = read_all(items, workers=workers)
+    result = RegionResult(name=config.region.name, output=out, today=today, agencies=agencies,
+                          workers=worker_count(len(items), workers))
+    if on_agency is not None:
+        for a in agencies:
+            on_agency(a)
+    result.files.update(write_opendata(result, out / OPENDATA_DIR))
+    result.files.update(region_render.write_dashboard(result, out))
+    if send_mail and config.mail.enabled:
+        result.mail = [r.to_dict() for r in send_region_mail(config, result)]
+    result.files["json"] = atomic_write(out / SUMMARY_NAME, json.dumps(
+        {**result.to_json(), "today": today.isoformat(), "mail": result.mail,
+         "details": [_detail(a) for a in agencies]}, ensure_ascii=False, indent=2) + "\n")
+    return result
+
+
+def _detail(a: AgencyResult) -> dict[str, Any]:
+    d = asdict(a)
+    d.pop("placed")
+    d["placed_rows"] = len(a.placed)
+    return d
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The consolidated open data (methodical recommendations 3.0 + a Frictionless data package)
+
+REGION_STRUCTURE_VERSION = "20261206"
+
+
+def _region_fields() -> list[tuple[str, str, str]]:
+    """(field, english, russian) of the consolidated set: the agency's columns, then the published ones."""
+    from .opendata import PUBLISHED_FIELDS
+    from .rules import Rules
+
+    rules = Rules.load()
+    head = [("agency_id", "Agency identifier in the region's settings", "Идентификатор органа"),
+            ("agency", "Executive body (agency) name", "Орган власти"),
+            ("inn", "Agency taxpayer number (INN)", "ИНН органа")]
+    from .opendata import russian_description
+
+    return head + [(f.field, f.english, russian_description(rules, f.field)) for f in PUBLISHED_FIELDS]
+
+
+def _csv(rows: Sequence[Sequence[str]]) -> bytes:
+    from .opendata import neutralise
+
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    for row in rows:
+        w.writerow([neutralise(c) for c in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-")
+
+
+def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
+    """data-<v>-structure-<s>.csv, structure-<s>.csv, meta.csv and datapackage.json of every placed row."""
+    from .opendata import STANDARD_VERSION, valid_until
+
+    fields = _region_fields()
+    names = [f for f, _, _ in fields]
+    rows: list[list[str]] = []
+    dates: list[dt.date] = []
+    for a in result.agencies:
+        for r in a.placed:
+            rows.append([a.id, a.name, a.inn, *(r.get(n, "") for n in names[3:])])
+            try:
+                dates.append(dt.date.fromisoformat(r.get("changed_on", "")))
+            except ValueError:
+                pass
+    updated = max(dates) if dates else result.today
+    version = updated.strftime("%Y%m%d")
+    data_name = f"data-{version}-structure-{REGION_STRUCTURE_VERSION}.csv"
+    structure_name = f"structure-{REGION_STRUCTURE_VERSION}.csv"
+    data = _csv([names, *rows])
+    structure = _csv([["field name", "english description", "russian description", "format"],
+                      *([f, en, ru, "string"] for f, en, ru in fields)])
+    identifier = f"region-{_slug(_translit(result.name)) or 'region'}-touchpoints"
+    title = f"Перечни точек взаимодействия с клиентом органов исполнительной власти ({result.name})"
+    meta = [("standardversion", STANDARD_VERSION), ("identifier", identifier), ("title", title),
+            ("description", "Точки взаимодействия с клиентами, размещённые органами власти региона на официальных "
+                            "сайтах (последняя размещённая версия перечня каждого органа): орган, ИНН, код, "
+                            "наименование, канал и вид точки, категория клиентов, удовлетворяемые потребности, "
+                            "основание включения."),
+            ("creator", result.name), ("created", version), ("modified", version),
+            ("subject", "точки взаимодействия, клиентоцентричность, обращения, перечень, регион"),
+            ("format", "CSV"), ("provenance", "Сводный набор проектного офиса региона (perechen region)."),
+            ("valid", valid_until(updated).strftime("%Y%m%d")), ("publishername", result.name),
+            ("publisherphone", ""), ("publishermbox", ""),
+            (f"data-{version}-structure-{REGION_STRUCTURE_VERSION}", data_name),
+            (f"structure-{REGION_STRUCTURE_VERSION}", structure_name)]
+    all_dates = all(_iso_date(r[names.index("changed_on")]) for r in rows if r[names.index("changed_on")])
+    schema_fields: list[dict[str, Any]] = []
+    for f, en, ru in fields:
+        spec: dict[str, Any] = {"name": f, "title": ru, "description": en, "type": "string"}
+        if f in ("agency_id", "agency", "code"):
+            spec["constraints"] = {"required": True}
+        if f == "changed_on" and all_dates:
+            spec["type"] = "date"
+        schema_fields.append(spec)
+    descriptor = {
+        "profile": "tabular-data-package", "name": identifier, "title": title, "version": version,
+        "created": updated.isoformat() + "T00:00:00Z",
+        "resources": [{
+            "profile": "tabular-data-resource", "name": "data", "path": data_name, "title": title,
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
+            "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+            "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "lineTerminator": "\r\n",
+                        "header": True},
+            "schema": {"fields": schema_fields, "primaryKey": ["agency_id", "code"]},
+        }],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("data-*-structure-*.csv"):  # one current data file (the set is rebuilt each run)
+        if old.name != data_name:
+            old.unlink()
+    files = {
+        "opendata_data": atomic_write(folder / data_name, data),
+        "opendata_structure": atomic_write(folder / structure_name, structure),
+        "opendata_meta": atomic_write(folder / "meta.csv", _csv([["property", "value"], *map(list, meta)])),
+        "opendata_datapackage": atomic_write(folder / "datapackage.json", json.dumps(
+            descriptor, ensure_ascii=False, indent=2) + "\n"),
+    }
+    return files
+
+
+def _iso_date(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+_TR = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+               ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+
+
+def _translit(text: str) -> str:
+    return "".join(_TR.get(ch, ch) for ch in text.lower())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Mail
+
+
+def _state_lines(a: AgencyResult) -> list[str]:
+    from .text import ru_date, work_days
+
+    if a.file_error:
+        return [f"Книга не проверена: {a.file_error['message']}"]
+    lines = [f"Точек в перечне: {a.rows}; ошибок: {a.errors}; предупреждений: {a.warnings}."]
+    if not a.tracked:
+        lines.append("Размещение на сайте не отслеживается (в region.toml не указана папка published органа).")
+    elif not a.pending:
+        lines.append("Неразмещённых изменений нет.")
+    else:
+        deadline = ru_date(dt.date.fromisoformat(a.deadline)) if a.deadline else "—"
+        state = (f"ПРОСРОЧЕНО на {work_days(a.overdue)}" if a.overdue else
+                 f"осталось {work_days(a.working_days_left or 0)}")
+        lines.append(f"Изменений ждут размещения на официальном сайте: {a.pending}; срок по п. 5.4 — не позднее "
+                     f"{deadline} ({state}).")
+    if a.act:
+        lines.append(f"Последний документ об утверждении: {a.act['text']}.")
+    return lines
+
+
+def compose_region_mail(config: RegionConfig, result: RegionResult) -> tuple[list[Any], list[str]]:
+    """(mails, notes): one mail to each agency's уполномоченное лицо, one summary to the office."""
+    from .mail import OutgoingMail, valid_address
+    from .text import ru_date
+
+    day = ru_date(result.today)
+    mails: list[OutgoingMail] = []
+    notes: list[str] = []
+    for a in result.agencies:
+        if not valid_address(a.email):
+            notes.append(f"{a.name}: адрес уполномоченного лица не указан (email в region.toml или «Электронная "
+                         "почта» на листе «Сведения»)")
+            continue
+        lines = [f"Уполномоченному лицу по ведению перечня точек взаимодействия с клиентом — {a.name}.", "",
+                 f"Сводка проектного офиса ({result.name}) на {day}:", *_state_lines(a)]
+        if a.findings:
+            lines += ["", "Замечания проверки:", *(f"  {f}" for f in a.findings)]
+        if a.report:
+            lines += ["", f"Отчёт проверки: {result.output / a.report}"]
+        lines += ["", "Письмо отправлено программой perechen автоматически; отвечать на него не нужно."]
+        mark = "ошибки" if a.file_error or a.errors else ("просрочено" if a.overdue else "ок")
+        mails.append(OutgoingMail(purpose="agency", to=[a.email], person=a.id, text="\n".join(lines),
+                                  subject=f"Перечень точек взаимодействия: сводка проектного офиса — {a.name} — "
+                                          f"{mark} — {day}"))
+    office = config.region.office_email or config.mail.keeper
+    if office and valid_address(office):
+        lines = [f"Сводка по перечням точек взаимодействия органов власти — {result.name}, {day}.",
+                 f"Органов: {len(result.agencies)}; точек: {result.rows}; ошибок: {result.errors}; "
+                 f"с просрочкой размещения: {sum(1 for a in result.agencies if a.overdue)}; "
+                 f"книга не прочитана: {sum(1 for a in result.agencies if a.file_error)}.", ""]
+        for a in result.agencies:
+            lines.append(f"{a.name}:")
+            lines += [f"  {line}" for line in _state_lines(a)]
+        if notes:
+            lines += ["", "Письма органам не отправлены:", *(f"  {n}" for n in notes)]
+        lines += ["", f"Сводная страница: {result.files.get('html', result.output)}",
+                  "", "Письмо отправлено программой perechen автоматически; отвечать на него не нужно."]
+        bad = sum(1 for a in result.agencies if not a.clean)
+        mails.append(OutgoingMail(purpose="office", to=[office], text="\n".join(lines),
+                                  subject=f"Перечни точек взаимодействия: сводка по региону — {result.name} — "
+                                          f"{'требуют внимания: ' + str(bad) if bad else 'замечаний нет'} — {day}"))
+    return mails, notes
+
+
+def send_region_mail(config: RegionConfig, result: RegionResult) -> list[Any]:
+    from .mail import send_all
+
+    mails, _ = compose_region_mail(config, result)
+    return send_all(config.mail, mails, base_dir=config.base_dir)
