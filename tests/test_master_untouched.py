@@ -29,6 +29,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         f'workbook = "{master}"\noutput = "out"\n\n[publish]\ntarget = "folder"\n\n'
         '[targets.folder]\ntype = "folder"\npath = "out/site"\n\n'
         '[targets.bundle]\ntype = "bundle"\npath = "out/bundle"\n', encoding="utf-8")
+    (tmp_path / "region.toml").write_text(
+        f'[region]\nname = "Регион"\noutput = "region-out"\n[agencies.a]\nname = "Орган"\nconfig = "perechen.toml"\n'
+        f'[agencies.b]\nname = "Орган Б"\nworkbook = "{master.as_posix()}"\npublished = "out/published"\n',
+        encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return master
 
@@ -52,6 +56,7 @@ COMMANDS = [
     ["approve", "--format", "json"],
     ["report"],
     ["report", "--format", "json"],
+    ["region", "--config", "region.toml", "--format", "json"],
 ]
 NO_CONFIG = {"init", "profile"}  # commands without a settings file
 
@@ -61,7 +66,8 @@ def test_master_is_byte_identical_after_command(project: Path, args: list[str]) 
     master = project
     before = (hashlib.sha256(master.read_bytes()).hexdigest(), master.stat().st_size, master.stat().st_mtime_ns)
     siblings = sorted(p.name for p in master.parent.iterdir())
-    res = CliRunner().invoke(main, [*args, "--config", "perechen.toml"] if args[0] not in NO_CONFIG else args)
+    own = args[0] in NO_CONFIG or "--config" in args
+    res = CliRunner().invoke(main, args if own else [*args, "--config", "perechen.toml"])
     assert res.exit_code in (0, 1), res.output
     assert "Traceback" not in res.output
     after = (hashlib.sha256(master.read_bytes()).hexdigest(), master.stat().st_size, master.stat().st_mtime_ns)

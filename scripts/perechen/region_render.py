@@ -12,14 +12,15 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .fsutil import atomic_write
 from .jinja import TemplateSet, get_template
 from .text import plural, ru_date, work_days
 
-if TYPE_CHECKING:
-    from .region import AgencyResult, RegionResult
+# perechen.region's AgencyResult and RegionResult (duck-typed: region imports this module, not the other way).
+AgencyResult = Any
+RegionResult = Any
 
 INDEX = "index.html"
 TEMPLATE = "region.html"

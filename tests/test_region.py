@@ -1,0 +1,361 @@
+"""``perechen region`` (issue 14 §2): a region of agencies with different profiles, one unreadable workbook, one
+broken profile, one overdue agency with a recorded act, one workbook on the suite's WebDAV server; the mails through
+the suite's SMTP server, the open data through ``frictionless validate``, the dashboard in Chromium."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from perechen.cli import main
+from perechen.journal import Journal, journal_path
+from perechen.opendata import PUBLISHED_FIELDS
+from perechen.region import AgencyJob, read_agency, worker_count
+from perechen.rules import Rules
+from perechen.template import build_workbook
+from tests.conftest import EXAMPLE
+from tests.test_opendata import _frictionless
+from tests.test_profiles import add_kind_profile, renumbered_profile
+
+TODAY = "2027-06-01"  # far after the overdue agency's change (02.11.2026)
+DAV_PASSWORD_ENV = "PERECHEN_TEST_REGION_DAV_PASSWORD"
+SMTP_PASSWORD_ENV = "PERECHEN_TEST_REGION_SMTP_PASSWORD"
+OFFICE = "office@region.example.ru"
+
+
+def _run(*args: str) -> Any:
+    res = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in res.output, res.output
+    return res
+
+
+def _workbook(path: Path, rules: Rules, rows: list[dict[str, Any]], email: str, inn: str) -> Path:
+    info = {**EXAMPLE.INFO, "email": email, "inn": inn}
+    path.write_bytes(build_workbook(rules, rows, info))
+    return path
+
+
+def _publish(folder: Path) -> None:
+    res = _run("publish", "--config", str(folder / "perechen.toml"))
+    assert res.exit_code == 0, res.output
+
+
+def _snapshot(*roots: Path) -> dict[str, tuple[str, int, int]]:
+    out = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                out[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_size, st.st_mtime_ns)
+            else:
+                out[str(p)] = ("dir", 0, 0)
+    return out
+
+
+@dataclass
+class Region:
+    toml: Path
+    out: Path
+    agencies: Path
+
+
+def build_region(tmp_path: Path, *, dav: Any = None, smtp: Any = None) -> Region:
+    """Agencies built like the office would meet them. ``dav``/``smtp``: the suite's servers, when given."""
+    rules = Rules.load()
+    root = tmp_path / "agencies"
+    root.mkdir()
+    rows = EXAMPLE.rows()
+
+    # gtn — its own perechen.toml; published, then a row changed on 02.11.2026 (overdue on TODAY); an act recorded.
+    gtn = root / "gtn"
+    gtn.mkdir()
+    wb = _workbook(gtn / "perechen.xlsx", rules, rows, "gtn@example.ru", "3906000001")
+    (gtn / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "output"\n[publish]\ntarget = "folder"\n'
+                                       '[targets.folder]\ntype = "folder"\npath = "output/site"\n', encoding="utf-8")
+    _publish(gtn)
+    changed = copy.deepcopy(rows)
+    changed[1]["name"] = changed[1]["name"] + " (новая редакция)"
+    changed[1]["changed_on"] = dt.date(2026, 11, 2)
+    _workbook(wb, rules, changed, "gtn@example.ru", "3906000001")
+    with Journal.open(journal_path(gtn / "output")) as j:
+        j.add_draft("20261201-01", created_at=dt.datetime(2026, 12, 1, 10), kind="approve", baseline=None,
+                    fingerprint="f" * 64, row_count=len(rows), folder=str(gtn / "output" / "approvals" / "x"))
+        j.record_act("20261201-01", number="31-о", signed_on=dt.date(2026, 12, 2),
+                     title="Об утверждении перечня точек взаимодействия с клиентом",
+                     recorded_at=dt.datetime(2026, 12, 2, 12))
+
+    # ext — a profile with an extra kind, and a row of that kind; not tracked (no published folder).
+    ext = root / "ext"
+    profile_ext = add_kind_profile(ext / "profile")
+    rules_ext = Rules.load(profile_ext)
+    rows_ext = copy.deepcopy(rows)
+    rows_ext[0]["kind"] = "региональный портал"
+    rows_ext[0]["channel"] = "цифровая"
+    _workbook(ext / "perechen.xlsx", rules_ext, rows_ext, "", "3906000002")
+
+    # renum — an order numbering its final provisions 6.x; published through its own settings, read here by
+    # workbook + rules + published.
+    ren = root / "renum"
+    profile_ren = renumbered_profile(ren / "profile")
+    _workbook(ren / "perechen.xlsx", Rules.load(profile_ren), rows, "renum@example.ru", "3906000003")
+    (ren / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "output"\nrules = "profile"\n'
+                                       '[targets.folder]\ntype = "folder"\npath = "output/site"\n', encoding="utf-8")
+    _publish(ren)
+
+    # bad — not a workbook at all; brokenprof — a profile whose lists.toml is not TOML.
+    (root / "bad").mkdir()
+    (root / "bad" / "perechen.xlsx").write_text("Код;Наименование\n", encoding="utf-8")
+    broken = root / "brokenprof"
+    renumbered_profile(broken / "profile")
+    (broken / "profile" / "lists.toml").write_text("[kinds\n", encoding="utf-8")
+    _workbook(broken / "perechen.xlsx", rules, rows, "", "")
+
+    agencies = f'''
+[agencies.gtn]
+name = "Служба гостехнадзора"
+config = "{(gtn / 'perechen.toml').as_posix()}"
+
+[agencies.ext]
+name = "Министерство цифрового развития"
+workbook = "{(ext / 'perechen.xlsx').as_posix()}"
+rules = "{profile_ext.as_posix()}"
+email = "ext@example.ru"
+
+[agencies.renum]
+name = "Агентство по архитектуре"
+workbook = "{(ren / 'perechen.xlsx').as_posix()}"
+rules = "{profile_ren.as_posix()}"
+published = "{(ren / 'output' / 'published').as_posix()}"
+
+[agencies.bad]
+name = "Министерство примеров"
+workbook = "{(root / 'bad' / 'perechen.xlsx').as_posix()}"
+email = "bad@example.ru"
+
+[agencies.brokenprof]
+name = "Служба с испорченным профилем"
+workbook = "{(broken / 'perechen.xlsx').as_posix()}"
+rules = "{(broken / 'profile').as_posix()}"
+'''
+    if dav is not None:
+        _workbook(dav.root / "perechen.xlsx", rules, rows, "dav@example.ru", "3906000004")
+        agencies += f'''
+[agencies.dav]
+name = "Агентство на сервере"
+workbook = "{dav.url}perechen.xlsx"
+[agencies.dav.remote]
+user = "{dav.user}"
+password_env = "{DAV_PASSWORD_ENV}"
+timeout = 10
+'''
+    mail = ""
+    if smtp is not None:
+        mail = (f'\n[mail]\nenabled = true\nhost = "{smtp.host}"\nport = {smtp.port}\nuser = "{smtp.user}"\n'
+                f'password_env = "{SMTP_PASSWORD_ENV}"\nsender = "perechen@region.example.ru"\n')
+    office = tmp_path / "office"
+    office.mkdir()
+    toml = office / "region.toml"
+    toml.write_text(f'[region]\nname = "Калининградская область"\noutput = "out"\noffice_email = "{OFFICE}"\n'
+                    f'{mail}{agencies}', encoding="utf-8")
+    return Region(toml=toml, out=office / "out", agencies=root)
+
+
+@pytest.fixture
+def full_region(tmp_path: Path, webdav: Any, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Region,
+                                                                                                          Any, Any]]:
+    monkeypatch.setenv(DAV_PASSWORD_ENV, webdav.password)
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, smtp.password)
+    region = build_region(tmp_path, dav=webdav, smtp=smtp)
+    yield region, webdav, smtp
+
+
+def test_region_over_every_kind_of_agency(full_region: tuple[Region, Any, Any]) -> None:
+    region, webdav, smtp = full_region
+    before = _snapshot(region.agencies, webdav.root)
+    res = _run("region", "--config", str(region.toml), "--format", "json", "--today", TODAY)
+    assert res.exit_code == 1, res.output  # gtn is overdue, bad and brokenprof are unreadable
+    doc = json.loads(res.stdout)
+    assert set(doc) == {"region", "agencies", "rows", "errors"} and doc["region"] == "Калининградская область"
+    by = {a["id"]: a for a in doc["agencies"]}
+    assert list(by) == ["gtn", "ext", "renum", "bad", "brokenprof", "dav"]  # the order of region.toml
+    for a in doc["agencies"]:
+        assert set(a) == {"id", "name", "rows", "errors", "warnings", "pending", "deadline", "overdue", "file_error"}
+
+    gtn = by["gtn"]
+    assert gtn["file_error"] is None and gtn["rows"] == 8 and gtn["errors"] == 0
+    assert gtn["pending"] == 1 and gtn["deadline"] == "2026-11-17" and gtn["overdue"] > 100
+
+    assert by["ext"]["file_error"] is None and by["ext"]["errors"] == 0  # the extra kind is a kind of its profile
+    assert by["ext"]["deadline"] is None and by["ext"]["overdue"] == 0
+    assert by["renum"]["file_error"] is None and by["renum"]["errors"] == 0 and by["renum"]["pending"] == 0
+    assert by["bad"]["file_error"]["code"] in {"csv", "not_xlsx"} and by["bad"]["rows"] == 0
+    assert "bad" in by["bad"]["file_error"]["message"] and "Traceback" not in by["bad"]["file_error"]["message"]
+    assert by["brokenprof"]["file_error"]["code"] == "rules_broken"
+    assert "lists.toml" in by["brokenprof"]["file_error"]["message"]
+    assert by["dav"]["file_error"] is None and by["dav"]["rows"] == 8
+    assert doc["rows"] == sum(a["rows"] for a in doc["agencies"]) == 32
+    assert doc["errors"] == sum(a["errors"] for a in doc["agencies"])
+
+    # Nothing was written beside any agency, nor on the server (GET only).
+    assert _snapshot(region.agencies, webdav.root) == before
+    assert {e["method"] for e in webdav.requests_log()} == {"GET"}
+
+    # Outputs in the region's folder only.
+    out = region.out
+    assert (out / "index.html").is_file() and (out / "region.json").is_file()
+    assert (out / "agencies" / "gtn" / "report" / "report.html").is_file()
+    summary = json.loads((out / "region.json").read_text(encoding="utf-8"))
+    gtn_detail = next(d for d in summary["details"] if d["id"] == "gtn")
+    assert gtn_detail["act"]["number"] == "31-о" and gtn_detail["placed_rows"] == 8
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "приказ от 02.12.2026 № 31-о" in index and "просрочено на" in index
+    assert 'href="agencies/gtn/report/report.html"' in index
+    assert by["bad"]["file_error"]["message"].split(":")[0] in index
+
+    # Mail: each agency's уполномоченное лицо with its own part, and the office's summary.
+    mails = smtp.wait_for(6)
+    to = {m.envelope_to[0]: m for m in mails}
+    assert set(to) == {"gtn@example.ru", "ext@example.ru", "renum@example.ru", "bad@example.ru", "dav@example.ru",
+                       OFFICE}
+    assert "Служба гостехнадзора" in to["gtn@example.ru"].subject
+    assert "ПРОСРОЧЕНО" in to["gtn@example.ru"].text and "Агентство по архитектуре" not in to["gtn@example.ru"].text
+    assert "Книга не проверена" in to["bad@example.ru"].text
+    office = to[OFFICE].text
+    for name in ("Служба гостехнадзора", "Министерство цифрового развития", "Агентство по архитектуре",
+                 "Министерство примеров", "Служба с испорченным профилем", "Агентство на сервере"):
+        assert name in office
+    assert "Служба с испорченным профилем: адрес уполномоченного лица не указан" in office
+
+
+def test_region_open_data_is_every_placed_row_and_frictionless_accepts_it(tmp_path: Path) -> None:
+    region = build_region(tmp_path)
+    res = _run("region", "--config", str(region.toml), "--no-mail", "--today", TODAY)
+    assert res.exit_code == 1, res.output
+    folder = region.out / "opendata"
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    resource = package["resources"][0]
+    names = [f["name"] for f in resource["schema"]["fields"]]
+    assert names[:3] == ["agency_id", "agency", "inn"] and names[3:] == [f.field for f in PUBLISHED_FIELDS]
+    import csv
+
+    with (folder / resource["path"]).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # gtn's and renum's published versions (8 rows each); the change not yet placed is not in it.
+    assert sorted({(r["agency_id"], r["agency"], r["inn"]) for r in rows}) == [
+        ("gtn", "Служба гостехнадзора", "3906000001"), ("renum", "Агентство по архитектуре", "3906000003")]
+    assert len(rows) == 16 and not any("(новая редакция)" in r["name"] for r in rows)
+    meta = (folder / "meta.csv").read_text(encoding="utf-8")
+    assert "standardversion,http://opendata.gosmonitor.ru/standard/3.0" in meta and resource["path"] in meta
+    done = _frictionless(folder)
+    assert done.returncode == 0 and json.loads(done.stdout)["valid"], done.stdout[-3000:]
+
+
+@pytest.mark.browser
+def test_region_dashboard_in_chromium(tmp_path: Path) -> None:
+    from tests.browser import check_page, require_browser
+
+    require_browser()
+    region = build_region(tmp_path)
+    res = _run("region", "--config", str(region.toml), "--no-mail", "--today", TODAY)
+    assert res.exit_code == 1, res.output
+    index = region.out / "index.html"
+    html = index.read_text(encoding="utf-8")
+    assert "<script" not in html and '<html lang="ru">' in html and "<caption>" in html
+    assert 'scope="col"' in html and 'scope="row"' in html and "<svg" in html and 'role="img"' in html
+    # Sortable without a script: every header links to a pre-rendered view, which exists and is sorted.
+    hrefs = re.findall(r'<th scope="col"[^>]*><a href="([^"]+)"', html)
+    assert len(hrefs) == 6 and all((region.out / h).is_file() for h in hrefs)
+    by_errors = (region.out / "sort-pending-desc.html").read_text(encoding="utf-8")
+    assert 'aria-sort="descending"' in by_errors
+    first = re.search(r'<th scope="row">(?:<a [^>]+>)?([^<]+)', by_errors)
+    assert first and first.group(1) == "Служба гостехнадзора"  # the one pending change
+    for page in (index, region.out / "sort-days-asc.html"):
+        result = check_page(page)
+        assert not result.serious, result.describe(result.serious)
+        assert result.lang == "ru" and result.console_errors == [] and result.external_requests == []
+        zoomed = check_page(page, zoom=2.0)
+        assert not zoomed.serious, zoomed.describe(zoomed.serious)
+        assert not zoomed.horizontal_scroll_at_200, zoomed.scroll_width_at_200
+
+
+def test_agencies_are_read_in_worker_processes(tmp_path: Path) -> None:
+    """The pool's results are the same as reading each agency in this process, in the same order."""
+    from perechen.region import jobs, load_region, read_all
+
+    region = build_region(tmp_path)
+    cfg = load_region(region.toml)
+    items = jobs(cfg, dt.date.fromisoformat(TODAY))
+    assert worker_count(len(items)) == min(len(items), os.cpu_count() or 1)
+    parallel = read_all(items, workers=2)
+    inline = [read_agency(j) for j in items]
+    strip = [(a.id, a.rows, a.errors, a.warnings, a.pending, a.deadline, a.overdue, a.file_error) for a in parallel]
+    assert strip == [(a.id, a.rows, a.errors, a.warnings, a.pending, a.deadline, a.overdue, a.file_error)
+                     for a in inline]
+
+
+def test_a_worker_never_raises(tmp_path: Path) -> None:
+    job = AgencyJob(id="x", name="Орган", base_dir=str(tmp_path), out_dir=str(tmp_path / "out"),
+                    today=dt.date(2026, 12, 1), config=str(tmp_path / "нет.toml"))
+    res = read_agency(job)
+    assert res.file_error is not None and res.file_error["code"] == "config_broken"
+    assert "нет.toml" in res.file_error["message"]
+
+
+def test_a_clean_region_exits_0_and_prints_text(tmp_path: Path) -> None:
+    rules = Rules.load()
+    wb = _workbook(tmp_path / "a.xlsx", rules, EXAMPLE.rows(), "", "")
+    toml = tmp_path / "region.toml"
+    toml.write_text(f'[region]\nname = "Тест"\noutput = "out"\n[agencies.a]\nname = "Орган А"\nworkbook = '
+                    f'"{wb.as_posix()}"\n', encoding="utf-8")
+    res = _run("region", "--config", str(toml))
+    assert res.exit_code == 0, res.output
+    assert "Регион: Тест. Органов: 1; точек: 8; ошибок: 0." in res.output
+    assert "Размещение на сайте не отслеживается" in res.output and "Сводная страница:" in res.output
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (None, ["не найден", "region.toml"]),
+    ('[region]\nname = "Р"\n[agencies.a]\nname = "А"\n', ["ключ «agencies.a»", "workbook", "config"]),
+    ('[region]\nname = "Р"\n[agencies.a]\nname = "А"\nconfig = "x.toml"\nworkbook = "a.xlsx"\n',
+     ["ключ «agencies.a.workbook»"]),
+    ('[region]\nname = "Р"\n[agencies."а б"]\nname = "А"\nworkbook = "a.xlsx"\n', ["ключ «agencies»", "«а б»"]),
+    ('[region]\nname = "Р"\n[agencies]\n', ["не описано ни одного органа"]),
+    ('[region]\noutput = "o"\n[agencies.a]\nname = "А"\nworkbook = "a.xlsx"\n', ["ключ «region.name»"]),
+    ('[region\n', ["синтаксическая ошибка TOML", "строке 1"]),
+])
+def test_a_broken_region_file_exits_2_naming_file_and_key(tmp_path: Path, content: str | None,
+                                                         words: list[str]) -> None:
+    toml = tmp_path / "region.toml"
+    if content is not None:
+        toml.write_text(content, encoding="utf-8")
+    res = _run("region", "--config", str(toml), "--format", "json")
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    assert doc["file_error"]["code"] == "config_broken"
+    msg = doc["file_error"]["message"]
+    assert str(toml) in msg
+    for w in words:
+        assert w in msg, msg
+    assert not (tmp_path / "region-output").exists()
+
+
+def test_the_readme_region_example_is_a_valid_region_file(tmp_path: Path) -> None:
+    from perechen.region import load_region
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**region.toml.**", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "region.toml").write_text(block, encoding="utf-8")
+    cfg = load_region(tmp_path / "region.toml")
+    assert list(cfg.agencies) == ["gtn", "mincifra"] and cfg.agencies["mincifra"].remote is not None
+    assert cfg.agencies["mincifra"].workbook == "\\\\server\\mincifra\\perechen.xlsx"
