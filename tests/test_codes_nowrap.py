@@ -69,7 +69,7 @@ def test_codes_are_marked_up_as_codes(tmp_path: Path, make_workbook: Any, good_r
     last = sorted(p for p in reports.iterdir() if p.is_dir())[-1]
     summary = (last / "summary.html").read_text("utf-8")
     assert any(c.startswith("ТВ-") for c in CODE_CELL.findall(summary)), "a finding's row code"
-    assert ".code { white-space: nowrap" in (reports / "index.html").read_text("utf-8")
+    assert ".code, .size { white-space: nowrap" in (reports / "index.html").read_text("utf-8")
 
 
 @pytest.mark.browser

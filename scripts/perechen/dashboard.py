@@ -19,7 +19,8 @@ from typing import Any
 from .fsutil import atomic_write, stamp
 from .jinja import TemplateSet, get_template
 from .locks import LockInfo
-from .summary import HistoryEntry, NightlySummary
+from .retention import disk_usage
+from .summary import DiskUsage, HistoryEntry, NightlySummary
 from .text import ru_date_text, ru_datetime, ru_datetime_text, ru_day_month
 
 HISTORY_FILE = "history.jsonl"
@@ -228,7 +229,7 @@ def _run_links(entry: HistoryEntry) -> list[tuple[str, str]]:
 
 
 def render_dashboard(reports_root: Path, history: Sequence[HistoryEntry], *, chart_runs: int = 30,
-                     now: dt.datetime | None = None) -> str:
+                     now: dt.datetime | None = None, disk: DiskUsage | None = None) -> str:
     latest = history[-1] if history else None
     latest_summary = _load_summary(reports_root, latest) if latest else None
     state_entry: HistoryEntry | None = None
@@ -246,7 +247,7 @@ def render_dashboard(reports_root: Path, history: Sequence[HistoryEntry], *, cha
         latest=latest, latest_summary=latest_summary, state=state, state_entry=state_entry,
         stale_state=bool(latest and state_entry and state_entry is not latest),
         runs=runs, latest_links=runs[0][1] if runs else [], total_runs=len(history),
-        chart=chart(history, runs=chart_runs),
+        chart=chart(history, runs=chart_runs), disk=disk,
     )
 
 
@@ -259,8 +260,19 @@ def _extra_label(key: str, path: str) -> str:
     return {"html": "страница", "xlsx": "Excel", "json": "JSON", "csv": "CSV"}.get(ext, key)
 
 
-def write_dashboard(reports_root: Path, *, chart_runs: int = 30, now: dt.datetime | None = None) -> Path:
-    html = render_dashboard(reports_root, load_history(reports_root), chart_runs=chart_runs, now=now)
+def measure_disk(output_dir: Path) -> DiskUsage | None:
+    """The disk used by output/ (None when it cannot be measured: the dashboard is still written)."""
+    try:
+        return DiskUsage.from_bytes(disk_usage(output_dir))
+    except OSError:
+        return None
+
+
+def write_dashboard(reports_root: Path, *, chart_runs: int = 30, now: dt.datetime | None = None,
+                    output_dir: Path | None = None) -> Path:
+    """Rewrite ``index.html``; the disk used is measured in ``output_dir`` (by default the folder above reports/)."""
+    disk = measure_disk(output_dir if output_dir is not None else reports_root.parent)
+    html = render_dashboard(reports_root, load_history(reports_root), chart_runs=chart_runs, now=now, disk=disk)
     return atomic_write(reports_root / INDEX_FILE, html)
 
 

@@ -650,7 +650,8 @@ class _Run:
         from .dashboard import write_dashboard
 
         try:
-            return write_dashboard(self.reports_root, chart_runs=self.config.nightly.chart_runs)
+            return write_dashboard(self.reports_root, chart_runs=self.config.nightly.chart_runs,
+                                   output_dir=self.config.output_dir)
         except PerechenError as e:  # e.g. index.html open in another program: the run's own work is done
             log.warning("Сводка index.html не обновлена: %s", e.message)
             self.s.errors.append(RunError(stage="dashboard", code=e.code, message=e.message))

@@ -29,6 +29,8 @@ from pydantic import (
     model_serializer,
 )
 
+from .text import ru_size
+
 SUMMARY_VERSION = 1
 HISTORY_VERSION = 1
 
@@ -185,6 +187,48 @@ class MailPart(_Part):
     results: list[MailSent] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # responsible persons without an address
     text: str = ""
+
+
+class DiskPart(_Part):
+    """One top-level part of output/ and the bytes it holds."""
+
+    name: str = ""  # the folder's name in output/ (``other``: files directly in output/)
+    label: str = ""
+    bytes: int = 0
+
+    @property
+    def size_text(self) -> str:
+        return ru_size(self.bytes)
+
+
+#: What each part of output/ is, for people (unknown folders are shown by their name).
+DISK_PART_LABELS = {
+    "reports": "отчёты ночных проверок (output/reports)",
+    "published": "опубликованные версии — хранятся всегда (output/published)",
+    "approvals": "черновики и акты утверждения — хранятся всегда (output/approvals)",
+    "site": "страница для сайта (output/site)",
+    "logs": "журналы работы (output/logs)",
+    "other": "прочие файлы в output",
+}
+
+
+class DiskUsage(_Part):
+    """The disk used by output/ when the dashboard was made (total and by part, largest first)."""
+
+    total: int = 0
+    parts: list[DiskPart] = Field(default_factory=list)
+
+    @property
+    def total_text(self) -> str:
+        return ru_size(self.total)
+
+    @classmethod
+    def from_bytes(cls, usage: dict[str, int]) -> DiskUsage:
+        """From :func:`perechen.retention.disk_usage` (``{part: bytes, …, "total": bytes}``)."""
+        parts = [DiskPart(name=k, label=DISK_PART_LABELS.get(k, f"output/{k}"), bytes=int(v))
+                 for k, v in usage.items() if k != "total"]
+        parts.sort(key=lambda p: (-p.bytes, p.name))
+        return cls(total=int(usage.get("total", sum(p.bytes for p in parts))), parts=parts)
 
 
 # --------------------------------------------------------------------------------------------------

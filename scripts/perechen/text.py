@@ -111,6 +111,21 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
+def ru_size(n: int) -> str:
+    """A size in bytes as people read it, in Russian units with a decimal comma: «512 Б», «9 КБ», «1,2 МБ», «3,4 ГБ».
+
+    Kilobytes are whole (at least 1), megabytes and gigabytes have one decimal; 1 КБ = 1024 Б.
+    """
+    n = max(0, int(n))
+    if n < 1024:
+        return f"{n} Б"
+    if n < 1024 ** 2:
+        return f"{max(1, round(n / 1024))} КБ"
+    if n < 1024 ** 3:
+        return f"{n / 1024 ** 2:.1f} МБ".replace(".", ",")
+    return f"{n / 1024 ** 3:.1f} ГБ".replace(".", ",")
+
+
 def work_days(n: int) -> str:
     """«1 рабочий день», «3 рабочих дня», «10 рабочих дней»."""
     return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
