@@ -1,7 +1,8 @@
 """Imports in scripts/perechen point one way, down the layers of issue 10, and never form a cycle.
 
-Every import counts: module level, inside functions, under ``if TYPE_CHECKING``, ``from . import x``. A new module
-must be given its layer in LAYERS below (the test names it otherwise).
+Every import counts: module level, inside functions, under ``if TYPE_CHECKING``, ``from . import x``, and the
+package ``__init__`` an import runs first. A new module must be given its layer in LAYERS below (the test names it
+otherwise).
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def _imports(module: str, path: Path) -> list[tuple[str, int]]:
             for alias in node.names:  # `from . import x` imports the submodule x when there is one
                 sub = f"{target}.{alias.name}" if target else alias.name
                 found.append((sub if sub in MODULES else target, node.lineno))
+    # Importing a.b.c runs a/__init__ and a/b/__init__ first: those are edges too (a cycle may pass through a
+    # package's __init__), except the importer's own packages, which are already being imported.
+    own = {".".join(module.split(".")[:i]) for i in range(len(module.split(".")))}
+    for target, line in list(found):
+        parts = target.split(".")
+        found += [(p, line) for i in range(1, len(parts)) if (p := ".".join(parts[:i])) in MODULES and p not in own]
     return [(m, line) for m, line in found if m != module]
 
 
@@ -145,6 +152,7 @@ def test_the_walk_sees_function_level_and_relative_imports() -> None:
     assert any(t == "diff" for t, _ in GRAPH["stages"])  # `from . import diff, store` inside diff_workbook
     assert any(t == "ods" for t, _ in GRAPH["reader.files"])  # `from .. import ods` inside _open_ods
     assert any(t == "reader.files" for t, _ in GRAPH["reader"])  # a package's __init__: `from .files import …`
+    assert any(t == "renderers" for t, _ in GRAPH["stages"])  # `from .renderers.x import …` runs renderers/__init__
     assert _layer("targets.base") == _layer("publish") and _layer("") == len(LAYERS) - 1
 
 
