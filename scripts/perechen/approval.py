@@ -57,6 +57,7 @@ PERECHEN_XLSX = "perechen.xlsx"
 CHANGES_XLSX = "izmeneniya.xlsx"
 TMP_PREFIX = ".tmp-"
 CASE_KEYS = tuple(CASES)
+TITLE_SUFFIX_DEMO = " (демонстрационный приказ)"
 _DATE_RE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 
 

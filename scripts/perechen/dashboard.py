@@ -131,10 +131,19 @@ def _plural_days(n: Any) -> str:
     return plural(k, "рабочий день", "рабочих дня", "рабочих дней")
 
 
+def _plural_changes(n: Any) -> str:
+    from .text import plural
+
+    try:
+        return plural(int(n), "включённое изменение", "включённых изменения", "включённых изменений")
+    except (TypeError, ValueError):
+        return ""
+
+
 TEMPLATES = TemplateSet(
     "dashboard",
     filters={"ddmm": _date_ru, "dt": _datetime_ru, "dts": lambda v: _datetime_ru(v, seconds=True),
-             "plural_days": _plural_days},
+             "plural_days": _plural_days, "plural_changes": _plural_changes},
     globals={"STATUS_TEXT": STATUS_TEXT, "FILE_LABELS": FILE_LABELS},
 )
 

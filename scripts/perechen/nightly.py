@@ -46,6 +46,7 @@ from .remote import is_url
 from .retention import prune_reports
 from .summary import (
     SUMMARY_VERSION,
+    ApprovalPart,
     ChangeItem,
     CheckPart,
     CountItem,
@@ -60,8 +61,9 @@ from .summary import (
     ResponsibleCounts,
     RunError,
     SeverityCounts,
+    StageItem,
 )
-from .text import ru_datetime
+from .text import ru_date, ru_datetime
 
 log = logging.getLogger("perechen.nightly")
 
@@ -215,6 +217,10 @@ class _Run:
         self.blocking = 0  # rule errors that hold back the publication (publish.blocking_errors)
         self.diff_result: Any = None
         self.calendar: Any = None
+        self.journal: Any = None  # perechen.journal.Journal, open from the diff stage to the end of the run
+        self.approved: Any = None  # (ActRecord, Draft) of the last recorded act
+        self.act_mode = config.approval.mode == "act"
+        self.observed_at = dt.datetime.combine(self.today, self.started.time()).replace(microsecond=0)
         self.s = NightlySummary(
             schema_version=SUMMARY_VERSION,
             started=self.started.isoformat(timespec="seconds"),
@@ -252,8 +258,13 @@ class _Run:
             if checked:
                 diffed = self._stage("diff", self._diff)
                 self._stage("publish", lambda: self._publish(diffed))
+                if self.journal is not None:
+                    self._stage("approval", self._stages)
         else:
             self._stage("file_error_report", self._file_error_report)
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
         self._decide_exit()
         self._stage("mail", self._mail)  # SMTP failures are recorded inside; only a bug fails this stage
         self._decide_exit()
@@ -425,10 +436,35 @@ class _Run:
 
     def _diff(self) -> bool:
         assert self.run_dir is not None
+        from . import clock
+
+        assert self.register is not None
         self.calendar = self._calendar()
+        mode = self.config.approval.mode
+        appr = self.s.approval = ApprovalPart(mode=mode)
+        self.journal, rebuilt = clock.open_journal(self.config.output_dir, self.rules)
+        if rebuilt is not None:
+            appr.warnings.append(rebuilt.message())
+            log.warning("%s", rebuilt.message())
+        observed = clock.observed_days(self.journal, clock.included_codes(self.register, self.rules),
+                                       today=self.today, mode=mode)
         result = stages.diff_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
-                                      register=self.register, today=self.today, write_reports=True,
-                                      calendar=self.calendar)
+                                      register=self.register, today=self.today, write_reports=False,
+                                      calendar=self.calendar, observed=observed)
+        clock.observe(self.journal, result, self.register, self.rules, observed_at=self.observed_at)
+        if self.demo:
+            self._demo_act()
+        self.approved = clock.last_approved(self.config.output_dir, self.journal)
+        if self.approved is not None:
+            appr.act = clock.act_citation(self.journal, upto=self.approved[0])
+        if self.act_mode:
+            waiting = clock.act_waiting(result, self.approved)
+            result.act_waiting = waiting.to_dict()
+            appr.waiting_for_act, appr.waiting_codes = waiting.count, list(waiting.codes)
+            appr.waiting_since = waiting.since.isoformat() if waiting.since else None
+            log.info("Ждут приказа: %d включённых изменений%s.", waiting.count,
+                     f" (с {waiting.since.isoformat()})" if waiting.since else "")
+        stages.write_diff(result, self.rules, self.config, self.run_dir)
         for key, path in result.files.items():
             self.files[f"diff_{key}"] = _rel(Path(path), self.run_dir)
         self.diff_result = result
@@ -437,6 +473,41 @@ class _Run:
                  d.baseline or "(нет опубликованной)", d.pending_changes, d.pending_review, d.deadline,
                  d.working_days_left, ", ПРОСРОЧЕНО" if d.overdue else "")
         return True
+
+    def _demo_act(self) -> None:
+        """``nightly --demo``: a draft and a demonstration act («демонстрационный приказ») for the bundled register."""
+        from .approval import TITLE_SUFFIX_DEMO, ApprovalError, blocking_findings, prepare_draft, record_act
+
+        assert self.register is not None and self.s.approval is not None
+        if self.report is not None and blocking_findings(self.register, self.rules, self.report.findings):
+            self.s.approval.warnings.append("демонстрационный приказ не подготовлен: в утверждаемых строках есть "
+                                            "ошибки.")
+            return
+        try:
+            draft = prepare_draft(self.register, self.rules, self.config.output_dir, self.journal,
+                                  now=self.observed_at, demo=True)
+        except ApprovalError as e:
+            if e.code == "nothing_to_approve":
+                return
+            raise
+        title = ("Об утверждении перечня точек взаимодействия с клиентом" if draft.kind == "approve" else
+                 "О внесении изменений в перечень точек взаимодействия с клиентом") + TITLE_SUFFIX_DEMO
+        act = record_act(self.config.output_dir, self.journal, draft.id, number="ДЕМО", signed_on=self.today,
+                         title=title, today=self.today, now=self.observed_at)
+        self.s.approval.demo_act = (f"{act.citation()} «{act.title}» — демонстрационный приказ, записан "
+                                    f"автоматически к проекту {draft.id} ({draft.docx}); настоящий приказ "
+                                    "подписывает руководитель, его записывает perechen approve --record.")
+        log.info("Демонстрация: %s", self.s.approval.demo_act)
+
+    def _stages(self) -> None:
+        """Each pending change's stage (observed, included, approved, placed) with working days left."""
+        from . import clock
+
+        appr = self.s.approval
+        assert appr is not None and self.journal is not None
+        rows = clock.pending_stages(self.journal, self.calendar, today=self.today, mode=self.config.approval.mode,
+                                    placed_since=self.observed_at)
+        appr.stages = [StageItem.model_validate(r.to_dict()) for r in rows]
 
     def _diff_summary(self, result: Any) -> DiffPart:
         data: dict[str, Any] = result.to_dict()
@@ -496,6 +567,8 @@ class _Run:
         if not auto:
             pub.reason = "auto_off"
             pub.text = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
+        elif self.act_mode and diffed:
+            self._act_publication(pub)
         elif chk is not None and self.blocking:
             pub.reason = "rule_errors"
             pub.text = (f"не выполнялась: ошибки в строках, которые размещаются, или в книге в целом "
@@ -514,7 +587,8 @@ class _Run:
         try:
             # The register nightly checked is handed over: one read of the workbook for the whole run.
             result = publish.publish_workbook(self.workbook, self.config, rules=self.rules, register=self.register,
-                                              today=self.today, target=self.config.publish.target)
+                                              today=self.today, target=self.config.publish.target, observe=False,
+                                              now=lambda: self.observed_at)
         except PerechenError as e:
             pub.ok = False
             pub.error = e.message
@@ -542,6 +616,22 @@ class _Run:
             pub.error = reasons
             pub.text = f"НЕ выполнена: {reasons} Опубликованная версия осталась прежней."
             raise PerechenError("publish_refused", pub.text)
+
+    def _act_publication(self, pub: PublishPart) -> None:
+        """``"act"`` mode: place the last approved draft's rows when they are not on the site yet."""
+        from . import store
+
+        if self.approved is None:
+            pub.reason = "no_act"
+            pub.text = ("не выполнялась: перечень утверждается приказом ([approval] mode = \"act\"), а приказ ещё "
+                        "не записан (perechen approve, затем perechen approve --record).")
+            return
+        act, draft = self.approved
+        latest = store.latest(self.config.output_dir)
+        if latest is not None and latest.fingerprint == draft.fingerprint:
+            pub.reason = "no_changes"
+            pub.text = (f"не требуется: на официальном сайте уже строки, утверждённые приказом от "
+                        f"{ru_date(act.signed_on)} № {act.number}.")
 
     def _decide_exit(self) -> None:
         chk, diff = self.s.check, self.s.diff
@@ -689,6 +779,17 @@ class _Run:
                     add("diff", ln)
         if s.publish and s.publish.text:
             add("publish", f"Публикация: {s.publish.text}")
+        if s.approval is not None:
+            from .diff import act_waiting_line
+
+            a = s.approval
+            if a.demo_act:
+                add("approval", f"Демонстрация: {a.demo_act}")
+            add("approval", a.act or "Приказ об утверждении перечня не записан: страница не ссылается на "
+                                     "утверждающий документ.")
+            if a.waiting_for_act is not None:
+                add("approval", act_waiting_line({"count": a.waiting_for_act, "since": a.waiting_since,
+                                                  "codes": a.waiting_codes}))
         for err in s.errors:
             if err.stage == "publish":
                 continue  # already in the «Публикация:» line

@@ -121,6 +121,33 @@ class ChangeItem(_Part):
     overdue: bool | None = None
 
 
+class StageItem(_Part):
+    """One pending change (by code) and its stage: observed, included, approved, placed (issue 12 item 8)."""
+
+    code: str = ""
+    cases: list[str] = Field(default_factory=list)
+    what: str = ""
+    stage: str = ""  # observed | included | approved | placed
+    stage_text: str = ""
+    made_on: str | None = None  # ISO date the change counts as made (п. 5.4)
+    deadline: str | None = None
+    working_days_left: int | None = None
+    overdue: bool = False
+
+
+class ApprovalPart(_Part):
+    """The approval of the Перечень (п. 5.1): the mode, the act the site cites, what waits for an act."""
+
+    mode: str = "inclusion"  # inclusion | act
+    act: str | None = None  # «Перечень утверждён приказом от … № …» (None: no act recorded)
+    waiting_for_act: int | None = None  # "act" mode: included changes the last approved draft does not hold
+    waiting_since: str | None = None  # ISO date of the earliest of them
+    waiting_codes: list[str] = Field(default_factory=list)
+    stages: list[StageItem] = Field(default_factory=list)
+    demo_act: str | None = None  # the demonstration act recorded by ``nightly --demo``
+    warnings: list[str] = Field(default_factory=list)  # typed dates contradicting the journal, a rebuilt journal
+
+
 class DiffPart(_Part):
     """The comparison with the published version and the 5.4 deadline."""
 
@@ -256,6 +283,7 @@ class NightlySummary(_Part):
     check: CheckPart | None = None
     diff: DiffPart | None = None
     publish: PublishPart | None = None
+    approval: ApprovalPart | None = None
     mail: MailPart = Field(default_factory=MailPart)
     keeper_email: str | None = None
     report_dir: str | None = None
