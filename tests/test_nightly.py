@@ -116,6 +116,8 @@ def test_deadline_passed_exits_1(tmp_path: Path, make_workbook: Any, good_rows: 
     rows = recent(good_rows, dt.date(2026, 10, 1))
     rows[2].update(process="Новый процесс", changed_on=dt.date(2026, 11, 2))  # not placed since
     cfg = config(tmp_path, make_workbook(rows))
+    # The nightly run of 02.11 sees the change: the journal dates it (issue 12 item 4), the typed date agrees.
+    assert run_nightly(cfg, today=dt.date(2026, 11, 2)).exit_code == 0
     res = run_nightly(cfg, today=TODAY)
     assert res.exit_code == 1 and res.summary.status == "overdue"
     assert res.summary.diff.overdue and res.summary.diff.overdue_working_days >= 1
