@@ -25,7 +25,7 @@ from typing import Any
 
 import filelock
 
-from .fsutil import replace
+from .fsutil import write_replace
 from .models import PerechenError
 from .text import ru_datetime
 
@@ -170,13 +170,10 @@ class RunLock:
     # -- internals -------------------------------------------------------------------------------
     def _write_note(self) -> None:
         assert self.info is not None
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(self.info.to_json(), encoding="utf-8")
-            replace(tmp, self.path)  # retried while a refused run reads the note this very moment (Windows)
+            # fsutil's one atomic write; its replace is retried while a refused run reads the note (Windows).
+            write_replace(self.path, self.info.to_json())
         except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise PerechenError("lock_failed", f"Не удалось записать файл блокировки {self.path}: "
                                                f"{e.strerror or e}.", self.path) from None
 
