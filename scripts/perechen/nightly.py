@@ -772,8 +772,10 @@ class _Run:
         if s.lock_owner and not s.file_error:
             add("lock_owner", f"Книга была открыта пользователем {s.lock_owner}; проверена сохранённая версия.")
         if s.diff:
-            if s.diff.published_now:
-                add("diff", f"Изменения ({s.diff.pending_changes}) опубликованы в этом запуске.")
+            if s.diff.published_now and s.diff.first_placement:
+                add("diff", "Перечень впервые размещён на официальном сайте в этом запуске (п. 5.2).")
+            elif s.diff.published_now:
+                add("diff", f"Изменения ({s.diff.pending_changes}) размещены на официальном сайте в этом запуске.")
             else:
                 for ln in deadline_lines(s.diff):
                     add("diff", ln)
