@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from perechen.cli import main
-from perechen.nightly import RuLogFormatter
+from perechen.nightly_log import RuLogFormatter
 
 ENGLISH = ("Error:", "Usage:", "Try '", "for help", "No such", "Missing", "Invalid value", "default:",
            "[OPTIONS]", "COMMAND", "[ARGS]", "WORKBOOK", "DIRECTORY", "FILE", "PATH", "NAME", "%Y", "%d",

@@ -32,9 +32,8 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from . import bundled, publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
@@ -42,6 +41,7 @@ from .diff import CASE_PHRASES, info_labels
 from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
+from .nightly_log import start_logging, stop_logging
 from .remote import is_url
 from .retention import prune_reports
 from .summary import (
@@ -70,7 +70,6 @@ log = logging.getLogger("perechen.nightly")
 SUMMARY_FILE = "nightly.json"
 RUN_PAGE = "summary.html"
 LOCK_NAME = "nightly.lock"
-LOG_NAME = "nightly.log"
 NO_RESPONSIBLE = "Ответственный не указан"
 
 BUNDLED_WORKBOOK = bundled.sample_workbook()  # ships inside the package (importlib.resources)
@@ -127,67 +126,14 @@ def run_nightly(config: Config, *, today: dt.date | None = None, demo: bool = Fa
     lock = RunLock(out / LOCK_NAME, max_age=dt.timedelta(hours=config.nightly.lock_max_age_hours))
     lock.acquire()
     try:
-        handler, log_file = _start_logging(out / "logs", config)
+        handler, log_file = start_logging(out / "logs", config)
         try:
             return _Run(config, lock, today=today, demo=demo, send_mail=send_mail, now=now,
                         workbook=workbook, log_file=log_file).run()
         finally:
-            _stop_logging(handler)
+            stop_logging(handler)
     finally:
         lock.release()
-
-
-# --------------------------------------------------------------------------------------------------
-# Logging
-# --------------------------------------------------------------------------------------------------
-
-class RuLogFormatter(logging.Formatter):
-    """nightly.log in Russian: «06.12.2026 01:00:03 сообщение [1234] perechen.nightly: …» (issue 11 item 20)."""
-
-    LEVELS: ClassVar[dict[str, str]] = {"DEBUG": "отладка", "INFO": "сообщение", "WARNING": "внимание",
-                                        "ERROR": "ошибка", "CRITICAL": "сбой"}
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelru)-8s [%(process)d] %(name)s: %(message)s")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return ru_datetime(dt.datetime.fromtimestamp(record.created), seconds=True)  # dates in one place (text.py)
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelru = self.LEVELS.get(record.levelname, record.levelname)
-        return super().format(record)
-
-
-class _Handler(RotatingFileHandler):
-    previous_level = logging.NOTSET  # the "perechen" logger's level before the run, restored after it
-
-
-def _start_logging(log_dir: Path, config: Config) -> tuple[logging.Handler | None, Path | None]:
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        path = log_dir / LOG_NAME
-        h = _Handler(path, maxBytes=max(16, config.nightly.log_max_kb) * 1024,
-                     backupCount=max(1, config.nightly.log_backups), encoding="utf-8")
-    except OSError:
-        return None, None
-    h.setFormatter(RuLogFormatter())
-    h.setLevel(logging.INFO)
-    root = logging.getLogger("perechen")
-    root.addHandler(h)
-    h.previous_level = root.level
-    if root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO)
-    return h, path
-
-
-def _stop_logging(handler: logging.Handler | None) -> None:
-    if handler is None:
-        return
-    root = logging.getLogger("perechen")
-    root.removeHandler(handler)
-    if isinstance(handler, _Handler):
-        root.setLevel(handler.previous_level)
-    handler.close()
 
 
 # --------------------------------------------------------------------------------------------------
