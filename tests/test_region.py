@@ -359,3 +359,22 @@ def test_the_readme_region_example_is_a_valid_region_file(tmp_path: Path) -> Non
     cfg = load_region(tmp_path / "region.toml")
     assert list(cfg.agencies) == ["gtn", "mincifra"] and cfg.agencies["mincifra"].remote is not None
     assert cfg.agencies["mincifra"].workbook == "\\\\server\\mincifra\\perechen.xlsx"
+
+
+def test_an_agency_never_published_has_no_term_and_its_folder_stays_untouched(tmp_path: Path) -> None:
+    rules = Rules.load()
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    _workbook(agency / "perechen.xlsx", rules, EXAMPLE.rows(), "", "")
+    (agency / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "output"\n', encoding="utf-8")
+    toml = tmp_path / "region.toml"
+    toml.write_text('[region]\nname = "Тест"\noutput = "out"\n[agencies.a]\nname = "Орган А"\n'
+                    'config = "agency/perechen.toml"\n', encoding="utf-8")
+    res = _run("region", "--config", str(toml), "--format", "json", "--today", TODAY)
+    assert res.exit_code == 0, res.output  # nothing placed yet is not a missed term
+    a = json.loads(res.stdout)["agencies"][0]
+    assert a["pending"] == 8 and a["deadline"] is None and a["overdue"] == 0
+    assert sorted(p.name for p in agency.iterdir()) == ["perechen.toml", "perechen.xlsx"]  # no output/ created
+    text = _run("region", "--config", str(toml), "--no-mail", "--today", TODAY).output
+    assert "Перечень ещё не размещался на официальном сайте" in text and "к первому размещению — 8 точек" in text
+    assert "срок не исчисляется (ещё не размещался)" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")

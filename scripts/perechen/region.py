@@ -288,7 +288,7 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         res.placed = [{f.field: cell_text(r.get(f.field)) for f in PUBLISHED_FIELDS} for r in baseline.rows]
         info = baseline.register.get("info") or {}
         res.inn = res.inn or re.sub(r"\s", "", str(info.get("inn") or ""))
-    _last_act(agency_output, res)
+    _last_act(agency_output, out, res)
 
 
 def _finding_line(f: Any) -> str:
@@ -303,16 +303,17 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _last_act(agency_output: Path, res: AgencyResult) -> None:
-    """The agency's last recorded act, read from a copy of its journal (the agency's files are never opened
-    for writing: SQLite would add -wal/-shm files beside it)."""
+def _last_act(agency_output: Path, out: Path, res: AgencyResult) -> None:
+    """The agency's last recorded act, read from a copy of its journal in the region's output folder (the
+    agency's files are never opened by SQLite, which would add -wal/-shm files beside them)."""
     from .journal import JOURNAL_FILE, Journal
 
     src = agency_output / JOURNAL_FILE
     if not src.is_file():
         return
     try:
-        with tempfile.TemporaryDirectory(prefix="perechen-region-") as tmp:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".journal-", dir=out) as tmp:
             copy = Path(tmp) / JOURNAL_FILE
             shutil.copyfile(src, copy)
             wal = src.with_name(src.name + "-wal")
@@ -552,8 +553,8 @@ def _translit(text: str) -> str:
 # Mail
 
 
-def _state_lines(a: AgencyResult) -> list[str]:
-    from .text import ru_date, work_days
+def state_lines(a: AgencyResult) -> list[str]:
+    from .text import plural, ru_date, work_days
 
     if a.file_error:
         return [f"Книга не проверена: {a.file_error['message']}"]
@@ -562,6 +563,12 @@ def _state_lines(a: AgencyResult) -> list[str]:
         lines.append("Размещение на сайте не отслеживается (в region.toml не указана папка published органа).")
     elif not a.pending:
         lines.append("Неразмещённых изменений нет.")
+    elif not a.placed_version:
+        points = f"{a.pending} {plural(a.pending, 'точка', 'точки', 'точек')}"
+        lines.append(f"Перечень ещё не размещался на официальном сайте (опубликованных версий нет): к первому "
+                     f"размещению — {points}; срок п. 5.4 относится к изменениям размещённого перечня.")
+    elif not a.deadline:
+        lines.append(f"Изменений ждут размещения на официальном сайте: {a.pending}; срок по п. 5.4 не исчисляется.")
     else:
         deadline = ru_date(dt.date.fromisoformat(a.deadline)) if a.deadline else "—"
         state = (f"ПРОСРОЧЕНО на {work_days(a.overdue)}" if a.overdue else
@@ -587,7 +594,7 @@ def compose_region_mail(config: RegionConfig, result: RegionResult) -> tuple[lis
                          "почта» на листе «Сведения»)")
             continue
         lines = [f"Уполномоченному лицу по ведению перечня точек взаимодействия с клиентом — {a.name}.", "",
-                 f"Сводка проектного офиса ({result.name}) на {day}:", *_state_lines(a)]
+                 f"Сводка проектного офиса ({result.name}) на {day}:", *state_lines(a)]
         if a.findings:
             lines += ["", "Замечания проверки:", *(f"  {f}" for f in a.findings)]
         if a.report:
@@ -605,7 +612,7 @@ def compose_region_mail(config: RegionConfig, result: RegionResult) -> tuple[lis
                  f"книга не прочитана: {sum(1 for a in result.agencies if a.file_error)}.", ""]
         for a in result.agencies:
             lines.append(f"{a.name}:")
-            lines += [f"  {line}" for line in _state_lines(a)]
+            lines += [f"  {line}" for line in state_lines(a)]
         if notes:
             lines += ["", "Письма органам не отправлены:", *(f"  {n}" for n in notes)]
         lines += ["", f"Сводная страница: {result.files.get('html', result.output)}",

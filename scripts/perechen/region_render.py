@@ -51,7 +51,7 @@ def view_name(key: str, direction: str) -> str:
 
 def _days(a: AgencyResult) -> int | None:
     """Working days left (negative: overdue); None when nothing waits or the state is unknown."""
-    if a.file_error or not a.pending:
+    if a.file_error or not a.pending or not a.deadline:
         return None
     return -a.overdue if a.overdue else (a.working_days_left or 0)
 
@@ -80,7 +80,9 @@ def _days_cell(a: AgencyResult) -> dict[str, str]:
         return {"text": "не отслеживается", "cls": "muted"}
     if not a.pending:
         return {"text": "нечего размещать", "cls": "muted"}
-    deadline = ru_date(dt.date.fromisoformat(a.deadline)) if a.deadline else ""
+    if not a.deadline:
+        return {"text": "срок не исчисляется" + ("" if a.placed_version else " (ещё не размещался)"), "cls": "muted"}
+    deadline = ru_date(dt.date.fromisoformat(a.deadline))
     if a.overdue:
         return {"text": f"просрочено на {work_days(a.overdue)} (срок {deadline})", "cls": "late"}
     left = a.working_days_left or 0

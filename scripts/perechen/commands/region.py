@@ -19,7 +19,7 @@ from ._common import CONTEXT, guarded, today_option
 
 
 def render_text(result: object) -> str:
-    from ..region import RegionResult, _state_lines
+    from ..region import RegionResult, state_lines
 
     assert isinstance(result, RegionResult)
     lines = [f"Регион: {result.name}. Органов: {len(result.agencies)}; точек: {result.rows}; "
@@ -27,7 +27,7 @@ def render_text(result: object) -> str:
     for a in result.agencies:
         lines.append("")
         lines.append(f"{a.name} [{a.id}]")
-        lines += [f"  {line}" for line in _state_lines(a)]
+        lines += [f"  {line}" for line in state_lines(a)]
     lines.append("")
     if "html" in result.files:
         lines.append(f"Сводная страница: {result.files['html']}")
