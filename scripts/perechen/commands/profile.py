@@ -19,12 +19,12 @@ def command() -> None:
 
 
 @command.command("new", cls=RuCommand, context_settings=CONTEXT)
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", metavar="ПАПКА", type=click.Path(path_type=Path))
 @guarded()
 def new(folder: Path) -> None:
-    """Создать профиль в папке FOLDER (новой или пустой): копия встроенных правил и инструкция
+    """Создать профиль в папке ПАПКА (новой или пустой): копия встроенных правил и инструкция
     ИНСТРУКЦИЯ.md о том, как привести их к порядку вашего органа. Затем проверьте профиль:
-    perechen rules --rules FOLDER --check."""
+    perechen rules --rules ПАПКА --check."""
     from .. import api
     from ..profiles import GUIDE_NAME
 
