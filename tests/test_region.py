@@ -230,6 +230,8 @@ def test_region_over_every_kind_of_agency(full_region: tuple[Region, Any, Any]) 
                        OFFICE}
     assert "Служба гостехнадзора" in to["gtn@example.ru"].subject
     assert "ПРОСРОЧЕНО" in to["gtn@example.ru"].text and "Агентство по архитектуре" not in to["gtn@example.ru"].text
+    assert [name for name, _, _ in to["gtn@example.ru"].attachments] == ["замечания-perechen.xlsx"]  # its own copy
+    assert to["bad@example.ru"].attachments == []
     assert "Книга не проверена" in to["bad@example.ru"].text
     office = to[OFFICE].text
     for name in ("Служба гостехнадзора", "Министерство цифрового развития", "Агентство по архитектуре",

@@ -187,6 +187,7 @@ class AgencyResult:
     email: str = ""
     workbook: str = ""
     report: str | None = None  # report.html, relative to the region's output folder
+    annotated: str | None = None  # the annotated copy of the workbook, relative to the region's output folder
     act: dict[str, str] | None = None  # {"number", "signed_on", "title", "text"}
     act_note: str | None = None
     findings: list[str] = field(default_factory=list)
@@ -263,6 +264,8 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     res.errors, res.warnings = report.errors, report.warnings
     if report.files.get("html"):
         res.report = f"{AGENCIES_DIR}/{job.id}/{REPORT_DIR}/{report.files['html'].name}"
+    if report.files.get("xlsx"):
+        res.annotated = f"{AGENCIES_DIR}/{job.id}/{REPORT_DIR}/{report.files['xlsx'].name}"
     shown = [f for f in report.findings if f.severity in (Severity.ERROR, Severity.WARNING)]
     res.findings = [_finding_line(f) for f in shown[:FINDINGS_IN_MAIL]]
     if len(shown) > FINDINGS_IN_MAIL:
@@ -582,7 +585,7 @@ def state_lines(a: AgencyResult) -> list[str]:
 
 def compose_region_mail(config: RegionConfig, result: RegionResult) -> tuple[list[Any], list[str]]:
     """(mails, notes): one mail to each agency's уполномоченное лицо, one summary to the office."""
-    from .mail import OutgoingMail, valid_address
+    from .mail import OutgoingMail, attachment_for, valid_address
     from .text import ru_date
 
     day = ru_date(result.today)
@@ -599,9 +602,15 @@ def compose_region_mail(config: RegionConfig, result: RegionResult) -> tuple[lis
             lines += ["", "Замечания проверки:", *(f"  {f}" for f in a.findings)]
         if a.report:
             lines += ["", f"Отчёт проверки: {result.output / a.report}"]
+        attachment, why_not = attachment_for(config.mail, result.output / a.annotated if a.annotated else None)
+        if attachment is not None:
+            lines.append("Копия книги с пометками приложена к письму.")
+        elif why_not and a.annotated:
+            lines.append(why_not)
         lines += ["", "Письмо отправлено программой perechen автоматически; отвечать на него не нужно."]
         mark = "ошибки" if a.file_error or a.errors else ("просрочено" if a.overdue else "ок")
         mails.append(OutgoingMail(purpose="agency", to=[a.email], person=a.id, text="\n".join(lines),
+                                  attachments=[attachment] if attachment is not None else [],
                                   subject=f"Перечень точек взаимодействия: сводка проектного офиса — {a.name} — "
                                           f"{mark} — {day}"))
     office = config.region.office_email or config.mail.keeper
