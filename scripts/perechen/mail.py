@@ -183,7 +183,7 @@ def compose_keeper(summary: NightlySummary, findings: list[dict[str, Any]], *, t
         lines.append("")
         per = chk.by_responsible if chk else []
         if per:
-            lines.append("Замечания по ответственным:")
+            lines.append("Замечания по ответственным лицам:")
             for p in per:
                 lines.append(f"  {p.responsible}: ошибок {p.errors}, предупреждений {p.warnings}")
             lines.append("")
@@ -204,7 +204,7 @@ def compose_keeper(summary: NightlySummary, findings: list[dict[str, Any]], *, t
             lines.append("")
     missing = sorted(set(missing))
     if missing:
-        lines += ["Не отправлено ответственным — нет адреса в perechen.toml, раздел [mail.responsible]:",
+        lines += ["Не отправлено ответственным лицам — нет адреса в perechen.toml, раздел [mail.responsible]:",
                   *[f"  • {m}" for m in missing], ""]
     if summary.report_dir:
         lines.append(f"Отчёты этого запуска: {summary.report_dir}")
@@ -226,7 +226,7 @@ def compose_responsible(summary: NightlySummary, person: str, findings: list[dic
     day = _d(summary.today)
     lines = ["Здравствуйте!", "",
              f"Ночная проверка перечня точек взаимодействия с клиентом ({summary.started_text}) нашла "
-             f"замечания в строках, где ответственным указаны вы ({person}): ошибок {errors}, "
+             f"замечания в строках, где ответственным лицом указаны вы ({person}): ошибок {errors}, "
              f"предупреждений {warnings}.", f"Книга: {summary.workbook}", ""]
     lines += [_finding_line(f) for f in findings[:MAX_LISTED]]
     if len(findings) > MAX_LISTED:

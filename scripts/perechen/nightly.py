@@ -636,9 +636,9 @@ class _Run:
                 f.get("severity") != "error", f.get("row") or 0)), to=keeper_to, attachment=attach,
                 missing=missing, dashboard=dashboard, attachment_note=note))
         else:
-            log.warning("Адрес ответственного за ведение перечня не известен: укажите mail.keeper в perechen.toml "
-                        "или «Электронная почта» на листе «Сведения».")
-            m.text = ("Адрес ответственного за ведение перечня не известен (mail.keeper или «Электронная "
+            log.warning("Адрес уполномоченного лица (п. 2.1), которому отправляется сводка, не известен: укажите "
+                        "mail.keeper в perechen.toml или «Электронная почта» на листе «Сведения».")
+            m.text = ("Адрес уполномоченного лица (п. 2.1) не известен (mail.keeper или «Электронная "
                       "почта» на листе «Сведения»): сводка ему не отправлена.")
         m.missing = sorted(set(missing))
         if not mails:
