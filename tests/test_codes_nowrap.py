@@ -1,4 +1,5 @@
-"""Issue 13 §4: codes never wrap — diff.html («ТВ-0 / 1» before), report.html, the dashboard, the published page.
+"""Issue 13 §4: codes never wrap — diff.html («ТВ-0 / 1» before), report.html, compliance.html, the dashboard, the
+published page (tests/test_published_layout.py).
 
 Every touchpoint code and rule code is marked up as a code (class ``code`` / ``perechen-code``, white-space:
 nowrap); Chromium then shows each on one line even where the table squeezes its column (200 % zoom, a 360 px
@@ -64,6 +65,10 @@ def test_codes_are_marked_up_as_codes(tmp_path: Path, make_workbook: Any, good_r
     body = html[html.index("<body"):]
     assert not re.search(r"\((?!<span)[a-z]+-[a-z-]+\)", body), "every rule code in brackets is a marked-up code"
 
+    compliance = _compliance_page(tmp_path).read_text("utf-8")
+    assert {"ТВ-01", "ТВ-02", "ТВ-03"} <= set(CODE_CELL.findall(compliance))
+    assert ".code { white-space: nowrap" in compliance
+
     cfg = nights(tmp_path / "n", make_workbook, [dict(r) for r in good_rows])
     reports = cfg.output_dir / "reports"
     last = sorted(p for p in reports.iterdir() if p.is_dir())[-1]
@@ -85,9 +90,30 @@ def test_codes_stay_on_one_line_in_chromium(tmp_path: Path, make_workbook: Any, 
 
     report = run_reports(flawed_workbook(make_workbook, [dict(r) for r in good_rows]), rules, tmp_path / "out")
     _assert_codes_on_one_line(check_layout(report.files["html"], VIEWS, root="main", code=".code"), "report.html")
+    compliance = _compliance_page(tmp_path)
+    _assert_codes_on_one_line(check_layout(compliance, VIEWS, root="body", code=".code"), "compliance.html")
 
     cfg = nights(tmp_path / "n", make_workbook, [dict(r) for r in good_rows])
     reports = cfg.output_dir / "reports"
     last = sorted(p for p in reports.iterdir() if p.is_dir())[-1]
     for page in (reports / "index.html", last / "summary.html"):
         _assert_codes_on_one_line(check_layout(page, VIEWS, root="main", code=".code"), page.name)
+
+
+def _compliance_page(tmp_path: Path) -> Path:
+    from perechen.compliance import compute, write_reports
+    from perechen.journal import Journal
+    from perechen.workdays import WorkCalendar
+    from tests.test_compliance import at, ch
+
+    j = Journal.open(tmp_path / "journal.sqlite")
+    try:
+        j.observe([ch("ТВ-01", "added"), ch("ТВ-02", "added")], fingerprint="0", observed_at=at("2026-01-12"))
+        j.record_placement("v0", placed_at=at("2026-01-12", 12), fingerprint="0", row_count=2)
+        j.observe([ch("ТВ-01"), ch("ТВ-03", "added")], fingerprint="1", observed_at=at("2026-03-02"))
+        j.record_placement("v1", placed_at=at("2026-03-20", 12), fingerprint="1", row_count=3)
+        j.observe([ch("ТВ-02", "needs_changed")], fingerprint="2", observed_at=at("2026-05-04"))
+        rep = compute(j, WorkCalendar.load(ROOT / "rules"), 2026, today=dt.date(2026, 5, 6), agency="Служба")
+        return write_reports(rep, tmp_path / "compliance")["html"]
+    finally:
+        j.close()
