@@ -38,7 +38,7 @@ from .opendata import DataVersion, Publication, add_months
 from .rules import Rules
 from .stages import check_workbook, load_rules
 from .targets.base import Action, ProgressFn, PublishFailed, RunContext, SiteContent, StepHook, redact
-from .text import ru_date
+from .text import ru_date, ru_datetime
 
 STATUS_TEXT = {
     "published": "опубликовано",
@@ -308,7 +308,7 @@ class _Log:
 
     def __call__(self, line: str) -> None:
         if self._f is not None:
-            self._f.write(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {redact(line, self.secrets)}\n")
+            self._f.write(f"{ru_datetime(dt.datetime.now(), seconds=True)} {redact(line, self.secrets)}\n")
             self._f.flush()
 
     def close(self) -> None:
