@@ -139,7 +139,7 @@ rules = "{profile_ren.as_posix()}"
 published = "{(ren / 'output' / 'published').as_posix()}"
 
 [agencies.bad]
-name = "Министерство примеров"
+name = "Министерство примеров <img src=x onerror=\\"window.__pwned=7\\">"
 workbook = "{(root / 'bad' / 'perechen.xlsx').as_posix()}"
 email = "bad@example.ru"
 
@@ -273,7 +273,8 @@ def test_region_dashboard_in_chromium(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     index = region.out / "index.html"
     html = index.read_text(encoding="utf-8")
-    assert "<script" not in html and '<html lang="ru">' in html and "<caption>" in html
+    assert "<script" not in html and "<img" not in html and "&lt;img" in html
+    assert '<html lang="ru">' in html and "<caption>" in html
     assert 'scope="col"' in html and 'scope="row"' in html and "<svg" in html and 'role="img"' in html
     # Sortable without a script: every header links to a pre-rendered view, which exists and is sorted.
     hrefs = re.findall(r'<th scope="col"[^>]*><a href="([^"]+)"', html)
@@ -286,6 +287,7 @@ def test_region_dashboard_in_chromium(tmp_path: Path) -> None:
         result = check_page(page)
         assert not result.serious, result.describe(result.serious)
         assert result.lang == "ru" and result.console_errors == [] and result.external_requests == []
+        assert result.js_flag is None and result.dialogs == []  # the agency's name is text, never markup
         zoomed = check_page(page, zoom=2.0)
         assert not zoomed.serious, zoomed.describe(zoomed.serious)
         assert not zoomed.horizontal_scroll_at_200, zoomed.scroll_width_at_200

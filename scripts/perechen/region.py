@@ -242,6 +242,10 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         workbook = job.workbook or ""
         rules_dir = _resolve(base, job.rules) if job.rules else None
         agency_output = _resolve(base, job.published).parent if job.published else None
+        if job.published and _resolve(base, job.published).name != store.PUBLISHED:
+            raise PerechenError("published_missing", f"Ключ published органа «{job.name}» в region.toml называет "
+                                                     f"{_resolve(base, job.published)}, а не папку «published» в "
+                                                     "папке результатов органа (output/published).")
         settings = RemoteSettings.model_validate(job.remote)
         if settings.cafile:
             settings = settings.model_copy(update={"cafile": str(_resolve(base, settings.cafile))})
