@@ -560,7 +560,8 @@ def check_kind_channel(ctx: Context, check: Check) -> Iterator[Finding]:
 
 @check_kind("duplicate")
 def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
-    """Two active rows with the same ``within`` (process) and the same ``by`` (kind or name): both rows."""
+    """Two active rows with the same ``within`` (process) and the same ``by`` (kind or name): both rows —
+    except an included row whose only duplicate is a draft or a row under review (the finding is the draft's)."""
     by = _field_param(ctx, check, "by")
     within = _field_param(ctx, check, "within")
     if not ctx.has(by, within):
@@ -568,6 +569,7 @@ def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
     rows = ctx.rows
     by_col = ctx.rules.columns[by]
     by_items = ctx.items(by) if by_col.ref_list and not by_col.multi else None
+    statuses = ctx.items("status") if ctx.has("status") else None
     for group in _groups(ctx, _skip(check), within):
         if len(group) < 2:
             continue
@@ -589,7 +591,13 @@ def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
             if len(dup) < 2:
                 continue
             numbers = [rows[i].number for i in dup]
+            # An included row duplicated only by a draft (or a row under review) is not at fault: the finding
+            # sits on the draft row, so a draft never holds back an approval or a placement (issue 11 A1).
+            included = [i for i in dup if statuses is not None and (st := statuses[i]) is not None
+                        and st.value == "включено"]
             for i in dup:
+                if len(included) == 1 and i in included:
+                    continue
                 row = rows[i]
                 yield ctx.finding(check, row, by, other=_others(numbers, row.number),
                                   process=row.values.get(within) or "")

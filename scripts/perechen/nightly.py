@@ -554,7 +554,13 @@ class _Run:
             pub.text = (f"выполнена: {where}, версия {pub.version}." if status == "published" else
                         f"не понадобилась: на сайте ({where}) уже актуальная версия.")
             log.info("Публикация: %s", pub.text)
-            if diff is not None:
+            appr = self.s.approval
+            if diff is not None and self.act_mode and appr is not None and appr.waiting_for_act:
+                # Only the approved changes went on the site: the rest still waits for an act.
+                waiting = set(appr.waiting_codes)
+                diff.changes_list = [c for c in diff.changes_list if c.code in waiting]
+                diff.pending_changes = len(diff.changes_list)
+            elif diff is not None:
                 diff.published_now = True
         else:
             reasons = " ".join(r.message for r in result.reasons) or f"статус «{status}»."
