@@ -119,7 +119,8 @@ def compute(journal: Journal, calendar: WorkCalendar, year: int, *, today: dt.da
             agency: str = "") -> ComplianceReport:
     """The report of ``year`` as seen on ``today`` (see the module docstring for what counts)."""
     if mode not in MODES:
-        raise ValueError(f"unknown approval mode {mode!r}")
+        raise ComplianceError("approval_mode", f"Неизвестный режим утверждения «{mode}»: ожидается "
+                                               f"{' или '.join(MODES)}.")
     acts: dict[int, ActRecord] = {a.id: a for a in journal.acts()}
     placed_on = {p.id: p.placed_at.date() for p in journal.placements()}
     groups: dict[tuple[str, dt.date, int | None, int | None], set[str]] = {}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .jinja import TemplateSet, environment, get_template
+from .models import CodedError
 from .printing import a4_landscape
 from .rules import Rules
 from .text import ru_date
@@ -572,10 +573,16 @@ def human_size(n: int) -> str:
 _SAFE_HREF = re.compile(r"^(?:https?://[^\s\"'<>]+|[A-Za-z0-9._/-]+)$")
 
 
+class UnsafeLinkError(CodedError, ValueError):
+    """A link that is neither http(s) nor a plain relative name (a ValueError too, for callers that check values)."""
+
+    default_code = "unsafe_link"
+
+
 def safe_href(href: str) -> str:
     """Only http(s) URLs and plain relative names end up in a link (never ``javascript:``)."""
     if not _SAFE_HREF.match(href) or href.lower().startswith(("javascript:", "data:", "vbscript:")):
-        raise ValueError(f"недопустимая ссылка: {href[:80]!r}")
+        raise UnsafeLinkError(f"Недопустимая ссылка на странице перечня: {href[:80]!r}.")
     return href
 
 
