@@ -138,3 +138,32 @@ def test_published_page_fits_the_wordpress_theme(wordpress: Any, make_workbook: 
     widths = {v["name"]: v["root_width"] for v in data["views"]}
     assert widths["1280"] < 700, f"the theme's content column is narrow (~650 px): {widths}"
     _assert_fits(data, {"1280": "cards", "200%": "cards", "container 600": "cards"})
+
+
+@pytest.mark.servers
+def test_wordpress_without_unfiltered_html_strips_the_style_and_nothing_is_published(
+        wordpress: Any, make_workbook: Any, good_rows: list[dict[str, Any]], good_info: dict[str, str],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where WordPress filters posts (DISALLOW_UNFILTERED_HTML, a multisite network), kses strips the <style>:
+    a page without its layout is never left published as if all were well."""
+    from perechen import store
+    from perechen.config import Config
+    from perechen.publish import publish_workbook
+    from perechen.targets.base import PublishFailed
+    from tests.test_publish_wordpress import PW_ENV, SLUG, wp_target
+
+    monkeypatch.setenv(PW_ENV, wordpress.app_password)
+    cfg = Config(base_dir=tmp_path, targets={"wp": wp_target(wordpress)})
+    wordpress.disallow_unfiltered_html()
+    assert wordpress.rest("GET", "wp/v2/users/me", params={"context": "edit"},
+                          auth=(wordpress.user, wordpress.app_password)).json()["capabilities"]["unfiltered_html"], \
+        "the role still lists the capability: only the real write shows that WordPress filters"
+    with pytest.raises(PublishFailed) as ei:
+        publish_workbook(make_workbook(_rows(good_rows), good_info), cfg, target="wp")
+    message = str(ei.value)
+    assert "unfiltered_html" in message and "<style>" in message and "DISALLOW_UNFILTERED_HTML" in message, message
+    assert store.latest_name(cfg.output_dir) is None, "the baseline never moves on a page without its layout"
+    (page,) = wordpress.list_pages(slug=SLUG)
+    raw = page["content"]["raw"]
+    assert "<style" not in raw, "what kses does to a post without unfiltered_html"
+    assert "ТВ-01" in raw and 'scope="col"' in raw, "the data and the table's semantics survive"

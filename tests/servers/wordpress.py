@@ -526,6 +526,12 @@ $table_prefix = 'wp_';
         with self._locked_control() as state:
             state.setdefault("upload_mimes", {}).update(mimes)
 
+    def disallow_unfiltered_html(self, enabled: bool = True) -> None:
+        """Take unfiltered_html from every user, as DISALLOW_UNFILTERED_HTML or a multisite network do: WordPress's
+        kses then filters what they post (cleared by clear_faults)."""
+        with self._locked_control() as state:
+            state["no_unfiltered_html"] = bool(enabled)
+
     def clear_faults(self) -> None:
         """Remove every fault rule, the Authorization stripping and extra upload types."""
         self._write_control({})

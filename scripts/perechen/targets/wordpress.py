@@ -404,6 +404,15 @@ class WordPressTarget(Target):
         r = self.http.request("GET", self.route(f"wp/v2/pages/{pid}"), step=step, params={"context": "edit"})
         current = r.json()
         if not _page_equal(current, title, content):
+            stored = current.get("content") if isinstance(current, dict) else None
+            raw = str(stored.get("raw") or "") if isinstance(stored, dict) else ""
+            if "<style" in content and "<style" not in raw:
+                raise self.fail(step, "WordPress вырезал из страницы оформление таблиц (<style>): учётной записи "
+                                      f"«{self.cfg.user}» не разрешено размещать HTML без фильтрации (право "
+                                      "unfiltered_html; его отнимают DISALLOW_UNFILTERED_HTML в wp-config.php и сеть "
+                                      "сайтов WordPress, где оно есть только у суперадминистратора). Данные перечня "
+                                      "на странице есть, но без оформления. Публикуйте от имени администратора "
+                                      "сайта или попросите разрешить этой учётной записи unfiltered_html.")
             raise self.fail(step, "WordPress сохранил страницу не в том виде, в каком она была отправлена "
                                   "(вероятно, содержимое изменил фильтр или плагин сайта).")
         link = str(current.get("link") or "")

@@ -2,7 +2,9 @@
 /*
  * Plugin Name: perechen test server
  * Description: Must-use plugin for perechen's test WordPress: never sends mail; optional extra upload
- *              types from the fault-control file (key "upload_mimes": {"json": "application/json"}).
+ *              types from the fault-control file (key "upload_mimes": {"json": "application/json"});
+ *              "no_unfiltered_html": true takes unfiltered_html from everybody, as DISALLOW_UNFILTERED_HTML
+ *              or a multisite network (only super admins keep it) do — WordPress's kses then filters posts.
  */
 
 add_filter('pre_wp_mail', static function () {
@@ -33,3 +35,12 @@ add_filter('wp_check_filetype_and_ext', static function ($data, $file, $filename
     }
     return $data;
 }, 10, 5);
+
+// WordPress maps the meta capability unfiltered_html here too (DISALLOW_UNFILTERED_HTML, multisite): the role's
+// own capability list, which the REST API shows, still says true.
+add_filter('map_meta_cap', static function (array $caps, string $cap): array {
+    if ($cap === 'unfiltered_html' && !empty($GLOBALS['perechen_test_state']['no_unfiltered_html'])) {
+        return ['do_not_allow'];
+    }
+    return $caps;
+}, 10, 2);
