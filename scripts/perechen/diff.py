@@ -229,7 +229,8 @@ def code_changes(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]])
     """Codes added / changed / removed between two lists of canonical rows (a publication's record of itself).
 
     Coarser than :func:`compare`: a code is «changed» when its canonical row differs in any way, «removed»
-    when it is no longer among the published rows (excluded, deleted or back under review).
+    when it is no longer among the published rows (excluded or deleted: a published row under review stays
+    published in its last form, see :func:`perechen.canonical.publication_rows`).
     """
     old = {str(r.get("code")): r for r in old_rows if r.get("code")}
     new = {str(r.get("code")): r for r in new_rows if r.get("code")}
