@@ -41,7 +41,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("errors", "Ошибок", True, "desc"),
     Column("warnings", "Предупреждений", True, "desc"),
     Column("pending", "Ждут размещения", True, "desc"),
-    Column("days", "Срок размещения (п. 5.4)", True, "asc"),
+    Column("days", "Срок размещения (п. 5.4)", False, "asc"),
 )
 
 
