@@ -153,6 +153,12 @@ def test_inclusion_mode_weeks_of_edits_act_late_case_and_forgotten_date(tmp_path
     # The dashboard shows no pending change any more; the last run placed ТВ-04.
     index = (p.out / "reports" / "index.html").read_text("utf-8")
     assert 'data-stage="placed"' in index and "ТВ-04" in index
+    # A new row under review is observed (not yet made in the Перечень: no day, no deadline).
+    p.rows.append(dict(p.rows[0], code="ТВ-09", name="Новая точка на проверке", status="на проверке"))
+    p.save()
+    p.nightly(dt.date(2027, 3, 3), ok=(0, 1))  # the row under review has its own findings
+    index = (p.out / "reports" / "index.html").read_text("utf-8")
+    assert 'data-stage="observed"' in index and "ещё не внесено" in index
 
 
 def test_act_mode_places_only_approved_rows_and_changes_wait_for_a_new_act(tmp_path: Path, rules: Rules) -> None:
