@@ -187,3 +187,14 @@ def test_the_message_fields_are_those_the_check_functions_pass() -> None:
             passed |= {k.arg for k in node.keywords if k.arg}
     passed -= {"cell", "value"}
     assert passed <= RUNTIME_FIELDS | BASE_FIELDS, passed - (RUNTIME_FIELDS | BASE_FIELDS)
+
+
+def test_rules_lists_the_rules_of_the_profile_given(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    new_profile(folder)
+    checks = (folder / "checks.toml").read_text(encoding="utf-8")
+    (folder / "checks.toml").write_text(checks.replace('title = "Неизвестный столбец"', 'title = "Лишний столбец"', 1),
+                                        encoding="utf-8")
+    doc = json.loads(_run("rules", "--rules", str(folder), "--format", "json").stdout)
+    assert Path(doc["rules_dir"]) == folder.resolve()
+    assert any(r["title"] == "Лишний столбец" for r in doc["rules"])
