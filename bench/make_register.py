@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TODAY = dt.date(2025, 6, 2)  # a Monday; pass the same date to `perechen check --today`
 ADOPTED = dt.date(2024, 2, 26)
 # Bump when the same arguments would give different files: bench_check regenerates stale ones.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MAIN_BASIS = "Приказ Службы гостехнадзора Калининградской области от 26.02.2024 № 25-о"
 
 Row = dict[str, Any]
@@ -200,12 +200,12 @@ ACCESSIBILITY_OFFLINE = [
     "Документы принимаются почтой; ответ направляется крупным шрифтом по просьбе заявителя.",
     "Сотрудник с ограниченной подвижностью получает консультацию на своём рабочем месте.",
 ]
+# п. 2.8.4: a digital touchpoint says how clients with low digital skills are helped (rule digital-no-accessibility).
 ACCESSIBILITY_DIGITAL = [
     "Версия для слабовидящих; инструкция по подаче заявления с иллюстрациями.",
     "Сайт соответствует ГОСТ Р 52872-2019; предусмотрена помощь по телефону при затруднениях.",
-    "",
-    "",
-    "",
+    "Пошаговая подсказка на странице; при затруднениях специалист помогает по телефону.",
+    "Альтернативный канал: приём в инспекции; консультация по телефону для пожилых клиентов.",
 ]
 OTHER_NEEDS = [
     "Запись на приём к должностному лицу", "Согласование даты и места технического осмотра",
@@ -350,7 +350,7 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
             if is_offline:
                 access = rng.choice(ACCESSIBILITY_OFFLINE)
             else:
-                access = rng.choice(ACCESSIBILITY_DIGITAL) or None
+                access = rng.choice(ACCESSIBILITY_DIGITAL)
             basis_kind, basis = (doc, MAIN_BASIS) if rng.random() < 0.5 else rng.choice(bases)
             r = rng.random()
             status = included if r < 0.90 else excluded if r < 0.95 else draft if r < 0.975 else review
@@ -373,7 +373,8 @@ def generate_rows(n: int, schema: Schema, *, seed: int = 1, today: dt.date = DEF
                 "clients": clients,
                 "needs": sep.join(need_list),
                 "other_needs": other_needs,
-                "key": yes if j == 0 or rng.random() < 0.2 else no,
+                # п. 3.2: written interaction is a key touchpoint (rule written-not-key).
+                "key": yes if j == 0 or schema.kind_written[kind] or rng.random() < 0.2 else no,
                 "basis_kind": basis_kind,
                 "basis": basis,
                 "accessibility": access,
