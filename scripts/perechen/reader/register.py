@@ -4,9 +4,12 @@ the header row is found by the schema's headers, data rows become Row objects, a
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,31 +93,44 @@ class _SheetReader(_CellValues):
         return self._fail("read_failed", _short(e))
 
     # -- main ------------------------------------------------------------------------------------
-    def _prepare_sheets(self) -> None:
-        """Inflate every worksheet once: refuse sizes calamine cannot hold, scan the raw XML."""
+    def _prepare_sheets(self) -> dict[str, bytes]:
+        """Inflate every worksheet once and refuse sizes calamine cannot hold; scan the raw XML. The largest
+        sheet (the register) is returned unscanned: it is scanned while calamine parses it."""
         if self.pkg.kind == "ods":
-            return  # content.xml was walked by _open_ods
-        names = set(self.pkg.zf.namelist())
-        for sp in self.pkg.parts:
-            if sp.kind != "worksheet":
-                continue
-            if sp.part not in names:
+            return {}  # content.xml was walked by _open_ods
+        infos = {i.filename: i for i in self.pkg.zf.infolist()}
+        sheets = [sp for sp in self.pkg.parts if sp.kind == "worksheet"]
+        for sp in sheets:
+            if sp.part not in infos:
                 raise _damaged(self.path, self.rules, f"{sp.part} (лист «{sp.name}»)")
+        largest = max(sheets, key=lambda sp: infos[sp.part].file_size, default=None)  # one inflated sheet kept
+        out: dict[str, bytes] = {}
+        for sp in sheets:
             xml = read_part(self.pkg, sp.part, self.path, self.rules)
             prefix = sheet_prefix(xml)
             check_extent(xml, sp.name, self.path, self.rules, prefix)
-            sp.scan = scan_sheet_xml(xml, prefix)
+            if sp is largest:
+                out[sp.name] = xml
+            else:
+                sp.scan = scan_sheet_xml(xml, prefix)
             del xml
             self._budget()
+        return out
 
     def read(self) -> Register:
         import python_calamine as pc
 
         if self.progress:
             self.progress("Чтение книги", 0, 1)
-        self._prepare_sheets()
+        # calamine opens the workbook (shared strings, styles, the sheet list — no worksheet) in a thread while
+        # the extent guard inflates and scans the worksheets here: calamine releases the GIL while it works.
+        opening = _Background(lambda: pc.CalamineWorkbook.from_filelike(io.BytesIO(self.data)))
         try:
-            wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            xmls = self._prepare_sheets()
+        finally:
+            opened = opening.wait()
+        try:
+            wb = opened()
             meta = list(wb.sheets_metadata)
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -127,10 +143,23 @@ class _SheetReader(_CellValues):
         sheet_names = [name for name, _, _ in self.pkg.sheets]
         for i, md in enumerate(meta):
             sp = parts.get(md.name)
-            if sp is None or sp.kind != "worksheet" or sp.scan is None or md.typ != pc.SheetTypeEnum.WorkSheet:
-                continue  # chart sheets, and anything the extent guard has not seen
+            if sp is None or sp.kind != "worksheet" or md.typ != pc.SheetTypeEnum.WorkSheet:
+                continue  # chart sheets
+            xml = xmls.pop(md.name, None)
+            if xml is not None:
+                # calamine parses the sheet (without the GIL) while its raw XML is scanned here.
+                parsing = _Background(functools.partial(wb.get_sheet_by_index, i))
+                try:
+                    sp.scan = scan_sheet_xml(xml)
+                finally:
+                    del xml
+                    parsed = parsing.wait()
+            elif sp.scan is None:
+                continue  # anything the extent guard has not seen
+            else:
+                parsed = _Background(functools.partial(wb.get_sheet_by_index, i), thread=False).wait()
             try:
-                rows = wb.get_sheet_by_index(i).to_python(skip_empty_area=False)
+                rows = parsed().to_python(skip_empty_area=False)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as e:
@@ -349,3 +378,37 @@ def _ranges(nums: list[int]) -> str:
     if len(parts) > 10:
         parts = [*parts[:10], f"… (всего {len(nums)})"]
     return ", ".join(parts)
+
+
+class _Background:
+    """A call run in a thread (calamine releases the GIL while it opens and parses); ``wait()`` returns a
+    callable that gives the result or raises what the call raised (BaseException too: pyo3's PanicException)."""
+
+    def __init__(self, fn: Callable[[], Any], *, thread: bool = True) -> None:
+        self._fn = fn
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if thread:
+            self._thread = threading.Thread(target=self._run, name="perechen-calamine", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._fn()
+        except BaseException as e:
+            self._error = e
+
+    def wait(self) -> Callable[[], Any]:
+        if self._thread is not None:
+            self._thread.join()
+        error, result = self._error, self._result
+        self._error = self._result = None
+
+        def get() -> Any:
+            if error is not None:
+                raise error
+            return result
+        return get
