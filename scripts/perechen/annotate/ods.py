@@ -1,13 +1,16 @@
 """The annotated copy of an OpenDocument register (.ods): the same marks as the .xlsx copy (see the package doc).
 
-Only content.xml changes; every other part of the clerk's file is copied byte for byte. In content.xml:
+Only content.xml and styles.xml change; every other part of the clerk's file is copied byte for byte. In content.xml:
 
 - each flagged cell of the register gets the severity's background (a new automatic cell style that copies
   the cell's own style — borders, wrapping, date format stay) and an ``office:annotation`` with the
   findings, the way LibreOffice stores a comment; a cell inside a run of repeated rows/cells
   (``number-rows-repeated`` / ``number-columns-repeated``) is first split out of the run;
 - a first table «Замечания» lists every finding (level, rule, clause, cell as a link to it, current value,
-  message, responsible person).
+  message, responsible person), its header row repeated on every printed page; it prints on A4 landscape,
+  fitted to the page width (issue 13 §5): its table style names a master page perechen adds to styles.xml
+  (a page layout A4 landscape, ``style:scale-to-X="1"``, ``style:scale-to-Y="0"``); the clerk's own tables
+  keep their page styles.
 
 content.xml is parsed with defusedxml (no DTD, no entities) and written back with its own namespace
 prefixes, so LibreOffice, Р7-Офис, МойОфис and the reader's own guard (which matches literal prefixes)
@@ -38,10 +41,17 @@ NS = {
     "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
     "dc": "http://purl.org/dc/elements/1.1/",
     "xlink": "http://www.w3.org/1999/xlink",
+    "loext": "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0",
 }
 FILL = {Severity.ERROR: "#ff9c9c", Severity.WARNING: "#ffeb84", Severity.INFO: "#bdd7ee"}
 AUTHOR = "perechen"
 FINDINGS_TABLE = "Замечания"
+PRINT_STYLE = "perechen-a4-landscape"
+#: A4 landscape, 1 cm margins, fitted to one page wide and as many pages tall as needed (ODF 1.3 scale-to-X/Y;
+#: LibreOffice also reads its own loext: spelling of them).
+PAGE_PROPS = {"fo:page-width": "29.7cm", "fo:page-height": "21cm", "style:print-orientation": "landscape",
+              "fo:margin-top": "1cm", "fo:margin-bottom": "1cm", "fo:margin-left": "1cm", "fo:margin-right": "1cm",
+              "style:scale-to-X": "1", "style:scale-to-Y": "0", "loext:scale-to-X": "1", "loext:scale-to-Y": "0"}
 COLUMNS: list[tuple[str, str]] = [("Уровень", "3cm"), ("Правило", "4.5cm"), ("Источник правила", "3.5cm"),
                                   ("Ячейка", "3.5cm"), ("Текущее значение", "8cm"), ("Замечание", "16cm"),
                                   ("Ответственный", "6cm")]
@@ -232,7 +242,7 @@ def _text_cell(row: ET.Element, text: str, style: str | None = None, link: str |
 
 def _findings_table(root: ET.Element, spreadsheet: ET.Element, styles: _Styles, findings: Sequence[Finding],
                     default_sheet: str | None, known: set[str], responsible: Callable[[Finding], str],
-                    value_text: Callable[[Finding], str]) -> None:
+                    value_text: Callable[[Finding], str]) -> ET.Element:
     name = FINDINGS_TABLE
     k = 1
     while name in known:
@@ -271,6 +281,57 @@ def _findings_table(root: ET.Element, spreadsheet: ET.Element, styles: _Styles, 
         _text_cell(row, f"… и ещё {len(findings) - len(listed)} замечаний (полный список — в report.html)", wrap)
     first = next((i for i, el in enumerate(spreadsheet) if el.tag == T_TABLE), 0)
     spreadsheet.insert(first, table)
+    return table
+
+
+def _print_on_a4_landscape(table: ET.Element, styles: _Styles, master: str) -> None:
+    """Give the findings table a table style that names the A4-landscape master page."""
+    name = styles._name(f"{PRINT_STYLE}-table-")
+    st = ET.SubElement(styles.auto, _q("style:style"), {_q("style:name"): name, _q("style:family"): "table",
+                                                        _q("style:master-page-name"): master})
+    ET.SubElement(st, _q("style:table-properties"), {_q("table:display"): "true", _q("style:writing-mode"): "lr-tb"})
+    styles.by_name[name] = st
+    table.set(_q("table:style-name"), name)
+
+
+def _prefixes(data: bytes, root_tag: bytes) -> dict[str, str]:
+    """The namespace prefixes the part's root element declares (URI → prefix), with ours for the rest."""
+    head = data[:data.find(b">", data.find(root_tag)) + 1]
+    prefixes = {uri.decode("utf-8", "replace"): p.decode() for p, uri in _XMLNS.findall(head)}
+    for prefix, uri in NS.items():
+        prefixes.setdefault(uri, prefix)
+    return prefixes
+
+
+def _styles_with_print_page(data: bytes) -> tuple[bytes, str] | None:
+    """styles.xml with an A4-landscape page layout and master page added, and the master page's name.
+
+    None when styles.xml cannot be read (the copy is then made without the page style, as before).
+    """
+    from defusedxml import ElementTree as DET
+
+    try:
+        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except Exception:  # ParseError, DefusedXmlException: the clerk's part stays as it is
+        return None
+    if root.tag != _q("office:document-styles"):
+        return None
+    auto = root.find(_q("office:automatic-styles"))
+    masters = root.find(_q("office:master-styles"))
+    if masters is None:
+        masters = ET.SubElement(root, _q("office:master-styles"))
+    if auto is None:
+        auto = ET.Element(_q("office:automatic-styles"))
+        root.insert(list(root).index(masters), auto)
+    taken = {el.get(_q("style:name")) for el in root.iter() if el.get(_q("style:name"))}
+    name, k = PRINT_STYLE, 1
+    while name in taken:
+        k += 1
+        name = f"{PRINT_STYLE}-{k}"
+    layout = ET.SubElement(auto, _q("style:page-layout"), {_q("style:name"): name})
+    ET.SubElement(layout, _q("style:page-layout-properties"), {_q(k_): v for k_, v in PAGE_PROPS.items()})
+    ET.SubElement(masters, _q("style:master-page"), {_q("style:name"): name, _q("style:page-layout-name"): name})
+    return _serialize(root, _prefixes(data, b"<office:document-styles")), name
 
 
 def annotate(data: bytes, findings: Sequence[Finding], *, sheet: str | None,
@@ -288,10 +349,7 @@ def annotate(data: bytes, findings: Sequence[Finding], *, sheet: str | None,
         root = DET.fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as e:  # ParseError, DefusedXmlException
         raise OdsAnnotateError(f"часть content.xml повреждена ({e})") from None
-    head = content[:content.find(b">", content.find(b"<office:document-content")) + 1]
-    prefixes = {uri.decode("utf-8", "replace"): p.decode() for p, uri in _XMLNS.findall(head)}
-    for prefix, uri in NS.items():
-        prefixes.setdefault(uri, prefix)
+    prefixes = _prefixes(content, b"<office:document-content")
     spreadsheet = root.find(f"{_q('office:body')}/{_q('office:spreadsheet')}")
     if spreadsheet is None:
         raise OdsAnnotateError("в content.xml нет электронной таблицы")
@@ -319,8 +377,18 @@ def annotate(data: bytes, findings: Sequence[Finding], *, sheet: str | None,
         if missed:
             notes.append(f"Лист «{name}»: {missed} ячеек вне заполненной области не отмечены; замечания есть "
                          f"на листе «{FINDINGS_TABLE}».")
-    _findings_table(root, spreadsheet, styles, findings, sheet, set(tables), responsible, value_text)
-    return _write(src, root, prefixes), notes
+    table = _findings_table(root, spreadsheet, styles, findings, sheet, set(tables), responsible, value_text)
+    parts: dict[str, bytes] = {}
+    try:
+        styles_xml: bytes | None = src.read("styles.xml")
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, RuntimeError):
+        styles_xml = None
+    printed = _styles_with_print_page(styles_xml) if styles_xml is not None else None
+    if printed is not None:
+        parts["styles.xml"], master = printed
+        _print_on_a4_landscape(table, styles, master)
+    parts["content.xml"] = _serialize(root, prefixes)
+    return _write(src, parts), notes
 
 
 def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
@@ -345,12 +413,12 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
     return out[:end] + extra.encode() + out[end:]
 
 
-def _write(src: zipfile.ZipFile, root: ET.Element, prefixes: dict[str, str]) -> bytes:
-    content = _serialize(root, prefixes)
+def _write(src: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes:
+    """The package again: ``parts`` (content.xml, styles.xml) replaced, everything else copied as it was."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as out:
         for info in src.infolist():
-            body = content if info.filename == "content.xml" else src.read(info)
+            body = parts[info.filename] if info.filename in parts else src.read(info)
             zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             # mimetype first and stored, as ODF requires; the rest deflated
             zi.compress_type = zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
