@@ -151,6 +151,7 @@ def test_approve_during_a_nightly_run_waits_for_it(project: Path, child: Any) ->
     proc = child(project, "observation-inserted", "nightly", "--no-mail")  # a real nightly run, holding its lock
     res = cli(project, "approve")
     assert res.exit_code == 2 and "Сейчас идёт ночная проверка" in res.output
+    assert "Проект приказа не подготовлен" in res.output
     assert not (project / "out" / "approvals").exists() or not any((project / "out" / "approvals").iterdir())
     kill(proc)
     j = consistent(project / "out")
@@ -159,10 +160,13 @@ def test_approve_during_a_nightly_run_waits_for_it(project: Path, child: Any) ->
     assert cli(project, "approve").exit_code == 0  # the OS released the lock with the process
 
 
-def test_nightly_during_approve_is_refused(project: Path, child: Any) -> None:
+def test_nightly_and_publish_during_approve_are_refused(project: Path, child: Any) -> None:
     proc = child(project, "draft-inserted", "approve")
     res = cli(project, "nightly", "--no-mail")
     assert res.exit_code == 2 and "уже выполняется" in res.output
+    res = cli(project, "publish")
+    assert res.exit_code == 2 and "Публикация не выполнена" in res.output
+    assert not (project / "out" / "published").exists()
     kill(proc)
     assert cli(project, "nightly", "--no-mail").exit_code in (0, 1)
 

@@ -7,6 +7,7 @@ pay for the diff, store, publication and mail modules.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,12 +98,29 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
     Refuses (status "refused", exit code 1) when the check finds rule errors; raises PerechenError (exit 2)
     when it cannot run or a step fails (PublishFailed names the step) — then output/published/LATEST stays
     where it was. ``on_step`` is called with each step's id before it runs (logs, tests); ``register``: the
-    workbook already read (it is checked again, not re-read).
+    workbook already read (it is checked again, not re-read). Holds the run lock (output/.nightly.lock) like
+    ``approve`` and the nightly run: a publication during a nightly run or the preparation of a draft act is
+    refused (exit 2), so a draft is never compared with a version that is being placed.
     """
     from .publish import publish_workbook as publish
 
-    return publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
-                   progress=progress, on_step=on_step, register=register)
+    if dry_run:  # a dry run writes nothing, not even a lock file
+        return publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
+                       progress=progress, on_step=on_step, register=register)
+    with _run_lock(config, "Публикация не выполнена"):
+        return publish(workbook, config, target=target, dry_run=dry_run, rules=rules, today=today,
+                       progress=progress, on_step=on_step, register=register)
+
+
+def _run_lock(config: Config, what: str, *, wait: float = 0.0) -> contextlib.AbstractContextManager[None]:
+    """The nightly run's OS lock (output/.nightly.lock), for approve and publish; busy → PerechenError, exit 2."""
+    from . import locks
+
+    path = config.output_dir / ".nightly.lock"
+    return locks.exclusive(path, wait=wait, busy=lambda: PerechenError(
+        "nightly_running", f"Сейчас идёт ночная проверка, публикация или подготовка проекта приказа (заблокирован "
+                           f"{path}). {what}, чтобы не разойтись с размещением на официальном сайте; повторите "
+                           "после её завершения.", path))
 
 
 def nightly(config: Config, *, today: dt.date | None = None, demo: bool = False, send_mail: bool = True,
@@ -181,18 +199,13 @@ def approve(workbook: Path, config: Config, *, rules: Rules | None = None, now: 
     Holds the nightly run's lock (a nightly run in progress → PerechenError «nightly_running», exit 2);
     refuses (exit 1) when the rows to approve or the sheet as a whole have rule errors.
     """
-    from . import clock, locks
+    from . import clock
     from .approval import ApprovalError, blocking_findings, prepare_draft
     from .reader import read_register
 
     rules = rules or load_rules(config)
     out = config.output_dir
-    lock_path = out / ".nightly.lock"
-    busy = lambda: PerechenError(  # noqa: E731
-        "nightly_running", f"Сейчас идёт ночная проверка или другая подготовка проекта приказа (заблокирован "
-                           f"{lock_path}). Проект приказа не подготовлен, чтобы он не разошёлся с размещением на "
-                           "официальном сайте; повторите после её завершения.", lock_path)
-    with locks.exclusive(lock_path, wait=lock_wait, busy=busy):
+    with _run_lock(config, "Проект приказа не подготовлен", wait=lock_wait):
         reg = register or read_register(workbook, rules)
         report = stages.check_workbook(workbook, config, rules=rules, write_reports=False, register=reg,
                                        today=(now or dt.datetime.now()).date())
