@@ -1,13 +1,15 @@
-"""A workbook on an HTTPS server (issue 13 §3): TLS is verified for real.
+"""A workbook on an HTTPS server (issue 13 §3), and a publication to one: TLS is verified for real.
 
 The suite's WebDAV server (wsgidav) is served over TLS (cheroot's built-in adapter) with a certificate for
 127.0.0.1 signed by a throw-away CA made with the openssl command. Without ``[remote] cafile`` the certificate is
 not trusted: exit 2, a Russian message, nothing downloaded. With the CA in ``cafile`` the workbook is checked.
+A publication to that server fails in Russian naming why the certificate is not trusted (no OpenSSL English).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -113,3 +115,29 @@ def test_an_untrusted_certificate_is_refused_and_a_trusted_ca_works(tls_dav: tup
     assert (dav.root / "perechen.xlsx").read_bytes() == mc.base(), "the server's file is never written"
     methods = {e["method"] for e in dav.requests_log() if e["path"].endswith(".xlsx")}
     assert methods == {"GET"}, methods
+
+
+def test_publishing_to_an_untrusted_server_says_why_in_russian(tls_dav: tuple[WebDAVServer, Path, str],
+                                                                tmp_path: Path, make_workbook: Any,
+                                                                good_rows: list[dict[str, Any]],
+                                                                good_info: dict[str, str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from perechen import store
+    from perechen.config import Config, TargetConfig
+    from perechen.publish import publish_workbook
+    from perechen.targets.base import PublishFailed
+
+    dav, _ca, base = tls_dav
+    (dav.root / "site").mkdir()
+    monkeypatch.setenv(PASSWORD_ENV, dav.password)
+    cfg = Config(base_dir=tmp_path, targets={"dav": TargetConfig(
+        type="webdav", url=base + "site/", user=dav.user, password_env=PASSWORD_ENV, timeout=5, retries=1,
+        backoff=0.01)})
+    with pytest.raises(PublishFailed) as ei:
+        publish_workbook(make_workbook(good_rows, good_info), cfg, target="dav")
+    message = str(ei.value)
+    assert "сертификат" in message and "удостоверяющим центром, которого система не знает" in message, message
+    english = re.findall(r"[A-Za-z_]{3,}", message)
+    assert set(english) <= {"dav", "WebDAV", "TLS", "LATEST", "perechen", "publish"}, f"no English: {message}"
+    assert store.latest_name(cfg.output_dir) is None
+    assert not list((dav.root / "site").iterdir()), "nothing written over an unverified connection"

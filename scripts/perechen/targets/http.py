@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -73,7 +74,7 @@ class Http:
         try:
             resp = self.session.request(method, url, **kw)
         except requests.exceptions.SSLError as e:
-            raise self.fail(step, f"не удалось проверить сертификат TLS сервера {host_of(url)} ({_short(e)}). "
+            raise self.fail(step, f"не удалось проверить сертификат TLS сервера {host_of(url)} ({_tls_reason(e)}). "
                                   "Проверка сертификатов не отключается: установите корректный сертификат на "
                                   "сервере или добавьте корневой сертификат организации в систему.") from None
         except requests.exceptions.ConnectTimeout:
@@ -85,7 +86,7 @@ class Http:
         except requests.exceptions.ConnectionError as e:
             raise TransientError(f"сервер {host_of(url)} недоступен ({_conn_reason(e)}).") from None
         except requests.exceptions.RequestException as e:
-            raise self.fail(step, f"ошибка HTTP-запроса к {host_of(url)}: {_short(e)}.") from None
+            raise self.fail(step, f"ошибка HTTP-запроса к {host_of(url)}: {_request_reason(e)}.") from None
         oks = set(ok)
         if resp.status_code in oks:
             return resp
@@ -159,9 +160,39 @@ def converge(http: Http, step: str, action: Callable[[], Any], check: Callable[[
     raise http.fail(step, last + f" Попыток: {attempts}.")
 
 
-def _short(e: BaseException) -> str:
-    text = str(e)
-    return text if len(text) < 200 else text[:200] + "…"
+# OpenSSL's verification results (X509_V_ERR_*) a clerk or an administrator may meet, in Russian.
+_TLS_VERIFY = {
+    10: "срок действия сертификата истёк",
+    9: "срок действия сертификата ещё не начался",
+    18: "сертификат самоподписанный — система ему не доверяет",
+    19: "в цепочке сертификата самоподписанный корневой сертификат, которому система не доверяет",
+    20: "сертификат выдан удостоверяющим центром, которого система не знает",
+    21: "сертификат выдан удостоверяющим центром, которого система не знает",
+    62: "сертификат выдан на другое имя сервера",
+}
+
+
+def _tls_reason(e: BaseException) -> str:
+    """Why TLS failed, in Russian, from the exception types and OpenSSL's code (never OpenSSL's English text)."""
+    causes = list(_causes(e))
+    for c in causes:
+        if isinstance(c, ssl.SSLCertVerificationError):
+            return _TLS_VERIFY.get(int(getattr(c, "verify_code", 0) or 0), "сертификат не подтверждён")
+    return "соединение TLS не установлено"
+
+
+def _request_reason(e: BaseException) -> str:
+    """A failed request that is neither TLS, a timeout nor a connection error, in Russian by type."""
+    if isinstance(e, requests.exceptions.TooManyRedirects):
+        return "слишком много перенаправлений"
+    if isinstance(e, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                      requests.exceptions.InvalidSchema)):
+        return "неверный адрес"
+    if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "ответ сервера оборвался или повреждён"
+    if isinstance(e, requests.exceptions.InvalidHeader):
+        return "недопустимое значение заголовка запроса"
+    return f"запрос не выполнен ({type(e).__name__})"
 
 
 def _causes(e: BaseException) -> Iterator[BaseException]:
