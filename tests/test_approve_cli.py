@@ -235,3 +235,17 @@ def test_publish_killed_then_the_next_run_completes(project: Path, child: Any, s
         assert [p.version for p in j.placements()] == [latest]
         # killed after the version was committed: the next run records that placement (from the store)
         assert [p.source for p in j.placements()] == (["sync"] if stop_at == "placement-inserted" else ["publish"])
+
+
+def test_damaged_journal_is_rebuilt_and_said_so(project: Path) -> None:
+    assert cli(project, "nightly", "--no-mail").exit_code in (0, 1)
+    out = project / "out"
+    journal_path(out).write_bytes(b"this is not a database" * 100)
+    for side in ("-wal", "-shm"):
+        journal_path(out).with_name(journal_path(out).name + side).unlink(missing_ok=True)
+    res = cli(project, "nightly", "--no-mail")
+    assert res.exit_code in (0, 1), res.output
+    assert "повреждён" in res.output and "восстановлено" in res.output and "Не восстановить" in res.output
+    with consistent(out) as j:
+        assert [p.version for p in j.placements()] == [store.latest_name(out)]
+    assert list(out.glob("journal.sqlite.damaged-*"))

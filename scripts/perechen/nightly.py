@@ -737,6 +737,8 @@ class _Run:
             from .diff import act_waiting_line
 
             a = s.approval
+            for w in a.warnings:
+                add("approval", f"Журнал изменений: {w}")
             if a.demo_act:
                 add("approval", f"Демонстрация: {a.demo_act}")
             add("approval", a.act or "Приказ об утверждении перечня не записан: страница не ссылается на "
