@@ -249,3 +249,17 @@ def test_damaged_journal_is_rebuilt_and_said_so(project: Path) -> None:
     with consistent(out) as j:
         assert [p.version for p in j.placements()] == [store.latest_name(out)]
     assert list(out.glob("journal.sqlite.damaged-*"))
+
+
+def test_review_xlsx_holds_every_frozen_row_and_prints_on_a4_landscape(project: Path) -> None:
+    import openpyxl
+
+    draft = json.loads(cli(project, "approve", "--format", "json").stdout)
+    frozen = json.loads((Path(draft["folder"]) / "draft.json").read_text("utf-8"))["rows"]
+    wb = openpyxl.load_workbook(Path(draft["folder"]) / "perechen.xlsx")
+    ws = wb.active
+    assert ws.title == "Перечень" and ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
+    assert [ws.cell(row=i + 2, column=1).value for i in range(len(frozen))] == [r["code"] for r in frozen]
+    dates = [c.value for c in ws["A"][1:]]
+    assert dates and all(isinstance(v, str) for v in dates)
