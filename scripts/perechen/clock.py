@@ -28,8 +28,8 @@ from typing import Any
 from . import store
 from .approval import Draft, load_draft, sync_drafts
 from .canonical import INCLUDED, REVIEW_STATUSES, canonicalizer
-from .diff import CASE_PHRASES, DiffReport, is_empty
-from .journal import ActRecord, Journal, ObservedChange, ObserveResult, changes_from_diff
+from .diff import CASE_PHRASES, NOT_COMPARED, DiffReport, is_empty
+from .journal import ROW_FIELD, ActRecord, Journal, ObservedChange, ObserveResult, changes_from_diff
 from .journal_rebuild import RebuildReport, open_or_rebuild
 from .models import Register
 from .rules import Rules
@@ -103,15 +103,7 @@ def observed_days(journal: Journal, codes: Iterable[str], *, today: dt.date, mod
     """
     if not journal.has_observations():
         return None
-    acts = {a.id: a for a in journal.acts()} if mode == "act" else {}
-    known: dict[str, dt.date] = {}
-    for c in journal.pending():
-        if not c.included or c.initial:
-            continue
-        act = acts.get(c.act_id) if c.act_id is not None else None
-        day = act.signed_on if act is not None else c.made_on
-        if day is not None and (c.code not in known or day < known[c.code]):
-            known[c.code] = day
+    known = journal.made_days(by_act=mode == "act")
     days = {str(code): today for code in codes}
     days.update(known)
     return days
@@ -127,14 +119,15 @@ def review_changes(register: Register, rules: Rules, report: DiffReport) -> list
         if not code or c.get("status") not in REVIEW_STATUSES or str(code) in changed:
             continue
         old = base.get(str(code))
-        if old is None:
-            fields = {f: v for f, v in c.items() if f not in ("status", "code") and not is_empty(v)}
-            case = "added"
-        else:
-            fields = {f: v for f, v in c.items() if f != "status" and v != old.get(f) and f in old}
-            case = "edited"
+        if old is None:  # a new touchpoint under review: one change of the whole row (journal.ROW_FIELD)
+            new = {f: v for f, v in c.items() if f not in ("status", "code") and not is_empty(v)}
+            out.append(ObservedChange(code=str(code), case="added", field=ROW_FIELD, old=None, new=new,
+                                      included=False))
+            continue
+        # Only published content is a change (issue 11 A4): not the status, the date, the note, the persons.
+        fields = {f: v for f, v in c.items() if f in old and f not in NOT_COMPARED and v != old.get(f)}
         for f, v in sorted(fields.items()):
-            out.append(ObservedChange(code=str(code), case=case, field=f, old=old.get(f) if old else None, new=v,
+            out.append(ObservedChange(code=str(code), case="edited", field=f, old=old.get(f), new=v,
                                       included=False))
     return out
 
@@ -233,13 +226,11 @@ def pending_stages(journal: Journal, calendar: Any, *, today: dt.date, mode: str
     """
     acts = {a.id: a for a in journal.acts()}
     groups: dict[str, list[Any]] = {}
-    for c in journal.changes(state="open"):
-        if not c.initial:
-            groups.setdefault(c.code, []).append(c)
+    for c in journal.changes(state="open", initial=False):
+        groups.setdefault(c.code, []).append(c)
     if placed_since is not None:
-        for c in journal.changes(state="placed"):
-            if not c.initial and c.closed_at is not None and c.closed_at >= placed_since:
-                groups.setdefault(c.code, []).append(c)
+        for c in journal.changes(state="placed", initial=False, closed_since=placed_since):
+            groups.setdefault(c.code, []).append(c)
     out: list[StageRow] = []
     for code, items in groups.items():
         stage = min((c.stage for c in items), key=STAGE_RANK.__getitem__)

@@ -473,10 +473,18 @@ class Journal:
         return [_observation(r) for r in self._rows("SELECT * FROM observations ORDER BY id")]
 
     def changes(self, *, state: str | None = None, ids: Iterable[int] | None = None,
-                year: int | None = None) -> list[ChangeRecord]:
-        """Changes in journal order; filtered by state, ids or the year of ``made_on``."""
+                year: int | None = None, initial: bool | None = None,
+                closed_since: dt.datetime | None = None) -> list[ChangeRecord]:
+        """Changes in journal order; filtered by state, ids, the year of ``made_on``, the first placement's
+        (``initial``) or not, closed at or after ``closed_since``."""
         sql = "SELECT * FROM changes WHERE 1 = 1"
         args: list[Any] = []
+        if initial is not None:
+            sql += " AND initial = ?"
+            args.append(int(initial))
+        if closed_since is not None:
+            sql += " AND closed_at >= ?"
+            args.append(_iso_dt(closed_since))
         if state is not None:
             sql += " AND state = ?"
             args.append(state)
@@ -490,6 +498,14 @@ class Journal:
             sql += " AND substr(made_on, 1, 4) = ?"
             args.append(f"{year:04d}")
         return [_change(r) for r in self._rows(sql + " ORDER BY id", args)]
+
+    def made_days(self, *, by_act: bool) -> dict[str, dt.date]:
+        """Code → the earliest day an open, included, non-initial change of it counts as made (п. 5.4): its
+        ``made_on``, or with ``by_act`` the date of the act that approved it (one query, no records built)."""
+        day = "COALESCE(a.signed_on, c.made_on)" if by_act else "c.made_on"
+        rows = self._rows(f"SELECT c.code AS code, MIN({day}) AS day FROM changes c LEFT JOIN acts a ON a.id = "  # noqa: S608
+                          "c.act_id WHERE c.state = 'open' AND c.included = 1 AND c.initial = 0 GROUP BY c.code")
+        return {r["code"]: dt.date.fromisoformat(r["day"]) for r in rows if r["day"]}
 
     def pending(self) -> list[ChangeRecord]:
         """Open changes (observed, included or approved, not yet placed)."""
@@ -729,11 +745,21 @@ def open_journal(output_dir: Path) -> Journal:
     return Journal.open(journal_path(output_dir))
 
 
+ROW_FIELD = "*"  # the field of an «added» change: the whole new row (one record per new touchpoint)
+
+
 def changes_from_diff(report: Any) -> list[ObservedChange]:
-    """The journal's view of a :class:`perechen.diff.DiffReport`: one :class:`ObservedChange` per field."""
+    """The journal's view of a :class:`perechen.diff.DiffReport`: one :class:`ObservedChange` per field; a new
+    touchpoint (п. 5.3.1) is one change of the whole row (field ``*``) — a 10,000-row first run records 10,000
+    changes, not 170,000."""
     out: list[ObservedChange] = []
     for ch in report.changes:
         typed = None if ch.date_from_run else ch.change_date
+        if ch.kind == "added":
+            new = {f: v.get("new") for f, v in ch.fields.items()}
+            out.append(ObservedChange(code=ch.code, case=ch.kind, field=ROW_FIELD, old=None, new=new,
+                                      included=True, typed_date=typed))
+            continue
         for f, v in ch.fields.items():
             out.append(ObservedChange(code=ch.code, case=ch.kind, field=f, old=v.get("old"), new=v.get("new"),
                                       included=True, typed_date=typed))
