@@ -67,6 +67,11 @@ class Canonicalizer:
             kind = _DATE if c.type == "date" else _MULTI if c.multi else _LIST if c.ref_list else _TEXT
             self.plan.append((c.field, kind))
         self.cache: dict[tuple[str, str], Any] = {}
+        # One part of a multi-valued cell: (list, part as split) -> (canonical list value, its place in the list,
+        # "", "") or (None, 0, value_key, normalised text). Registers combine a few dozen parts into tens of thousands
+        # of distinct cells; each part is normalised and matched once.
+        self._parts: dict[tuple[str, str], tuple[str | None, int, str, str]] = {}
+        self._order: dict[str, dict[str, int]] = {}
 
     def value(self, field_name: str, value: Any) -> Any:
         col = self.rules.columns.get(field_name)
@@ -74,7 +79,8 @@ class Canonicalizer:
             key = (field_name, value)
             hit = self.cache.get(key, _MISSING)
             if hit is _MISSING:
-                hit = _canonical_value(self.rules, field_name, value)
+                hit = (self._multi(col.ref_list, value) if col.multi and col.type != "date"
+                       else _canonical_value(self.rules, field_name, value))
                 if len(self.cache) < _CACHE_LIMIT:
                     self.cache[key] = hit
             return list(hit) if type(hit) is list else hit
@@ -101,6 +107,31 @@ class Canonicalizer:
                 out[f] = _canonical_value(self.rules, f, v)
         return out
 
+    def _multi(self, list_name: str, text: str) -> list[str]:
+        """_canonical_multi with its parts cached (same result)."""
+        order = self._order.get(list_name)
+        if order is None:
+            order = self._order[list_name] = {v: i for i, v in enumerate(self.rules.lists[list_name].values)}
+        known: dict[str, int] = {}
+        unknown: dict[str, str] = {}
+        parts = self._parts
+        for raw in split_multi(text):
+            hit = parts.get((list_name, raw))
+            if hit is None:
+                p = normalize(raw)
+                m = self.rules.match(list_name, p) if p else None
+                hit = ((m.item.value, order.get(m.item.value, 0), "", "") if m is not None
+                       else (None, 0, value_key(p), p))
+                if len(parts) < _CACHE_LIMIT:
+                    parts[(list_name, raw)] = hit
+            value, place, key, shown = hit
+            if value is not None:
+                known.setdefault(value, place)
+            elif shown:
+                unknown.setdefault(key, shown)
+        out = sorted(known, key=known.__getitem__)
+        out.extend(unknown[k] for k in sorted(unknown))
+        return out
 
     def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
         """Canonical rows of a read register (text values from the reader are already normalised)."""
@@ -203,6 +234,8 @@ def content_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when two canonical rows publish the same thing (notes, responsible, status, date aside)."""
+    if a == b:  # the usual case, compared in C
+        return True
     keys = (set(a) | set(b)) - set(UNPUBLISHED_FIELDS) - {DATE_FIELD}
     return all(_empty_as_none(a.get(k)) == _empty_as_none(b.get(k)) for k in keys)
 

@@ -95,10 +95,12 @@ def mixed_script_words(value: str) -> list[tuple[str, str]]:
     return out
 
 
+_MULTI_SPLIT = re.compile(r"[;\n]+")
+
+
 def split_multi(value: str) -> list[str]:
     """Split a multi-valued cell on «;» and line breaks."""
-    parts = re.split(r"[;\n]+", value)
-    return [p.strip() for p in parts if p.strip()]
+    return [p for p in map(str.strip, _MULTI_SPLIT.split(value)) if p]
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
