@@ -217,6 +217,10 @@ def test_act_mode_places_only_approved_rows_and_changes_wait_for_a_new_act(tmp_p
     with Journal.open(journal_path(p.out)) as j:
         placements = j.placements()
         assert [pl.act_id for pl in placements] == [1, 2]
+    # Weeks later, still no act for ТВ-05 and ТВ-06: they are not made in the Перечень yet — waiting, not overdue.
+    res = p.nightly(dt.date(2027, 3, 15))
+    assert "ПРОСРОЧЕНО" not in res.output
+    assert "ждут приказа 2 включённых изменения (с 05.02.2027): ТВ-05, ТВ-06" in res.output, res.output
 
 
 def test_publish_in_act_mode_without_an_act_is_refused(tmp_path: Path, rules: Rules) -> None:

@@ -69,6 +69,7 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     reg = register or read_register(workbook, rules, progress=progress)
     observed, waiting = None, None
     approved = None
+    seen: dict[str, dt.date] = {}
     from . import clock
     from .journal import journal_path
 
@@ -79,11 +80,12 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
             observed = clock.observed_days(journal, clock.included_codes(reg, rules),
                                            today=today or dt.date.today(), mode=config.approval.mode)
             approved = clock.last_approved(config.output_dir, journal) if config.approval.mode == "act" else None
+            seen = journal.made_days(by_act=False)
     report = stages.diff_workbook(workbook, config, rules=rules, against=against, today=today,
                                   report_dir=report_dir, write_reports=False, progress=progress, register=reg,
                                   calendar=calendar, observed=observed)
     if against is None and config.approval.mode == "act":
-        waiting = clock.act_waiting(report, approved)
+        waiting = clock.act_waiting(report, approved, seen)
         report.act_waiting = waiting.to_dict()
     if write_reports:
         stages.write_diff(report, rules, config, report_dir)

@@ -99,7 +99,9 @@ def observed_days(journal: Journal, codes: Iterable[str], *, today: dt.date, mod
 
     ``None`` when the journal has no observation yet: then the typed «Дата изменения» is all there is. A code
     the journal has no open change for was not seen changed before: it is seen today. In ``"act"`` mode an
-    approved change counts from its act's date.
+    approved change counts from its act's date; a change no act approved yet is not made in the Перечень yet,
+    so its clock has not started: it counts as made today (its deadline moves with each day it waits, and it
+    is never «overdue» before an act) — how long it has waited is :func:`act_waiting`'s ``since``.
     """
     if not journal.has_observations():
         return None
@@ -171,8 +173,10 @@ class Waiting:
                 "codes": list(self.codes)}
 
 
-def act_waiting(report: DiffReport, approved: tuple[ActRecord, Draft] | None) -> Waiting:
-    """The comparison's changes whose new values the last approved draft does not hold, and since when."""
+def act_waiting(report: DiffReport, approved: tuple[ActRecord, Draft] | None,
+                seen: dict[str, dt.date] | None = None) -> Waiting:
+    """The comparison's changes whose new values the last approved draft does not hold, and since when
+    (``seen``: code → the day the journal first saw its change included, :meth:`Journal.made_days`)."""
     act, draft = approved if approved is not None else (None, None)
     frozen = {str(r.get("code")): r for r in draft.rows} if draft is not None else {}
     codes: list[str] = []
@@ -188,8 +192,9 @@ def act_waiting(report: DiffReport, approved: tuple[ActRecord, Draft] | None) ->
                 continue
         if ch.code not in codes:
             codes.append(ch.code)
-        if ch.change_date is not None:
-            days.append(ch.change_date)
+        day = (seen or {}).get(ch.code) or ch.change_date
+        if day is not None:
+            days.append(day)
     return Waiting(codes=tuple(codes), since=min(days) if days else None, act=act)
 
 

@@ -501,10 +501,11 @@ class Journal:
 
     def made_days(self, *, by_act: bool) -> dict[str, dt.date]:
         """Code → the earliest day an open, included, non-initial change of it counts as made (п. 5.4): its
-        ``made_on``, or with ``by_act`` the date of the act that approved it (one query, no records built)."""
-        day = "COALESCE(a.signed_on, c.made_on)" if by_act else "c.made_on"
+        ``made_on`` (the day first seen included), or with ``by_act`` the date of the act that approved it — only
+        the changes an act approved (one query, no records built)."""
+        day, only = ("a.signed_on", " AND a.id IS NOT NULL") if by_act else ("c.made_on", "")
         rows = self._rows(f"SELECT c.code AS code, MIN({day}) AS day FROM changes c LEFT JOIN acts a ON a.id = "  # noqa: S608
-                          "c.act_id WHERE c.state = 'open' AND c.included = 1 AND c.initial = 0 GROUP BY c.code")
+                          f"c.act_id WHERE c.state = 'open' AND c.included = 1 AND c.initial = 0{only} GROUP BY c.code")
         return {r["code"]: dt.date.fromisoformat(r["day"]) for r in rows if r["day"]}
 
     def pending(self) -> list[ChangeRecord]:

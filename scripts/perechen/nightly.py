@@ -404,7 +404,7 @@ class _Run:
         if self.approved is not None:
             appr.act = clock.act_citation(self.journal, upto=self.approved[0])
         if self.act_mode:
-            waiting = clock.act_waiting(result, self.approved)
+            waiting = clock.act_waiting(result, self.approved, self.journal.made_days(by_act=False))
             result.act_waiting = waiting.to_dict()
             appr.waiting_for_act, appr.waiting_codes = waiting.count, list(waiting.codes)
             appr.waiting_since = waiting.since.isoformat() if waiting.since else None
