@@ -8,9 +8,14 @@ Order of work (each step's outcome goes into the run summary ``nightly.json``):
 2. open the rotating log ``output/logs/nightly.log``; create ``output/reports/<YYYY-MM-DD_HHMMSS>/``;
 3. read the workbook (the reader retries while it is being saved and names who has it open); an unreadable
    workbook still gets ``report.json`` (``{"file_error": …}``) and ``summary.html`` in the run folder;
-4. check (all reports of ``perechen check`` into the run folder), then diff against the published version;
+4. check (all reports of ``perechen check`` into the run folder), then diff against the published version —
+   the day each change was made comes from the journal (``output/journal.sqlite``, :mod:`perechen.clock`),
+   and this run's observation is recorded there (rows under review as «observed»); ``--demo`` then prepares
+   a draft act and records a demonstration act («демонстрационный приказ»);
 5. publish only when ``publish.auto = true``, the rows to publish and the sheet as a whole have no rule errors
-   (errors of «черновик» / «на проверке» rows never hold it back) and there are changes to place;
+   (errors of «черновик» / «на проверке» rows never hold it back) and there are changes to place; with
+   ``[approval] mode = "act"`` the last approved draft's frozen rows, when they are not on the site yet. The
+   placement is recorded in the journal; each pending change's stage goes to the summary (the dashboard);
 6. mail the summary (keeper + each responsible person with findings), unless mail is off;
 7. write ``nightly.json`` and ``summary.html``, append to ``output/reports/history.jsonl`` and rewrite
    ``output/reports/index.html`` atomically.
