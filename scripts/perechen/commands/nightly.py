@@ -13,7 +13,8 @@ from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_conf
 
 @click.command("nightly", context_settings=CONTEXT)
 @click.option("--demo", is_flag=True,
-              help="Демонстрация: встроенная книга-пример, публикация в папку output/site/, без писем.")
+              help="Демонстрация всего пути: встроенная книга-пример, проект приказа и демонстрационный приказ "
+                   "(помечен как демонстрационный), публикация в папку output/site/, без писем.")
 @click.option("--no-mail", is_flag=True, help="Не отправлять письма в этот раз.")
 @click.option("--quiet", "-q", is_flag=True, help="Печатать только итог и путь к сводке (для cron).")
 @today_option
