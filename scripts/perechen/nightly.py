@@ -68,7 +68,7 @@ from .summary import (
     SeverityCounts,
     StageItem,
 )
-from .text import ru_date, ru_datetime
+from .text import ru_date, ru_date_text, ru_datetime
 
 log = logging.getLogger("perechen.nightly")
 
@@ -80,6 +80,10 @@ NO_RESPONSIBLE = "Ответственный не указан"
 BUNDLED_WORKBOOK = bundled.sample_workbook()  # ships inside the package (importlib.resources)
 
 # The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
+# The stages as the log and the dashboard name them (the keys stay in nightly.json's timings).
+STAGE_NAMES = {"rules": "загрузка правил", "read": "чтение книги", "check": "проверка", "diff": "сравнение",
+               "publish": "публикация", "approval": "утверждение и срок размещения",
+               "file_error_report": "отчёт о нечитаемой книге", "mail": "письма", "summary": "итоги запуска"}
 QUIET_FIELDS = frozenset({"file_error", "check", "errors", "dashboard"})
 
 
@@ -186,7 +190,7 @@ class _Run:
 
     # -- orchestration ---------------------------------------------------------------------------
     def run(self) -> NightlyResult:
-        from .dashboard import append_history, note_interrupted
+        from .dashboard import STATUS_TEXT, append_history, note_interrupted
 
         log.info("Ночная проверка начата: книга %s%s", self.workbook, " (демонстрация)" if self.demo else "")
         self._note_recovered(note_interrupted)
@@ -230,24 +234,26 @@ class _Run:
             log.error("Не удалось дописать историю запусков: %s", e)
         self._prune_reports()
         dashboard = self._dashboard()
-        log.info("Ночная проверка завершена: код выхода %s (%s)", self.s.exit_code, self.s.status)
+        log.info("Ночная проверка завершена: код выхода %s (%s).", self.s.exit_code,
+                 STATUS_TEXT.get(self.s.status or "", self.s.status))
         assert self.s.exit_code is not None
         return NightlyResult(self.s.exit_code, self.s, self.run_dir, dashboard, self.log_file,
                              self._lines(dashboard))
 
     def _stage(self, name: str, fn: Callable[[], Any]) -> bool:
         t0 = time.monotonic()
+        shown = STAGE_NAMES.get(name, name)
         try:
             result = fn()
             return result is not False
         except PerechenError as e:
-            log.error("Этап %s: %s", name, e.message)
+            log.error("Этап «%s»: %s", shown, e.message)
             self._fail(name, e.message, code=e.code)
             return False
         except Exception as e:
-            log.error("Этап %s: внутренняя ошибка %s\n%s", name, type(e).__name__,
+            log.error("Этап «%s»: внутренняя ошибка %s\n%s", shown, type(e).__name__,
                       "".join(traceback.format_exception(e)))
-            self._fail(name, f"внутренняя ошибка perechen ({type(e).__name__}) на этапе «{name}»; подробности "
+            self._fail(name, f"внутренняя ошибка perechen ({type(e).__name__}) на этапе «{shown}»; подробности "
                              f"в журнале {self.log_file or 'output/logs'}.", code="internal")
             return False
         finally:
@@ -356,7 +362,7 @@ class _Run:
         keeper = (reg.info or {}).get("email")
         self.s.keeper_email = keeper or None
         self.s.agency = (reg.info or {}).get("short_name") or (reg.info or {}).get("agency")
-        log.info("Проверка: ошибок %d, предупреждений %d, сведений %d.", report.errors, report.warnings,
+        log.info("Проверка: ошибок %d, предупреждений %d, справочно %d.", report.errors, report.warnings,
                  report.infos)
 
     def _count_by(self, field_name: str) -> list[CountItem]:
@@ -414,15 +420,17 @@ class _Run:
             appr.waiting_for_act, appr.waiting_codes = waiting.count, list(waiting.codes)
             appr.waiting_since = waiting.since.isoformat() if waiting.since else None
             log.info("Ждут приказа: %d включённых изменений%s.", waiting.count,
-                     f" (с {waiting.since.isoformat()})" if waiting.since else "")
+                     f" (с {ru_date(waiting.since)})" if waiting.since else "")
         stages.write_diff(result, self.rules, self.config, self.run_dir)
         for key, path in result.files.items():
             self.files[f"diff_{key}"] = _rel(Path(path), self.run_dir)
         self.diff_result = result
         d = self.s.diff = self._diff_summary(result)
-        log.info("Сравнение с версией %s: изменений %d, ждут проверки %d, срок %s, осталось рабочих дней %s%s.",
-                 d.baseline or "(нет опубликованной)", d.pending_changes, d.pending_review, d.deadline,
-                 d.working_days_left, ", ПРОСРОЧЕНО" if d.overdue else "")
+        term = (f"срок размещения {ru_date_text(d.deadline)}, осталось рабочих дней {d.working_days_left}"
+                if d.deadline else "срока размещения нет")
+        log.info("Сравнение с версией %s: изменений %d, ждут проверки %d, %s%s.",
+                 d.baseline or "(нет опубликованной)", d.pending_changes, d.pending_review, term,
+                 ", ПРОСРОЧЕНО" if d.overdue else "")
         return True
 
     def _demo_act(self) -> None:

@@ -140,7 +140,8 @@ def render_text(result: PublishResult) -> str:
         lines.append(f"  {a.describe()}")
     kept = len(result.actions) - len(writes)
     if kept:
-        lines.append(f"  без изменений: {kept}")
+        lines.append(f"  файлов на сайте без изменений: {kept}" if writes
+                     else f"Файлов на сайте без изменений: {kept}.")
     if result.page_url:
         lines.append(f"Страница: {result.page_url}")
     if result.version:

@@ -55,7 +55,7 @@ class CheckReport:
     def summary(self) -> str:
         state = "ошибок нет" if not self.errors else f"ошибок: {self.errors}"
         return (f"{self.workbook}: строк {self.rows}, {state}, предупреждений: {self.warnings}"
-                f"{f', сведений: {self.infos}' if self.infos else ''}.")
+                f"{f', справочно: {self.infos}' if self.infos else ''}.")
 
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}

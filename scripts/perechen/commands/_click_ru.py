@@ -10,6 +10,7 @@ names the Path types when an option is declared).
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import click
@@ -123,6 +124,29 @@ def ru_metavar(text: str) -> str:
     return _WORD.sub(lambda m: METAVARS.get(m.group(0), m.group(0)), text)
 
 
+def short_help(help_text: str, limit: int) -> str:
+    """A command's line in «perechen --help»: its first sentence, cut to ``limit`` at a word.
+
+    click ends the sentence at any period not followed by a lowercase word, so «(п. 5.1 Порядка)» became «(п.»;
+    here only a period before a capital letter (or at the end) ends it, and a sentence too long for the line
+    loses its bracketed parts before it is cut.
+    """
+    words = help_text.partition("\n\n")[0].split()
+    if words and words[0] == "\b":
+        words = words[1:]
+    for i, word in enumerate(words):
+        if word.endswith(".") and (i == len(words) - 1 or words[i + 1][0].isupper()):
+            words = words[: i + 1]
+            break
+    text = " ".join(words)
+    if len(text) <= limit:
+        return text
+    text = re.sub(r"\s*\([^()]*\)", "", text)  # a clause reference in brackets goes first, not half of it
+    if len(text) <= limit:
+        return text
+    return textwrap.shorten(text, max(limit, 2), placeholder="…", break_on_hyphens=False)
+
+
 _installed = False
 
 
@@ -156,3 +180,17 @@ def install() -> None:
         return ru_metavar(original(self, *args, **kwargs))
 
     click.core.Parameter.make_metavar = make_metavar  # type: ignore[method-assign]
+    argument_metavar = click.core.Argument.make_metavar  # overrides Parameter's: «Не указан аргумент 'PATH'»
+
+    def make_argument_metavar(self: click.core.Argument, *args: Any, **kwargs: Any) -> str:
+        return ru_metavar(argument_metavar(self, *args, **kwargs))
+
+    click.core.Argument.make_metavar = make_argument_metavar  # type: ignore[method-assign]
+    short = click.core.Command.get_short_help_str
+
+    def get_short_help_str(self: click.core.Command, limit: int = 45) -> str:
+        if self.short_help or not self.help or self.deprecated:
+            return short(self, limit)
+        return short_help(self.help, limit)
+
+    click.core.Command.get_short_help_str = get_short_help_str  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..console import echo_json
+from ..text import ru_date_text, ru_datetime_text
 from ._common import CONTEXT, config_option, guarded, load_config
 
 
@@ -37,8 +38,7 @@ def _acts(items: list[dict[str, Any]]) -> None:
         return
     click.echo("Приказы и размещения (журнал изменений):")
     for i in items:
-        day = str(i["at"])[:10]
-        shown = ".".join(reversed(day.split("-")))
+        shown = ru_date_text(str(i["at"])[:10])
         mark = "приказ    " if i["type"] == "act" else "размещение"
         extra = f" (проект {i['draft']})" if i["type"] == "act" else ""
         click.echo(f"  {shown}  {mark}  {i['text']}{extra}")
@@ -76,7 +76,7 @@ def command(fmt: str, config_path: Path | None) -> None:
     head = ("", "Версия", "Время", "Пользователь", "Цель", "Строк", "Отпечаток")
     table = [head]
     for r in rows:
-        when = (r["published_at"] or "").replace("T", " ")
+        when = ru_datetime_text(r["published_at"], seconds=True)
         table.append(("*" if r["latest"] else "", r["version"], when, r["user"] or "—", r["target"] or "—",
                       str(r["rows"] if r["rows"] is not None else "—"), (r["fingerprint"] or "")[:16]))
     widths = [max(len(str(line[i])) for line in table) for i in range(len(head))]

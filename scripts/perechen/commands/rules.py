@@ -16,7 +16,7 @@ import click
 from ..console import echo_json
 from ._common import CONTEXT, config_option, guarded, load_config
 
-SEVERITY_HEADINGS = (("error", "Ошибки (код выхода 1)"), ("warning", "Предупреждения"), ("info", "Сведения"))
+SEVERITY_HEADINGS = (("error", "Ошибки (код выхода 1)"), ("warning", "Предупреждения"), ("info", "Справочно"))
 
 
 def rules_listing(rules: Any) -> list[dict[str, Any]]:
@@ -108,7 +108,7 @@ def render_file_errors_text(items: list[dict[str, str]]) -> str:
 @guarded(json_flag="fmt")
 def command(fmt: str, verbose: bool, show_all: bool, rules_dir: Path | None, check_profile: bool,
             config_path: Path | None) -> None:
-    """Перечислить правила проверки: код, уровень (ошибка, предупреждение, сведения), пункт Порядка
+    """Перечислить правила проверки: код, уровень (ошибка, предупреждение, справочно), пункт Порядка
     и название. Правила задаются в rules/checks.toml."""
     from .. import api
 

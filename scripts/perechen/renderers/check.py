@@ -115,7 +115,7 @@ def _counts_text(g: _Group) -> str:
     if g.warnings:
         parts.append(f"предупреждений: {g.warnings}")
     if g.infos:
-        parts.append(f"сведений: {g.infos}")
+        parts.append(f"справочно: {g.infos}")
     return ", ".join(parts) or "замечаний нет"
 
 

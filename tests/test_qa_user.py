@@ -1,0 +1,123 @@
+"""What a new user trips over, found by trying the installed tool from an empty folder (QA pass, issue 11 D).
+
+Each test drives the CLI as a clerk, the уполномоченное лицо or an admin would and asserts what they read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "workbook" / "perechen.xlsx"
+ISO_DAY = re.compile(r"\b20\d\d-\d\d-\d\d\b")
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PERECHEN_CONFIG"}
+    env["COLUMNS"] = "80"
+    return subprocess.run([sys.executable, "-m", "perechen", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=cwd, env=env, check=False, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two demo runs in an empty folder, as the README's first command."""
+    folder = tmp_path_factory.mktemp("demo")
+    for _ in range(2):
+        r = run(folder, "nightly", "--demo", "--today", "2026-12-07")
+        assert r.returncode == 0, r.stdout + r.stderr
+    return folder
+
+
+def test_command_list_never_cuts_a_clause_reference(tmp_path: Path) -> None:
+    """«perechen --help» listed «approve  Подготовить проект приказа … (п.»: click ended the sentence at «п.»."""
+    r = run(tmp_path, "--help")
+    assert r.returncode == 0
+    commands = r.stdout.split("Команды:")[1].splitlines()
+    listed = [line.split(None, 1) for line in commands if line.strip()]
+    assert {name for name, _ in listed} >= {"approve", "publish", "report", "check", "nightly", "region"}
+    for name, text in listed:
+        assert not re.search(r"\(п{1,2}\.…?$", text), (name, text)
+        assert "(" not in text or ")" in text, (name, text)  # no bracket left open by the cut
+    shown = dict(listed)
+    assert shown["publish"] == "Опубликовать утверждённый перечень на официальном сайте."
+
+
+def test_missing_argument_is_named_in_russian(tmp_path: Path) -> None:
+    """«perechen init» without a path said «Не указан аргумент 'PATH'»."""
+    r = run(tmp_path, "init")
+    assert r.returncode == 2
+    assert "Не указан аргумент 'ПУТЬ'" in r.stderr, r.stderr
+    assert "PATH" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_info_severity_is_spravochno_in_every_listing(tmp_path: Path) -> None:
+    """The level is «справочно» (issue 11 item 19); «Сведения» is the sheet only."""
+    r = run(tmp_path, "rules")
+    assert r.returncode == 0
+    assert re.search(r"^Справочно: \d+$", r.stdout, re.M), r.stdout
+    assert not re.search(r"^Сведения: ", r.stdout, re.M)
+    import openpyxl
+
+    book = openpyxl.load_workbook(SAMPLE)
+    sheet = book["Перечень"]
+    sheet.row_dimensions[3].hidden = True  # hidden-rows: an information finding
+    wb = tmp_path / "perechen.xlsx"
+    book.save(wb)
+    r = run(tmp_path, "check", str(wb), "--report-dir", str(tmp_path / "r"))
+    assert r.returncode == 0, r.stderr
+    assert "справочно: 1" in r.stdout.splitlines()[-1], r.stdout
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'sev-info">Сведения<' not in html and "со сведениями" not in html
+    assert ">Сведения</th><td" not in html.replace('<th scope="row">Сведения</th>', "")  # the sheet as a cell stays
+    assert html.count(">Справочно<") >= 2  # the totals and the column of the persons' table
+
+
+def test_nightly_log_has_no_none_and_no_english_status(demo: Path) -> None:
+    """nightly.log said «срок None, осталось рабочих дней None» and «код выхода 0 (warnings)»."""
+    log = (demo / "output" / "logs" / "nightly.log").read_text(encoding="utf-8")
+    assert "None" not in log
+    finished = [line for line in log.splitlines() if "Ночная проверка завершена" in line]
+    assert len(finished) == 2
+    assert all(line.endswith("код выхода 0 (только предупреждения).") for line in finished), finished
+    assert "срока размещения нет" in log
+    assert not re.search(r"\((ok|warnings|errors|overdue|failed)\)", log)
+
+
+def test_dashboard_severity_column_is_spravochno(demo: Path) -> None:
+    html = (demo / "output" / "reports" / "index.html").read_text(encoding="utf-8")
+    assert ">Справочно</th>" in html and ">Сведений</th>" not in html
+
+
+def test_history_shows_dates_as_people_write_them(demo: Path) -> None:
+    """«perechen history» showed «2026-12-07 11:59:01» in its table."""
+    r = run(demo, "history")
+    assert r.returncode == 0, r.stderr
+    assert "07.12.2026" in r.stdout
+    table = r.stdout.split("Опубликованные версии")[1]
+    rows = [line for line in table.splitlines() if line.startswith("*")]
+    assert rows and re.search(r"\b07\.12\.2026 \d\d:\d\d:\d\d\b", rows[0]), rows
+    assert not ISO_DAY.search(rows[0].replace(rows[0].split()[1], "")), rows  # the version id aside
+
+
+def test_publish_again_counts_files_not_points(demo: Path) -> None:
+    """A second publish said «без изменений: 7» under «Изменения …: нет» — 7 files, while the register has 8 points."""
+    r = run(demo, "publish", str(SAMPLE))  # publish has no --today
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^Файлов на сайте без изменений: \d+\.$", r.stdout, re.M), r.stdout
+    assert not re.search(r"^\s*без изменений: \d+$", r.stdout, re.M)
+
+
+def test_diff_help_tells_where_the_clock_starts(tmp_path: Path) -> None:
+    """The help said the 10 days run from «Дата изменения»; the journal's observation (or the act) comes first."""
+    r = run(tmp_path, "diff", "--help")
+    text = " ".join(r.stdout.split())
+    assert "после самой ранней «Даты изменения»" not in text
+    assert "впервые увидела его включённым" in text and "с даты приказа" in text
+    assert "У первого размещения утверждённого перечня (п. 5.2) срока нет." in text
