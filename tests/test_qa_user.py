@@ -121,3 +121,46 @@ def test_diff_help_tells_where_the_clock_starts(tmp_path: Path) -> None:
     assert "после самой ранней «Даты изменения»" not in text
     assert "впервые увидела его включённым" in text and "с даты приказа" in text
     assert "У первого размещения утверждённого перечня (п. 5.2) срока нет." in text
+
+
+def test_dashboard_names_the_journal_and_dates_the_chart_table(demo: Path) -> None:
+    """«прочие файлы в output» was the journal; the chart's table showed run ids «2026-12-07_…» to a person."""
+    html = (demo / "output" / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "журнал изменений, приказов и размещений — хранится всегда (output/journal.sqlite)" in html
+    table = html.split("Данные графика таблицей")[1].split("</table>")[0]
+    heads = re.findall(r'<th scope="row"[^>]*>([^<]*)</th>', table)
+    assert len(heads) == 2 and all(re.fullmatch(r"\d\d\.\d\d\.20\d\d \d\d:\d\d:\d\d", h) for h in heads), heads
+    assert not re.search(r"sr-only\"> запуска 20\d\d-", html)
+    assert "Ждут публи" not in html
+
+
+def test_a_fresh_folder_tells_how_to_name_a_workbook(tmp_path: Path) -> None:
+    """After pip install, «perechen check» in an empty folder only said «…/workbook/perechen.xlsx не найден»."""
+    r = run(tmp_path, "check")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    msg = r.stderr
+    assert "нет ни perechen.toml, ни книги workbook/perechen.xlsx" in msg, msg
+    assert "perechen init" in msg and "perechen nightly --demo" in msg and "perechen check" in msg
+    r = run(tmp_path, "check", "--format", "json")
+    assert r.returncode == 2 and '"code": "not_found"' in r.stdout  # the JSON contract keeps its code
+    # with perechen.toml the usual message names the configured file
+    (tmp_path / "perechen.toml").write_text('workbook = "нет.xlsx"\n', encoding="utf-8")
+    r = run(tmp_path, "check")
+    assert r.returncode == 2 and "нет.xlsx не найден" in r.stderr and "perechen init" not in r.stderr
+
+
+def test_region_open_data_is_dated_by_placement_not_by_typed_dates(demo: Path) -> None:
+    """The region's set was named and dated by the rows' «Дата изменения» (2024): created 20240226, valid
+    20250226 — expired on arrival, as issue 11 item 16 found for one agency."""
+    (demo / "region.toml").write_text(
+        '[region]\nname = "Калининградская область"\noutput = "region-output"\n\n'
+        f'[agencies.gtn]\nname = "Служба гостехнадзора"\nworkbook = \'{SAMPLE}\'\npublished = "output/published"\n',
+        encoding="utf-8")
+    r = run(demo, "region", "--no-mail", "--today", "2026-12-08")
+    assert r.returncode == 0, r.stdout + r.stderr
+    placed = (demo / "output" / "published" / "LATEST").read_text(encoding="utf-8").strip()[:10].replace("-", "")
+    meta = dict(line.split(",", 1) for line in
+                (demo / "region-output" / "opendata" / "meta.csv").read_text(encoding="utf-8").splitlines()[1:])
+    assert meta["created"] == meta["modified"] == placed, meta
+    assert meta["valid"] > placed
+    assert any(k.startswith(f"data-{placed}-") for k in meta)

@@ -13,10 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .models import RulesError
+from .models import FileError, RulesError
 from .remote import RemoteSettings, cache_file, is_url
 
 CONFIG_NAME = "perechen.toml"
+DEFAULT_WORKBOOK = "workbook/perechen.xlsx"  # relative to the folder of perechen.toml, or the current folder
 CONFIG_ENV = "PERECHEN_CONFIG"  # the settings file when --config is not given (scheduled tasks)
 
 
@@ -97,7 +98,7 @@ class ApprovalConfig(_M):
 
 
 class Config(_M):
-    workbook: str = "workbook/perechen.xlsx"
+    workbook: str = DEFAULT_WORKBOOK
     output: str = "output"
     rules: str | None = None
     review_days: int | None = None
@@ -123,9 +124,21 @@ class Config(_M):
         return cache_file(self.workbook, self.output_dir) if is_url(self.workbook) else self.path(self.workbook)
 
     def fetch_workbook(self) -> Path:
-        """workbook_path, after bringing a server's workbook up to date (a conditional GET; FileError on failure)."""
+        """workbook_path, after bringing a server's workbook up to date (a conditional GET; FileError on failure).
+
+        Without perechen.toml and without workbook/perechen.xlsx here (a fresh install, an empty folder) the
+        message says how to name a workbook, make one, or see the demonstration, instead of only «не найден».
+        """
         if not is_url(self.workbook):
-            return self.workbook_path
+            path = self.workbook_path
+            if self.source is None and self.workbook == DEFAULT_WORKBOOK and not path.exists():
+                raise FileError("not_found", (
+                    f"Книга не указана, а в папке {self.base_dir.resolve()} нет ни {CONFIG_NAME}, ни книги "
+                    f"{DEFAULT_WORKBOOK}. Укажите книгу после команды (например: perechen check перечень.xlsx) "
+                    f"или в {CONFIG_NAME} (workbook = \"…\"; --config ФАЙЛ — настройки из другой папки). "
+                    "Новая пустая книга: perechen init перечень.xlsx; демонстрация на книге-примере: "
+                    "perechen nightly --demo."), path)
+            return path
         from . import remote
         from .rules import Rules
 

@@ -179,7 +179,7 @@ def chart(history: Sequence[HistoryEntry], *, runs: int = 30) -> dict[str, Any]:
     for i, e in enumerate(pts):
         cx = left + slot * i + slot / 2
         err, warn, pend = e.errors, e.warnings, e.pending_changes
-        item: dict[str, Any] = {"run": e.run, "label": _short_label(e), "x": round(cx, 1),
+        item: dict[str, Any] = {"run": e.run, "started": e.started, "label": _short_label(e), "x": round(cx, 1),
                                 "show_label": i % label_every == 0 or i == len(pts) - 1,
                                 "failed": not isinstance(err, int), "errors": err, "warnings": warn,
                                 "pending": pend, "status": e.status}

@@ -483,10 +483,13 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
     for a in result.agencies:
         for r in a.placed:
             rows.append([a.id, a.name, a.inn, *(r.get(n, "") for n in names[3:])])
-            try:
-                dates.append(dt.date.fromisoformat(r.get("changed_on", "")))
+        if a.placed and a.placed_version:
+            try:  # the day of the agency's last placement: its version folder «ГГГГ-ММ-ДД_ЧЧММСС»
+                dates.append(dt.date.fromisoformat(a.placed_version[:10]))
             except ValueError:
                 pass
+    # The set changes when an agency places a new version, so its version is the latest placement day — not a
+    # typed «Дата изменения», which left the set dated 2024 and «valid» expired on arrival (issue 11 item 16).
     updated = max(dates) if dates else result.today
     version = updated.strftime("%Y%m%d")
     data_name = f"data-{version}-structure-{REGION_STRUCTURE_VERSION}.csv"

@@ -82,7 +82,8 @@ def _size(path: Path) -> int:
 
 def disk_usage(output_dir: Path) -> dict[str, int]:
     """Bytes used in output/, by top-level part (``reports``, ``published``, ``approvals``, ``site``, ``logs`` …,
-    files directly in output/ under ``other``) and ``total``. Missing output/ → ``{"total": 0}``."""
+    journal.sqlite with its WAL files under ``journal``, other files directly in output/ under ``other``) and
+    ``total``. Missing output/ → ``{"total": 0}``."""
     root = Path(output_dir)
     parts: dict[str, int] = {}
     if root.is_dir():
@@ -90,8 +91,9 @@ def disk_usage(output_dir: Path) -> dict[str, int]:
             if p.is_dir() and not p.is_symlink():
                 parts[p.name] = _size(p)
             else:
+                part = "journal" if p.name.startswith("journal.sqlite") else "other"  # with its -wal and -shm
                 try:
-                    parts["other"] = parts.get("other", 0) + p.lstat().st_size
+                    parts[part] = parts.get(part, 0) + p.lstat().st_size
                 except OSError:
                     pass
     parts["total"] = sum(parts.values())

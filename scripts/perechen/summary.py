@@ -235,6 +235,8 @@ DISK_PART_LABELS = {
     "approvals": "черновики и акты утверждения — хранятся всегда (output/approvals)",
     "site": "страница для сайта (output/site)",
     "logs": "журналы работы (output/logs)",
+    "journal": "журнал изменений, приказов и размещений — хранится всегда (output/journal.sqlite)",
+    ".remote": "загруженная с сервера копия книги (output/.remote)",
     "other": "прочие файлы в output",
 }
 
