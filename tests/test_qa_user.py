@@ -164,3 +164,33 @@ def test_region_open_data_is_dated_by_placement_not_by_typed_dates(demo: Path) -
     assert meta["created"] == meta["modified"] == placed, meta
     assert meta["valid"] > placed
     assert any(k.startswith(f"data-{placed}-") for k in meta)
+
+
+def test_spelling_hint_never_offers_a_value_outside_the_list(tmp_path: Path) -> None:
+    """«консультация; что-то» got «Правильно: «получение консультации; что-то»» — a correction that is itself an
+    error. The cell's needs-value error names «что-то»; the spelling hint waits until the cell holds list values."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(SAMPLE)
+    sheet = book["Перечень"]
+    col = next(c.column for c in sheet[1] if c.value == "Удовлетворяемые потребности")
+    sheet.cell(4, col).value = "консультация; что-то"
+    sheet.cell(5, col).value = "консультация"
+    wb = tmp_path / "perechen.xlsx"
+    book.save(wb)
+    r = run(tmp_path, "check", str(wb), "--no-report")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "что-то»" in r.stdout and "(needs-value)" in r.stdout
+    assert "Правильно: «получение консультации; что-то»" not in r.stdout
+    assert "Правильно: «получение консультации»" in r.stdout  # the clean cell still gets its hint
+
+
+def test_readme_and_messages_use_the_orders_roles() -> None:
+    """README said «включено»/«исключено» need «Проверил» (issue 11 item 8 says exclusion does not); the kind-value
+    message sent the clerk to «ответственного за перечень», a role the order does not have."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "«включено»/«исключено» need «Проверил»" not in readme
+    assert "«исключено» does not" in readme
+    checks = (ROOT / "rules" / "checks.toml").read_text(encoding="utf-8")
+    assert "ответственного за перечень" not in checks
+    assert "попросите уполномоченное лицо (п. 2.1) добавить его в справочник видов точек" in checks

@@ -538,6 +538,8 @@ def check_list_spelling(ctx: Context, check: Check) -> Iterator[Finding]:
         sc = ctx.scan(f)
         for i in sc.inexact:
             mm = sc.multis[i]
+            if mm is not None and mm.unknown:  # «Правильно: …» would offer a value not in the list (list_value says so)
+                continue
             it = sc.items[i]
             expected = mm.corrected if mm is not None else (it.value if it is not None else "")
             yield ctx.finding(check, ctx.rows[i], f, expected=expected)
