@@ -194,3 +194,39 @@ def test_readme_and_messages_use_the_orders_roles() -> None:
     checks = (ROOT / "rules" / "checks.toml").read_text(encoding="utf-8")
     assert "ответственного за перечень" not in checks
     assert "попросите уполномоченное лицо (п. 2.1) добавить его в справочник видов точек" in checks
+
+
+def test_profile_guide_names_the_levels_and_the_source_key(tmp_path: Path) -> None:
+    """ИНСТРУКЦИЯ.md still called the level «сведения» and did not say how a rule is marked as the agency's own."""
+    r = run(tmp_path, "profile", "new", "p")
+    assert r.returncode == 0, r.stderr
+    guide = (tmp_path / "p" / "ИНСТРУКЦИЯ.md").read_text(encoding="utf-8")
+    assert "info — справочно" in guide and "info — сведения" not in guide
+    assert 'source = "agency"' in guide and 'source = "order"' in guide
+
+
+def test_the_day_a_change_was_made_is_not_called_the_typed_date(tmp_path: Path) -> None:
+    """diff.html and the dashboard headed the day the change was observed «Дата изменения» — the name of the
+    workbook's column, which here says 26.02.2024 while the column of the report said 07.12.2026."""
+    import openpyxl
+
+    wb = tmp_path / "perechen.xlsx"
+    wb.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "perechen.toml").write_text('workbook = "perechen.xlsx"\n', encoding="utf-8")
+    assert run(tmp_path, "publish").returncode == 0
+    book = openpyxl.load_workbook(wb)
+    sheet = book["Перечень"]
+    col = next(c.column for c in sheet[1] if c.value == "Удовлетворяемые потребности")
+    sheet.cell(4, col).value = "получение консультации"
+    book.save(wb)
+    r = run(tmp_path, "nightly", "--today", "2026-12-07")
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir = max((tmp_path / "output" / "reports").glob("20*"))
+    diff_html = (run_dir / "diff.html").read_text(encoding="utf-8")
+    dashboard = (tmp_path / "output" / "reports" / "index.html").read_text(encoding="utf-8")
+    for html in (diff_html, dashboard):
+        assert ">Изменение внесено</th>" in html and ">Дата изменения</th>" not in html
+    assert "07.12.2026" in diff_html and "«Дата изменения» — 26.02.2024" in diff_html
+    sheet = openpyxl.load_workbook(run_dir / "diff.xlsx").worksheets[0]
+    heads = [c.value for row in sheet.iter_rows(max_row=6) for c in row if c.value]
+    assert "Изменение внесено" in heads and "Дата изменения" not in heads

@@ -117,7 +117,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         c.alignment = wrap
         return c
 
-    head = ["Код", "Случаи", "Пункты", "Строка книги", "Дата изменения"]
+    head = ["Код", "Случаи", "Пункты", "Строка книги", "Изменение внесено"]
     for col in cols:
         if have_old:
             head.append(f"{col.header}: было")
