@@ -230,3 +230,10 @@ def test_the_day_a_change_was_made_is_not_called_the_typed_date(tmp_path: Path) 
     sheet = openpyxl.load_workbook(run_dir / "diff.xlsx").worksheets[0]
     heads = [c.value for row in sheet.iter_rows(max_row=6) for c in row if c.value]
     assert "Изменение внесено" in heads and "Дата изменения" not in heads
+    # cron's --quiet: an exit code 1 from п. 5.4 says why, not only «ошибок 0»
+    r = run(tmp_path, "nightly", "--today", "2026-12-23", "-q")
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Проверка: строк 8, ошибок 0")
+    assert any("ПРОСРОЧЕНО на 2 рабочих дня" in line for line in lines), lines
+    assert lines[-1].startswith("Сводка: ") and not any(line.startswith("Письма:") for line in lines)

@@ -79,12 +79,13 @@ NO_RESPONSIBLE = "Ответственный не указан"
 
 BUNDLED_WORKBOOK = bundled.sample_workbook()  # ships inside the package (importlib.resources)
 
-# The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
 # The stages as the log and the dashboard name them (the keys stay in nightly.json's timings).
 STAGE_NAMES = {"rules": "загрузка правил", "read": "чтение книги", "check": "проверка", "diff": "сравнение",
                "publish": "публикация", "approval": "утверждение и срок размещения",
                "file_error_report": "отчёт о нечитаемой книге", "mail": "письма", "summary": "итоги запуска"}
-QUIET_FIELDS = frozenset({"file_error", "check", "errors", "dashboard"})
+# The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
+# «overdue»: the deadline lines of a run whose exit code 1 comes from п. 5.4, not from errors — cron says why.
+QUIET_FIELDS = frozenset({"file_error", "check", "errors", "overdue", "dashboard"})
 
 
 @dataclass(frozen=True)
@@ -743,7 +744,7 @@ class _Run:
                 add("diff", f"Изменения ({s.diff.pending_changes}) размещены на официальном сайте в этом запуске.")
             else:
                 for ln in deadline_lines(s.diff):
-                    add("diff", ln)
+                    add("overdue" if s.overdue else "diff", ln)
         if s.publish and s.publish.text:
             add("publish", f"Публикация: {s.publish.text}")
         if s.approval is not None:
