@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 from pathlib import Path
 from typing import Any
@@ -106,15 +107,23 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     cols = list(rules.schema.columns)
     have_old = report.baseline is not None
 
+    styles: dict[tuple[int, int], Any] = {}  # (font, fill) → the style array, set once (openpyxl hashes each set)
+
     def cell(value: Any, *, font: Font | None = None, fill: PatternFill | None = None) -> WriteOnlyCell:
         c = WriteOnlyCell(ws, value=value)
         if isinstance(value, str):
             c.data_type = "s"
-        if font is not None:
-            c.font = font
-        if fill is not None:
-            c.fill = fill
-        c.alignment = wrap
+        key = (id(font), id(fill))
+        style = styles.get(key)
+        if style is None:
+            if font is not None:
+                c.font = font
+            if fill is not None:
+                c.fill = fill
+            c.alignment = wrap
+            styles[key] = copy.copy(c._style)
+        else:
+            c._style = copy.copy(style)
         return c
 
     head = ["Код", "Случаи", "Пункты", "Строка книги", "Изменение внесено"]
