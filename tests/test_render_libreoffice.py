@@ -55,7 +55,7 @@ def test_libreoffice_opens_the_copy_and_keeps_drop_downs(make_workbook: Any, goo
         rows = list(csv.reader(f))
     assert rows[0][:4] == ["Уровень", "Правило", "Источник правила", "Ячейка"]
     assert len(rows) == len(report.findings) + 1
-    assert ["ошибка", "required", "2.1.2", "Перечень!D3"] in [r[:4] for r in rows]
+    assert ["ошибка", "required", "п. 2.1.2 Порядка", "Перечень!D3"] in [r[:4] for r in rows]
     assert INJECTIONS[3] in [r[4] for r in rows]  # "@SUM(A1:A2)" stays text, not a formula result
     # Saved again by LibreOffice: its own validation lists, the x14 list, fills and comments are all there.
     again = openpyxl.load_workbook(convert(copy, "xlsx", tmp_path / "xlsx", lo_profile))
