@@ -237,3 +237,14 @@ def test_the_day_a_change_was_made_is_not_called_the_typed_date(tmp_path: Path) 
     assert lines[0].startswith("Проверка: строк 8, ошибок 0")
     assert any("ПРОСРОЧЕНО на 2 рабочих дня" in line for line in lines), lines
     assert lines[-1].startswith("Сводка: ") and not any(line.startswith("Письма:") for line in lines)
+
+
+def test_publish_refused_for_want_of_an_act_does_not_ask_to_fix_errors(tmp_path: Path) -> None:
+    """In act mode without a recorded act publish ended «Исправьте ошибки (perechen check …)» — there were none."""
+    wb = tmp_path / "perechen.xlsx"
+    wb.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "perechen.toml").write_text('workbook = "perechen.xlsx"\n[approval]\nmode = "act"\n', encoding="utf-8")
+    r = run(tmp_path, "publish")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "приказ ещё не записан" in r.stdout and "perechen approve --record" in r.stdout
+    assert "Исправьте ошибки" not in r.stdout

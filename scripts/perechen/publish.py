@@ -116,7 +116,8 @@ def render_text(result: PublishResult) -> str:
         for f in result.errors:
             where = f"{f.location}: " if f.location else ""
             lines.append(f"  {where}{f.message}")
-        lines.append("Исправьте ошибки (perechen check покажет их подробно) и запустите публикацию снова.")
+        if result.errors or any(r.code == "rule_errors" for r in result.reasons):  # not for no_act
+            lines.append("Исправьте ошибки (perechen check покажет их подробно) и запустите публикацию снова.")
         return "\n".join(lines)
     head = {"published": "Опубликовано", "unchanged": "Без изменений", "dry_run": "Пробный запуск (--dry-run)"}
     lines.append(f"{head.get(result.status, result.status)}: цель «{result.target}» ({result.target_type}) "
