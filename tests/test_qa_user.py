@@ -248,3 +248,27 @@ def test_publish_refused_for_want_of_an_act_does_not_ask_to_fix_errors(tmp_path:
     assert r.returncode == 1, r.stdout + r.stderr
     assert "приказ ещё не записан" in r.stdout and "perechen approve --record" in r.stdout
     assert "Исправьте ошибки" not in r.stdout
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_an_unusable_report_dir_is_a_russian_message_not_a_crash(tmp_path: Path, command: str) -> None:
+    """«check --report-dir» under a file (or a folder that cannot be made) ended in «Внутренняя ошибка perechen
+    (FileNotFoundError)» and a crash log; and «init» into a missing folder said «No such file or directory»."""
+    wb = tmp_path / "perechen.xlsx"
+    wb.write_bytes(SAMPLE.read_bytes())
+    r = run(tmp_path, command, str(wb), "--report-dir", str(wb / "reports"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Не удалось создать папку" in r.stderr and "часть пути — файл, а не папка" in r.stderr, r.stderr
+    assert "Внутренняя ошибка" not in r.stderr and "Error" not in r.stderr
+    assert wb.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_os_reasons_are_russian_for_common_failures() -> None:
+    import errno
+
+    from perechen.fsutil import os_reason
+
+    assert os_reason(FileNotFoundError(errno.ENOENT, "No such file or directory")) == \
+        "такой папки нет или путь указан неверно"
+    assert os_reason(NotADirectoryError(errno.ENOTDIR, "Not a directory")) == "часть пути — файл, а не папка"
+    assert os_reason(PermissionError(errno.EACCES, "Permission denied")) == "нет прав на запись в эту папку"

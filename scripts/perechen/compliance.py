@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write, make_dir
 from .jinja import TemplateSet, get_template
 from .journal import CASE_KEYS, ActRecord, Journal
 from .models import PerechenError
@@ -276,7 +276,7 @@ def render_xlsx(report: ComplianceReport) -> bytes:
 
 def write_reports(report: ComplianceReport, out: Path) -> dict[str, Path]:
     """compliance.json, compliance.html and compliance.xlsx into ``out`` (a run folder of output/reports/)."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     report.files["json"] = atomic_write(out / JSON_NAME, report.to_json())
     report.files["html"] = atomic_write(out / HTML_NAME, render_html(report))
     report.files["xlsx"] = atomic_write(out / XLSX_NAME, render_xlsx(report))

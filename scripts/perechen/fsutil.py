@@ -84,12 +84,29 @@ def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
             time.sleep(delay)
 
 
-def _why(e: OSError) -> str:
+_OS_REASONS: dict[int, str] = {
+    errno.ENOENT: "такой папки нет или путь указан неверно",
+    errno.ENOTDIR: "часть пути — файл, а не папка",
+    errno.EISDIR: "это папка, а не файл",
+    errno.EEXIST: "файл или папка с таким именем уже есть",
+    errno.ENAMETOOLONG: "слишком длинное имя файла или путь",
+    errno.EBUSY: "файл занят другой программой",
+    errno.EINVAL: "недопустимое имя файла",
+}
+
+
+def os_reason(e: OSError) -> str:
+    """Why an OS call failed, in Russian for the common cases (the OS's own text, often English, otherwise)."""
     if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "не хватает места на диске (или превышен допустимый размер файла); освободите место и повторите"
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "нет прав на запись в эту папку"
+    if e.errno in _OS_REASONS:
+        return _OS_REASONS[e.errno]
     return str(e.strerror or e)
+
+
+_why = os_reason
 
 
 def _umask() -> int:
@@ -151,6 +168,15 @@ def stamp_of(name: str) -> dt.datetime | None:
         return None
 
 
+def make_dir(path: Path) -> Path:
+    """Create a folder for reports (``--report-dir`` and the like): an OS failure is a Russian PerechenError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PerechenError("write_failed", f"Не удалось создать папку {path}: {os_reason(e)}.", path) from None
+    return path
+
+
 def free_name(parent: Path, now: dt.datetime | None = None) -> Path | None:
     """The first name from :func:`run_names` not yet taken in ``parent`` (None when all 999 are)."""
     return next((parent / n for n in run_names(now) if not (parent / n).exists()), None)
@@ -168,6 +194,6 @@ def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
             except FileExistsError:
                 continue
     except OSError as e:
-        raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}: {e.strerror or e}.",
+        raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}: {os_reason(e)}.",
                             parent) from None
     raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}.", parent)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config
-from .fsutil import atomic_write, new_run_dir
+from .fsutil import atomic_write, make_dir, new_run_dir
 from .models import Register
 from .reader import Progress, read_register
 from .report import CheckReport
@@ -40,7 +40,7 @@ def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None
     report = CheckReport(workbook=str(workbook), rows=len(reg.rows), findings=findings, register=reg)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
-        out.mkdir(parents=True, exist_ok=True)
+        make_dir(out)
         report.report_dir = out
         write_check_reports(report, rules, out, progress=progress)
     return report

@@ -19,7 +19,7 @@ from ..diff import (
     summary_line,
     under_review_published,
 )
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, make_dir
 from ..jinja import TemplateSet, get_template
 from ..printing import a4_landscape
 from ..rules import Rules
@@ -33,7 +33,7 @@ _FILL_NEW = "DCF2DF"
 
 def write_diff_reports(report: DiffReport, rules: Rules, out: Path) -> dict[str, Path]:
     """Write diff.json, diff.html and diff.xlsx into ``out``; return their paths (also kept in report.files)."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     report.report_dir = out
     report.files["json"] = atomic_write(out / "diff.json", report.to_json())
     report.files["html"] = atomic_write(out / "diff.html", render_html(report, rules))
