@@ -271,4 +271,18 @@ def test_os_reasons_are_russian_for_common_failures() -> None:
     assert os_reason(FileNotFoundError(errno.ENOENT, "No such file or directory")) == \
         "такой папки нет или путь указан неверно"
     assert os_reason(NotADirectoryError(errno.ENOTDIR, "Not a directory")) == "часть пути — файл, а не папка"
-    assert os_reason(PermissionError(errno.EACCES, "Permission denied")) == "нет прав на запись в эту папку"
+    assert os_reason(PermissionError(errno.EACCES, "Permission denied")) == "нет прав доступа"
+
+
+def test_an_output_folder_that_cannot_exist_is_said_in_russian(tmp_path: Path) -> None:
+    """output = a path under a file: diff, publish and history said «Not a directory» (the OS's English)."""
+    wb = tmp_path / "perechen.xlsx"
+    wb.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "blocker").write_bytes(b"")
+    (tmp_path / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "blocker/out"\n', encoding="utf-8")
+    for command in ("check", "diff", "publish", "approve", "report", "history", "nightly"):
+        r = run(tmp_path, command)
+        assert r.returncode == 2, (command, r.stdout, r.stderr)
+        said = r.stdout + r.stderr
+        assert "часть пути — файл, а не папка" in said, (command, said)
+        assert "Not a directory" not in said and "Traceback" not in said, (command, said)

@@ -39,7 +39,7 @@ from xml.sax.saxutils import escape as xml_escape
 from . import canonical, store
 from .act_docx import ActContent, build_act
 from .diff import CASES, DiffReport, compare
-from .fsutil import atomic_write, free_name, fsync_dir, write_synced
+from .fsutil import atomic_write, free_name, fsync_dir, os_reason, write_synced
 from .journal import (
     ACT_FILE,
     DRAFT_FILE,
@@ -293,7 +293,7 @@ def _write_folder(final: Path, files: Mapping[str, bytes]) -> None:
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ApprovalError("write_failed", f"Не удалось записать проект приказа в {final.parent}: "
-                                            f"{e.strerror or e}.", final) from None
+                                            f"{os_reason(e)}.", final) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

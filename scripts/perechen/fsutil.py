@@ -99,14 +99,20 @@ def os_reason(e: OSError) -> str:
     """Why an OS call failed, in Russian for the common cases (the OS's own text, often English, otherwise)."""
     if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "не хватает места на диске (или превышен допустимый размер файла); освободите место и повторите"
-    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "нет прав на запись в эту папку"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "нет прав доступа"
+    if e.errno == errno.EROFS:
+        return "диск или папка только для чтения"
     if e.errno in _OS_REASONS:
         return _OS_REASONS[e.errno]
     return str(e.strerror or e)
 
 
-_why = os_reason
+def _why(e: OSError) -> str:
+    """:func:`os_reason` for a write."""
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "нет прав на запись в эту папку"
+    return os_reason(e)
 
 
 def _umask() -> int:
@@ -173,7 +179,7 @@ def make_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise PerechenError("write_failed", f"Не удалось создать папку {path}: {os_reason(e)}.", path) from None
+        raise PerechenError("write_failed", f"Не удалось создать папку {path}: {_why(e)}.", path) from None
     return path
 
 
@@ -194,6 +200,6 @@ def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
             except FileExistsError:
                 continue
     except OSError as e:
-        raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}: {os_reason(e)}.",
+        raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}: {_why(e)}.",
                             parent) from None
     raise PerechenError("write_failed", f"Не удалось создать папку отчётов в {parent}.", parent)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .fsutil import os_reason
 from .models import PerechenError
 from .text import ru_date
 
@@ -307,7 +308,7 @@ class Journal:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise JournalError("journal_write", f"Не удалось создать папку {path.parent}: "
-                                                    f"{e.strerror or e}.", path) from None
+                                                    f"{os_reason(e)}.", path) from None
         elif path.is_dir():
             raise _damaged(path, "на месте файла папка")
         try:

@@ -18,6 +18,7 @@ from typing import Any
 from . import store
 from .canonical import PublishedVersion
 from .diff import compare
+from .fsutil import os_reason
 from .journal import (
     ACT_FILE,
     APPROVALS,
@@ -124,7 +125,7 @@ def rebuild(output_dir: Path, rules: Rules, *, now: dt.datetime | None = None) -
                     os.replace(side, damaged_copy.with_name(damaged_copy.name + suffix))
         except OSError as e:
             raise JournalError("journal_write", f"Не удалось переименовать повреждённый журнал {path}: "
-                                                f"{e.strerror or e}.", path) from None
+                                                f"{os_reason(e)}.", path) from None
     journal = Journal.open(path)
     report = RebuildReport(journal=path, damaged_copy=damaged_copy)
     broken: list[str] = []

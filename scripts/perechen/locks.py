@@ -25,7 +25,7 @@ from typing import Any
 
 import filelock
 
-from .fsutil import write_replace
+from .fsutil import os_reason, write_replace
 from .models import PerechenError
 from .text import ru_datetime
 
@@ -49,7 +49,7 @@ def _os_lock(path: Path, timeout: float) -> filelock.BaseFileLock:
     except filelock.Timeout:
         raise LockBusy(f"Файл блокировки {path} занят другим процессом.", path) from None
     except OSError as e:
-        raise PerechenError("lock_failed", f"Не удалось создать файл блокировки {path}: {e.strerror or e}.",
+        raise PerechenError("lock_failed", f"Не удалось создать файл блокировки {path}: {os_reason(e)}.",
                             path) from None
     return lock
 
@@ -175,7 +175,7 @@ class RunLock:
             write_replace(self.path, self.info.to_json())
         except OSError as e:
             raise PerechenError("lock_failed", f"Не удалось записать файл блокировки {self.path}: "
-                                               f"{e.strerror or e}.", self.path) from None
+                                               f"{os_reason(e)}.", self.path) from None
 
     def _read_note(self) -> LockInfo | None:
         try:

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import poryadok
 from .check_params import PARAMS
+from .fsutil import os_reason
 from .models import PerechenError, RulesError
 from .rules import Check, Rules, default_rules_dir
 
@@ -178,7 +179,7 @@ def new_profile(dest: Path) -> Path:
                 shutil.copyfile(source / name, dest / name)
         (dest / GUIDE_NAME).write_text(GUIDE.format(folder=dest), encoding="utf-8")
     except OSError as e:
-        raise ProfileError("write_failed", f"Не удалось создать профиль в {dest}: {e.strerror or e}.", dest) from None
+        raise ProfileError("write_failed", f"Не удалось создать профиль в {dest}: {os_reason(e)}.", dest) from None
     return dest
 
 

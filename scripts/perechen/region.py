@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import MailConfig
-from .fsutil import atomic_write
+from .fsutil import atomic_write, os_reason
 from .models import PerechenError, RulesError, Severity
 from .remote import RemoteSettings, is_url
 
@@ -413,7 +413,7 @@ def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail:
     except OSError as e:
         raise RulesError("config_broken", f"Не удалось создать папку результатов региона {out} (ключ "
                                           f"«region.output» в {config.source or REGION_NAME}): "
-                                          f"{e.strerror or e}.", out) from None
+                                          f"{os_reason(e)}.", out) from None
     items = jobs(config, today)
     agencies = read_all(items, workers=workers)
     result = RegionResult(name=config.region.name, output=out, today=today, agencies=agencies,

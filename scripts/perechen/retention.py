@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .fsutil import RUN_NAME_RE, stamp_of
+from .fsutil import RUN_NAME_RE, os_reason, stamp_of
 
 REPORTS = "reports"
 
@@ -61,7 +61,7 @@ def prune_reports(output_dir: Path, *, keep_days: int, keep_count: int, now: dt.
         try:
             shutil.rmtree(p)
         except OSError as e:
-            result.errors.append(f"{p}: {e.strerror or e}")
+            result.errors.append(f"{p}: {os_reason(e)}")
             result.kept += 1
             continue
         result.removed.append(p)

@@ -35,7 +35,7 @@ from typing import Any
 
 from . import locks
 from .canonical import PublishedVersion, canonical_register, fingerprint
-from .fsutil import RUN_NAME_RE, free_name, fsync_dir, write_replace, write_synced
+from .fsutil import RUN_NAME_RE, free_name, fsync_dir, os_reason, write_replace, write_synced
 from .models import PerechenError
 from .rules import Rules
 
@@ -103,7 +103,7 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается ({e}).",
                          reg_path) from None
     except OSError as e:
-        raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {e.strerror or e}.", reg_path) from None
+        raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {os_reason(e)}.", reg_path) from None
     rows = register.get("rows") if isinstance(register, dict) else None
     info = register.get("info") if isinstance(register, dict) else None
     if not isinstance(rows, list) or not isinstance(info, dict):
@@ -137,7 +137,7 @@ def latest_name(output_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise StoreError("store_broken", f"Не удалось прочитать {p}: {e.strerror or e}.", p) from None
+        raise StoreError("store_broken", f"Не удалось прочитать {p}: {os_reason(e)}.", p) from None
     if not _VERSION_RE.match(name):
         raise StoreError("store_broken", f"Файл {p} повреждён: в нём не имя папки версии, а «{name[:40]}».", p)
     return name
@@ -243,7 +243,7 @@ def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise StoreError("write_failed", f"Не удалось создать папку {root}: {e.strerror or e}.", root) from None
+        raise StoreError("write_failed", f"Не удалось создать папку {root}: {os_reason(e)}.", root) from None
     rows = register_json.get("rows")
     info = register_json.get("info")
     if not isinstance(rows, list) or not isinstance(info, dict):
@@ -288,7 +288,7 @@ def commit_version(output_dir: Path, register_json: dict[str, Any], files: dict[
         except OSError as e:
             shutil.rmtree(tmp, ignore_errors=True)
             raise StoreError("write_failed", f"Не удалось записать опубликованную версию в {root}: "
-                                             f"{e.strerror or e}. Базовая версия не изменилась.", root) from None
+                                             f"{os_reason(e)}. Базовая версия не изменилась.", root) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -302,7 +302,7 @@ def _replace_latest(root: Path, name: str) -> None:
         write_replace(root / LATEST_NAME, name + "\n")
     except OSError as e:
         raise StoreError("write_failed", f"Версия {name} записана, но не удалось обновить {root / LATEST_NAME}: "
-                                         f"{e.strerror or e}. Базовой осталась прежняя версия.", root) from None
+                                         f"{os_reason(e)}. Базовой осталась прежняя версия.", root) from None
     _fsync_dir(root)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, os_reason
 from ..models import PerechenError
 from ..opendata import PAGE_NAME
 from .base import Action, Outcome, SiteContent, SiteFile, Target, sha256
@@ -27,7 +27,7 @@ class FolderTarget(Target):
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise self.fail(f"чтение {self.folder / name}", f"файл не читается: {e.strerror or e}.") from None
+            raise self.fail(f"чтение {self.folder / name}", f"файл не читается: {os_reason(e)}.") from None
 
     def _action(self, f: SiteFile) -> Action:
         cur = self._current(f.name)
