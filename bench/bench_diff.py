@@ -8,6 +8,9 @@ Measured, interleaved, several repetitions each (the first round warms the page 
                  i.e. register.json) with all reports (diff.html, diff.xlsx, diff.json)
   vs-store-json  the same with --format json --no-report (what a script / the nightly run does)
   vs-xlsx        perechen diff CUR --against BASELINE.xlsx with all reports (two workbook reads)
+  csv-diff       csv-diff BASELINE.csv CUR.csv --key Код: the same two versions exported as CSV (every cell as
+                 calamine reads it), compared by key with the generic tool (pip install -e '.[bench]')
+  csv-diff-json  the same with --json
 
 Wall time is the median; peak RSS is that of exactly the measured child (os.wait4 through a small
 launcher, see bench/bench_check.py). Before measuring, one JSON run is checked against the generator's
@@ -65,6 +68,25 @@ def ensure_pair(rows: int, *, seed: int, change_rate: float, today: dt.date) -> 
     manifest = fresh(base, want_base)
     assert manifest is not None
     return cur, base, manifest
+
+
+def export_csv(xlsx: Path, out: Path) -> Path:
+    """The register sheet as CSV (UTF-8, comma-separated, every cell as python-calamine reads it)."""
+    import csv
+
+    import python_calamine as pc
+
+    if out.exists() and out.stat().st_mtime >= xlsx.stat().st_mtime:
+        return out
+    rows = pc.CalamineWorkbook.from_path(str(xlsx)).get_sheet_by_name("Перечень").to_python()
+    with out.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return out
+
+
+def csv_diff_argv() -> list[str] | None:
+    exe = Path(sys.executable).with_name("csv-diff")
+    return [str(exe)] if exe.exists() else None
 
 
 def make_store(project: Path, baseline: Path) -> str:
@@ -147,7 +169,17 @@ def main(argv: list[str] | None = None) -> int:
             Measure("vs-xlsx", [py, "-c", PERECHEN, "diff", str(cur), "--config", cfg, "--today", t,
                                 "--against", str(base), "--report-dir", "{report_dir}"]),
         ]
+        csv_diff = csv_diff_argv()
+        if csv_diff is None:
+            print("csv-diff не установлен (pip install -e '.[bench]'): без сравнения с ним", file=sys.stderr)
+        else:
+            cur_csv, base_csv = export_csv(cur, cur.with_suffix(".csv")), export_csv(base, base.with_suffix(".csv"))
+            measures += [
+                Measure("csv-diff", [*csv_diff, str(base_csv), str(cur_csv), "--key", "Код"]),
+                Measure("csv-diff-json", [*csv_diff, str(base_csv), str(cur_csv), "--key", "Код", "--json"]),
+            ]
         result = work / "run.json"
+        load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
         for rep in range(args.repeat + 1):
             for m in measures:
                 if m.failure:
@@ -162,20 +194,25 @@ def main(argv: list[str] | None = None) -> int:
                 if rep:
                     m.runs.append(r)
     n = f"{args.rows:,}".replace(",", " ")
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         check=False).stdout.strip()
     lines = [
         f"perechen diff, {n} строк, базовая версия с {manifest['diff']} отличиями "
-        f"({platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков):",
+        f"({platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков, commit {rev}, "
+        f"load average до / после: {load_before} / {' '.join(f'{x:.1f}' for x in os.getloadavg())}):",
         "",
-        "| замер | время | пиковая RSS | к calamine |",
-        "|---|---|---|---|",
+        "| замер | время (CPU) | пиковая RSS | к calamine | к csv-diff |",
+        "|---|---|---|---|---|",
     ]
     cal = measures[0]
+    ref = next((m for m in measures if m.name == "csv-diff" and m.runs), None)
     for m in measures:
         if m.failure:
-            lines.append(f"| {m.name} | сбой: {m.failure.splitlines()[0]} | | |")
+            lines.append(f"| {m.name} | сбой: {m.failure.splitlines()[0]} | | | |")
             continue
         ratio = f"{m.wall / cal.wall:.2f}×" if cal.runs and m.runs else "—"
-        lines.append(f"| {m.name} | {m.wall:.2f} s | {m.rss:.0f} MB | {ratio} |")
+        to_ref = f"{m.wall / ref.wall:.2f}× (CPU {m.cpu / ref.cpu:.2f}×)" if ref is not None and m.runs else "—"
+        lines.append(f"| {m.name} | {m.wall:.2f} s ({m.cpu:.2f} s) | {m.rss:.0f} MB | {ratio} | {to_ref} |")
     lines += ["", f"Отчёт о случаях: {counts}"]
     text = "\n".join(lines)
     print(text)
