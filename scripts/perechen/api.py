@@ -22,6 +22,8 @@ from .report import CheckReport
 from .rules import Rules
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from .approval import Draft
     from .canonical import PublishedVersion
     from .compliance import ComplianceReport
@@ -66,7 +68,11 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     from .reader import read_register
 
     rules = rules or load_rules(config)
-    reg = register or read_register(workbook, rules, progress=progress)
+    baseline: PublishedVersion | EllipsisType | None = ...
+    if register is None and against is None:
+        reg, baseline = stages.read_with_latest(workbook, config, rules, progress=progress)
+    else:
+        reg = register or read_register(workbook, rules, progress=progress)
     observed, waiting = None, None
     approved = None
     seen: dict[str, dt.date] = {}
@@ -83,7 +89,7 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
             seen = journal.made_days(by_act=False)
     report = stages.diff_workbook(workbook, config, rules=rules, against=against, today=today,
                                   report_dir=report_dir, write_reports=False, progress=progress, register=reg,
-                                  calendar=calendar, observed=observed)
+                                  calendar=calendar, observed=observed, baseline=baseline)
     if against is None and config.approval.mode == "act":
         waiting = clock.act_waiting(report, approved, seen)
         report.act_waiting = waiting.to_dict()

@@ -19,6 +19,9 @@ from .report import CheckReport
 from .rules import Rules
 
 if TYPE_CHECKING:  # `perechen check` must not pay for importing the diff and store modules
+    from types import EllipsisType
+
+    from .canonical import PublishedVersion
     from .diff import DiffReport
 
 
@@ -57,11 +60,13 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
 def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,
                   today: dt.date | None = None, report_dir: Path | None = None, write_reports: bool = True,
                   progress: Progress | None = None, register: Register | None = None,
-                  calendar: object | None = None, observed: dict[str, dt.date] | None = None) -> DiffReport:
+                  calendar: object | None = None, observed: dict[str, dt.date] | None = None,
+                  baseline: PublishedVersion | EllipsisType | None = ...) -> DiffReport:
     """Compare the workbook's publishable rows with the baseline (LATEST, or ``against``); п. 5.3 and 5.4.
 
     ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
     ``observed``: code → the day the journal saw its change made (perechen.clock), the start of the 5.4 clock.
+    ``baseline``: the baseline already loaded (see :func:`read_with_latest`); ``...`` loads it here.
     Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
     """
     from . import diff, store
@@ -69,13 +74,29 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
 
     rules = rules or load_rules(config)
     reg = register or read_register(workbook, rules, progress=progress)
-    baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
+    if baseline is ...:
+        baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
     report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar,
                           observed=observed)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         write_diff_reports(report, rules, out)
     return report
+
+
+def read_with_latest(workbook: Path, config: Config, rules: Rules, *,
+                     progress: Progress | None = None) -> tuple[Register, PublishedVersion | None]:
+    """The workbook read and the latest published version loaded at the same time: the stored register.json.gz is
+    inflated and parsed in a thread while calamine parses the workbook (which it does without the GIL). Errors as
+    in sequence: the workbook's first, then the store's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import store
+
+    with ThreadPoolExecutor(1, thread_name_prefix="perechen-baseline") as pool:
+        loading = pool.submit(store.latest, config.output_dir)
+        reg = read_register(workbook, rules, progress=progress)
+    return reg, loading.result()
 
 
 def write_diff(report: DiffReport, rules: Rules, config: Config, report_dir: Path | None = None) -> None:
