@@ -224,7 +224,6 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     from . import diff, remote, store
     from .config import Config, load_config
     from .reader import read_register
-    from .rules import Rules
     from .stages import check_workbook
 
     base = Path(job.base_dir)
@@ -250,7 +249,7 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         if settings.cafile:
             settings = settings.model_copy(update={"cafile": str(_resolve(base, settings.cafile))})
         wb_base = base
-    rules = Rules.load(rules_dir)
+    rules = _rules(rules_dir)
     res.workbook = workbook
     if is_url(workbook):
         path = remote.fetch(workbook, settings, out, rules.file_error)
@@ -296,6 +295,26 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         info = baseline.register.get("info") or {}
         res.inn = res.inn or re.sub(r"\s", "", str(info.get("inn") or ""))
     _last_act(agency_output, out, res)
+
+
+_RULES: dict[tuple[str, tuple[tuple[str, int, int], ...]], Any] = {}
+
+
+def _rules(rules_dir: Path | None) -> Any:
+    """Rules.load once per rules folder in a worker process (sixty agencies of one profile: one load, not sixty);
+    the folder's files' sizes and times are part of the key, so an edited profile is loaded again."""
+    from .rules import Rules, default_rules_dir
+
+    d = Path(rules_dir) if rules_dir else default_rules_dir()
+    try:
+        key = (str(d.resolve()), tuple(sorted((p.name, st.st_mtime_ns, st.st_size)
+                                              for p in d.iterdir() if (st := p.stat()))))
+    except OSError:
+        return Rules.load(rules_dir)  # says what is wrong with the folder
+    got = _RULES.get(key)
+    if got is None:
+        got = _RULES[key] = Rules.load(rules_dir)
+    return got
 
 
 def _finding_line(f: Any) -> str:
