@@ -1,0 +1,189 @@
+"""Benchmark `perechen region` on a generated region against bare python-calamine reads of the same files.
+
+The region (bench/make_region.py: 60 agencies × 2,000 rows by default) is measured side by side and
+interleaved, several repetitions each (the first round warms the page cache and is not counted):
+
+  calamine-all   ONE python process reading every workbook one after another with python-calamine (every
+                 cell of every sheet touched, as in bench_check): the sum of the bare reads
+  region         perechen region --config region.toml --format json --no-mail --today D (the agencies in
+                 worker processes: reading, every rule, each agency's reports, the dashboard, the open data)
+
+Wall time and CPU time (user + system of the whole process tree: the launcher's RUSAGE_CHILDREN) are
+medians; memory is the peak of the SUM of the resident sizes of the measured process and all its
+descendants, sampled every 20 ms from /proc (Linux), and the largest single process (ru_maxrss).
+
+Usage (from the repository root):
+    .venv/bin/python -m bench.bench_region                        # 60 × 2,000 rows, 3 repetitions
+    .venv/bin/python -m bench.bench_region --agencies 8 --rows 500 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import make_region, make_register
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "output" / "bench"
+
+CALAMINE_ALL = """\
+import sys
+from python_calamine import CalamineWorkbook
+n = 0
+for path in sys.argv[1:]:
+    wb = CalamineWorkbook.from_path(path)
+    for name in wb.sheet_names:
+        for row in wb.get_sheet_by_name(name).to_python():
+            for v in row:
+                if v != "":
+                    n += 1
+print(n)
+"""
+PERECHEN = "import sys; from perechen.cli import main; sys.argv[0] = 'perechen'; main()"
+
+# Started for each measured command: runs it, samples the RSS of its process tree, waits for it.
+LAUNCHER = """\
+import json, os, resource, subprocess, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+
+def tree_rss_kb(root):
+    kids = {}
+    rss = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                st = f.read()
+            with open(f"/proc/{d}/statm", "rb") as f:
+                pages = int(f.read().split()[1])
+        except OSError:
+            continue
+        ppid = int(st[st.rfind(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+        rss[int(d)] = pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, todo = 0, [root]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += kids.get(p, [])
+    return total
+
+with open(out + ".err", "wb") as err:
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+    peak = 0
+    while p.poll() is None:
+        peak = max(peak, tree_rss_kb(p.pid))
+        time.sleep(0.02)
+    wall = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(out, "w") as f:
+    json.dump({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "tree_rss_kb": peak, "max_rss_kb": ru.ru_maxrss,
+               "rc": p.returncode}, f)
+"""
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    tree_mb: float
+    max_mb: float
+    rc: int
+
+
+@dataclass
+class Measure:
+    name: str
+    argv: list[str]
+    ok_codes: tuple[int, ...] = (0,)
+    runs: list[Run] = field(default_factory=list)
+    failure: str | None = None
+
+    def med(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs) if self.runs else float("nan")
+
+    def peak(self, attr: str) -> float:
+        return max(getattr(r, attr) for r in self.runs) if self.runs else float("nan")
+
+
+def run_once(argv: list[str], *, cwd: Path, result_path: Path) -> Run:
+    subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(result_path), *argv], cwd=cwd, check=True,
+                   stdin=subprocess.DEVNULL)
+    r = json.loads(result_path.read_text(encoding="utf-8"))
+    return Run(wall=r["wall"], cpu=r["cpu"], tree_mb=r["tree_rss_kb"] / 1024, max_mb=r["max_rss_kb"] / 1024,
+               rc=r["rc"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Замер perechen region против чтения тех же книг python-calamine.")
+    ap.add_argument("--agencies", type=int, default=60)
+    ap.add_argument("--rows", type=int, default=2_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    today = make_register.DEFAULT_TODAY
+    region = make_region.region_dir(args.agencies, args.rows)
+    toml = make_region.build(args.agencies, args.rows, region, today=today)
+    books = make_region.workbooks(toml)
+    py = sys.executable
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         check=False).stdout.strip()
+    measures = [
+        Measure("calamine-all", [py, "-c", CALAMINE_ALL, *map(str, books)]),
+        # Exit 1 is a region with rule errors (the generated registers carry ~1 % clerks' mistakes).
+        Measure("region", [py, "-c", PERECHEN, "region", "--config", str(toml), "--format", "json", "--no-mail",
+                           "--today", today.isoformat()], ok_codes=(0, 1)),
+    ]
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-region-") as tmp:
+        result = Path(tmp) / "run.json"
+        for rep in range(args.repeat + 1):
+            for m in measures:
+                if m.failure:
+                    continue
+                shutil.rmtree(region / "region-output", ignore_errors=True)
+                r = run_once(m.argv, cwd=region, result_path=result)
+                if r.rc not in m.ok_codes:
+                    m.failure = f"exit code {r.rc}: {Path(f'{result}.err').read_text('utf-8', 'replace')[-600:]}"
+                    continue
+                if rep:
+                    m.runs.append(r)
+    load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    cal = measures[0]
+    lines = [
+        f"perechen region, {args.agencies} органов × {args.rows} строк (commit {rev}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков, load average до / "
+        f"после: {load_before} / {load_after}):",
+        "",
+        "| замер | время | CPU (всё дерево) | пик суммы RSS дерева | крупнейший процесс | к calamine |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in measures:
+        if m.failure:
+            lines.append(f"| {m.name} | сбой: {m.failure.splitlines()[0]} | | | | |")
+            continue
+        ratio = (f"{m.med('wall') / cal.med('wall'):.2f}× (CPU {m.med('cpu') / cal.med('cpu'):.2f}×)"
+                 if cal.runs and m.runs else "—")
+        lines.append(f"| {m.name} | {m.med('wall'):.2f} s | {m.med('cpu'):.2f} s | {m.peak('tree_mb'):.0f} MB | "
+                     f"{m.peak('max_mb'):.0f} MB | {ratio} |")
+    lines += ["", "Command: `" + " ".join(["python -m bench.bench_region", *(argv or sys.argv[1:])]) + "`"]
+    text = "\n".join(lines)
+    print(text)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"bench_region_{args.agencies}x{args.rows}.md").write_text(text + "\n", encoding="utf-8")
+    return 1 if any(m.failure for m in measures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
