@@ -19,6 +19,7 @@ manifest: every changed, added and excluded code must be reported under the expe
 Usage (from the repository root):
     .venv/bin/python -m bench.bench_diff                 # 100,000 rows, 3 repetitions
     .venv/bin/python -m bench.bench_diff --rows 10000 --repeat 5
+    .venv/bin/python -m bench.bench_diff --commit HEAD   # what is committed, not the work tree
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import make_register
-from bench.bench_check import CALAMINE_READ, PERECHEN, Measure, run_once
+from bench.bench_check import CALAMINE_READ, PERECHEN, Measure, prepare_tree, run_once
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
@@ -103,11 +104,12 @@ def make_store(project: Path, baseline: Path) -> str:
     return v.name
 
 
-def verify(cur: Path, project: Path, today: dt.date, manifest: dict[str, Any]) -> dict[str, int]:
+def verify(cur: Path, project: Path, today: dt.date, manifest: dict[str, Any],
+           env: dict[str, str] | None = None) -> dict[str, int]:
     """One JSON run: the reported cases must match the generator's list of differences."""
     p = subprocess.run([sys.executable, "-c", PERECHEN, "diff", str(cur), "--config", str(project / "perechen.toml"),
                         "--format", "json", "--no-report", "--today", today.isoformat()],
-                       capture_output=True, text=True, check=False, cwd=project)
+                       capture_output=True, text=True, check=False, cwd=project, env=env)
     if p.returncode != 0:
         raise SystemExit(f"perechen diff завершился с кодом {p.returncode}: {p.stderr[-800:]}")
     out = json.loads(p.stdout)
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--change-rate", type=float, default=0.01)
+    ap.add_argument("--commit", default=None, help="замерить код этого коммита (git archive), а не рабочую копию")
     args = ap.parse_args(argv)
     today = make_register.DEFAULT_TODAY
     cur, base, manifest = ensure_pair(args.rows, seed=args.seed, change_rate=args.change_rate, today=today)
@@ -156,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="bench-diff-") as tmp:
         work = Path(tmp)
+        tree, code = prepare_tree(args.commit, work)
+        env["PYTHONPATH"] = str(tree / "scripts")
         project = work / "project"
         project.mkdir()
         t0 = time.perf_counter()
         version = make_store(project, base)
         print(f"Базовая версия {version} записана за {time.perf_counter() - t0:.1f} с", file=sys.stderr)
-        counts = verify(cur, project, today, manifest)
+        counts = verify(cur, project, today, manifest, env)
         print(f"Проверка соответствия генератору: {counts}", file=sys.stderr)
         cfg = str(project / "perechen.toml")
         t = today.isoformat()
@@ -199,11 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                 if rep:
                     m.runs.append(r)
     n = f"{args.rows:,}".replace(",", " ")
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         check=False).stdout.strip()
     lines = [
         f"perechen diff, {n} строк, базовая версия с {manifest['diff']} отличиями "
-        f"({platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков, commit {rev}, "
+        f"({platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков, {code}, "
         f"load average до / после: {load_before} / {' '.join(f'{x:.1f}' for x in os.getloadavg())}):",
         "",
         "| замер | время (CPU) | пиковая RSS | к calamine | к csv-diff |",

@@ -15,6 +15,7 @@ descendants, sampled every 20 ms from /proc (Linux), and the largest single proc
 Usage (from the repository root):
     .venv/bin/python -m bench.bench_region                        # 60 × 2,000 rows, 3 repetitions
     .venv/bin/python -m bench.bench_region --agencies 8 --rows 500 --repeat 1
+    .venv/bin/python -m bench.bench_region --commit HEAD      # what is committed, not the work tree
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import make_region, make_register
+from bench.bench_check import prepare_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
@@ -118,8 +120,8 @@ class Measure:
         return max(getattr(r, attr) for r in self.runs) if self.runs else float("nan")
 
 
-def run_once(argv: list[str], *, cwd: Path, result_path: Path) -> Run:
-    subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(result_path), *argv], cwd=cwd, check=True,
+def run_once(argv: list[str], *, cwd: Path, env: dict[str, str], result_path: Path) -> Run:
+    subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(result_path), *argv], cwd=cwd, env=env, check=True,
                    stdin=subprocess.DEVNULL)
     r = json.loads(result_path.read_text(encoding="utf-8"))
     return Run(wall=r["wall"], cpu=r["cpu"], tree_mb=r["tree_rss_kb"] / 1024, max_mb=r["max_rss_kb"] / 1024,
@@ -131,14 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agencies", type=int, default=60)
     ap.add_argument("--rows", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--commit", default=None, help="замерить код этого коммита (git archive), а не рабочую копию")
     args = ap.parse_args(argv)
     today = make_register.DEFAULT_TODAY
     region = make_region.region_dir(args.agencies, args.rows)
     toml = make_region.build(args.agencies, args.rows, region, today=today)
     books = make_region.workbooks(toml)
     py = sys.executable
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         check=False).stdout.strip()
     measures = [
         Measure("calamine-all", [py, "-c", CALAMINE_ALL, *map(str, books)]),
         # Exit 1 is a region with rule errors (the generated registers carry ~1 % clerks' mistakes).
@@ -147,13 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-region-") as tmp:
+        tree, code = prepare_tree(args.commit, Path(tmp))
+        env = dict(os.environ, PYTHONPATH=str(tree / "scripts"))
         result = Path(tmp) / "run.json"
         for rep in range(args.repeat + 1):
             for m in measures:
                 if m.failure:
                     continue
                 shutil.rmtree(region / "region-output", ignore_errors=True)
-                r = run_once(m.argv, cwd=region, result_path=result)
+                r = run_once(m.argv, cwd=region, env=env, result_path=result)
                 if r.rc not in m.ok_codes:
                     m.failure = f"exit code {r.rc}: {Path(f'{result}.err').read_text('utf-8', 'replace')[-600:]}"
                     continue
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
     cal = measures[0]
     lines = [
-        f"perechen region, {args.agencies} органов × {args.rows} строк (commit {rev}, Python "
+        f"perechen region, {args.agencies} органов × {args.rows} строк ({code}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPU, медиана {args.repeat} запусков, load average до / "
         f"после: {load_before} / {load_after}):",
         "",
