@@ -286,3 +286,14 @@ def test_an_output_folder_that_cannot_exist_is_said_in_russian(tmp_path: Path) -
         said = r.stdout + r.stderr
         assert "часть пути — файл, а не папка" in said, (command, said)
         assert "Not a directory" not in said and "Traceback" not in said, (command, said)
+
+
+def test_the_first_approval_lists_the_points_not_a_case_of_5_3(tmp_path: Path) -> None:
+    """The first draft said «новые точки (п. 5.3.1): ТВ-01 …» — before anything was placed there is no
+    актуализация under п. 5.3, only the approval of the list (п. 5.1) and its placement (п. 5.2)."""
+    wb = tmp_path / "perechen.xlsx"
+    wb.write_bytes(SAMPLE.read_bytes())
+    r = run(tmp_path, "approve", str(wb))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Подготовлен проект приказа об утверждении перечня" in r.stdout
+    assert "  точки перечня: ТВ-01, ТВ-02" in r.stdout and "п. 5.3.1" not in r.stdout

@@ -102,6 +102,8 @@ def command(workbook: Path | None, record: str | None, number: str | None, date_
     click.echo(f"Подготовлен проект приказа {title_text}: {draft.id} (точек в перечне: {len(draft.rows)}).")
     for key, label in CASE_LABELS.items():
         codes = draft.changes.get(key) or []
+        if key == "added" and draft.baseline is None:  # nothing placed yet: the approval of the list, not п. 5.3.1
+            label = "точки перечня"
         if codes:
             click.echo(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}")
     click.echo(f"Проект приказа: {draft.docx}")
