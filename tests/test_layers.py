@@ -156,14 +156,18 @@ def test_the_walk_sees_function_level_and_relative_imports() -> None:
     assert _layer("targets.base") == _layer("publish") and _layer("") == len(LAYERS) - 1
 
 
-# Inside reader/ (README «Layout»): each module imports only the ones after it.
-READER_ORDER = ["reader", "reader.register", "reader.values", "reader.owner", "reader.files", "reader.guards",
-                "reader.extent", "reader.package", "reader.scan"]
+# Inside reader/ and checks/ (README «Layout»): each module imports only the ones after it in its list.
+PACKAGE_ORDER = {
+    "reader": ["reader", "reader.register", "reader.values", "reader.owner", "reader.files", "reader.guards",
+               "reader.extent", "reader.package", "reader.scan"],
+    "checks": ["checks", "checks.fields", "checks.basis", "checks.dates", "checks.cross", "checks.runner",
+               "checks.context"],
+}
 
 
-def test_reader_modules_import_down_their_list() -> None:
-    assert sorted(m for m in MODULES if m.startswith("reader")) == sorted(READER_ORDER)
-    upward = [f"{_where(m, line)}: perechen.{m} imports perechen.{t}"
-              for m in READER_ORDER for t, line in GRAPH[m]
-              if t in READER_ORDER and READER_ORDER.index(t) < READER_ORDER.index(m)]
-    assert not upward, "reader/ imports against README's order:\n" + "\n".join(upward)
+def test_package_modules_import_down_their_list() -> None:
+    for package, order in PACKAGE_ORDER.items():
+        assert sorted(m for m in MODULES if m == package or m.startswith(package + ".")) == sorted(order)
+        upward = [f"{_where(m, line)}: perechen.{m} imports perechen.{t}"
+                  for m in order for t, line in GRAPH[m] if t in order and order.index(t) < order.index(m)]
+        assert not upward, f"{package}/ imports against README's order:\n" + "\n".join(upward)

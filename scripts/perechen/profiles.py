@@ -32,8 +32,9 @@ GUIDE_NAME = "ИНСТРУКЦИЯ.md"
 # The files of a rules folder (the package's __init__.py and caches are not part of a profile).
 PROFILE_FILES = ("poryadok.txt", "schema.toml", "lists.toml", "checks.toml", "file_errors.toml", "calendar.toml")
 
-# Fields every message gets (perechen.checks.Context._base_params, perechen.reader._finding) and the fields the
-# check functions add for their own findings. tests/test_profiles.py keeps this set equal to what checks.py passes.
+# Fields every message gets (perechen.checks.Context._base_params, the reader's _SheetReader._finding) and the
+# fields the check functions add for their own findings. tests/test_profiles.py keeps this set equal to what the
+# checks package passes.
 BASE_FIELDS = frozenset({"header", "clause", "detail", "expected", "help", "today", "value"})
 READER_FIELDS = frozenset({"header", "clause", "detail", "expected", "value"})  # the reader's own findings
 RUNTIME_FIELDS = frozenset({"where", "unit", "other", "deadline", "kind", "process", "count", "review_days",

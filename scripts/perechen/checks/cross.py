@@ -1,0 +1,124 @@
+"""Check kinds across rows: duplicate touchpoints within a process, an area without a key touchpoint,
+a code used twice, a process whose touchpoints are all on one channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..models import Finding, Row
+from ..rules import Check
+from .context import Context, _field_param, _groups, _key, _others, _param, _rows_list, _skip, _str_list
+from .runner import check_kind
+
+
+@check_kind("duplicate")
+def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
+    """Two active rows with the same ``within`` (process) and the same ``by`` (kind or name): both rows —
+    except an included row whose only duplicate is a draft or a row under review (the finding is the draft's)."""
+    by = _field_param(ctx, check, "by")
+    within = _field_param(ctx, check, "within")
+    if not ctx.has(by, within):
+        return
+    rows = ctx.rows
+    by_col = ctx.rules.columns[by]
+    by_items = ctx.items(by) if by_col.ref_list and not by_col.multi else None
+    statuses = ctx.items("status") if ctx.has("status") else None
+    for group in _groups(ctx, _skip(check), within):
+        if len(group) < 2:
+            continue
+        seen: dict[str, list[int]] = {}
+        for i in group:
+            v = rows[i].values.get(by)
+            if v is None:
+                continue
+            it = by_items[i] if by_items is not None else None
+            k = "\x00" + it.value if it is not None else _key(v if isinstance(v, str) else str(v))
+            g = seen.get(k)
+            if g is None:
+                seen[k] = [i]
+            else:
+                g.append(i)
+        if len(seen) == len(group):
+            continue
+        for dup in seen.values():
+            if len(dup) < 2:
+                continue
+            numbers = [rows[i].number for i in dup]
+            # An included row duplicated only by a draft (or a row under review) is not at fault: the finding
+            # sits on the draft row, so a draft never holds back an approval or a placement (issue 11 A1).
+            included = [i for i in dup if statuses is not None and (st := statuses[i]) is not None
+                        and st.value == "включено"]
+            for i in dup:
+                if len(included) == 1 and i in included:
+                    continue
+                row = rows[i]
+                yield ctx.finding(check, row, by, other=_others(numbers, row.number),
+                                  process=row.values.get(within) or "")
+
+
+@check_kind("area_key")
+def check_area_key(ctx: Context, check: Check) -> Iterator[Finding]:
+    """Every area has a key touchpoint among its active rows; the finding sits on the area's first row."""
+    if not ctx.has("area", "key"):
+        return
+    key_values = set(_str_list(check, "key_values", ["да"]))
+    keys = ctx.items("key")
+    # 3.2: written interaction is a key touchpoint, whatever «Ключевая» says (written-not-key tells the clerk).
+    kinds = ctx.items("kind") if check.params.get("written_is_key") and ctx.has("kind") else None
+    rows = ctx.rows
+    for group in _groups(ctx, _skip(check), "area"):
+        unknown = False
+        for i in group:
+            it = keys[i]
+            if it is not None and it.value in key_values:
+                break
+            if kinds is not None and (k := kinds[i]) is not None and k.written:
+                break
+            if it is None and (rows[i].values.get("key") is not None or ctx.is_problem(rows[i], "key")):
+                unknown = True  # a key cell we cannot read: its own finding says so
+        else:
+            if not unknown:
+                yield ctx.finding(check, rows[group[0]], "area", count=len(group),
+                                  detail=f"стр. {_rows_list([rows[i].number for i in group])}")
+
+
+@check_kind("code_unique")
+def check_code_unique(ctx: Context, check: Check) -> Iterator[Finding]:
+    """Код unique across the sheet (all rows, «исключено» included: a code is never reused)."""
+    if not ctx.has("code"):
+        return
+    seen: dict[str, int] = {}
+    dups: dict[str, list[Row]] = {}
+    rows = ctx.rows
+    for i, row in enumerate(rows):
+        v = row.values.get("code")
+        if v is None:
+            continue
+        k = (v if isinstance(v, str) else str(v)).casefold()
+        j = seen.setdefault(k, i)
+        if j != i:
+            g = dups.get(k)
+            if g is None:
+                dups[k] = [rows[j], row]
+            else:
+                g.append(row)
+    for group in dups.values():
+        numbers = [r.number for r in group]
+        for row in group:
+            yield ctx.finding(check, row, "code", other=_others(numbers, row.number))
+
+
+@check_kind("process_channels")
+def check_process_channels(ctx: Context, check: Check) -> Iterator[Finding]:
+    """A process whose active rows are all on channel params.only (none on params.missing)."""
+    if not ctx.has("process"):
+        return
+    only = str(_param(check, "only"))
+    channels = ctx.channels()
+    rows = ctx.rows
+    for group in _groups(ctx, _skip(check), "process"):
+        first = channels[group[0]]
+        if first != only or any(channels[i] != only for i in group):
+            continue
+        kinds = list(dict.fromkeys(rows[i].text("kind") for i in group if rows[i].values.get("kind")))
+        yield ctx.finding(check, rows[group[0]], "process", detail=", ".join(kinds) or f"стр. {rows[group[0]].number}")
