@@ -297,3 +297,12 @@ def test_the_first_approval_lists_the_points_not_a_case_of_5_3(tmp_path: Path) -
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Подготовлен проект приказа об утверждении перечня" in r.stdout
     assert "  точки перечня: ТВ-01, ТВ-02" in r.stdout and "п. 5.3.1" not in r.stdout
+
+
+def test_date_messages_say_the_typed_date_counts_only_until_an_observation() -> None:
+    """date-invalid and date-future said the 10 working days run from the typed «Дата изменения»; since the
+    journal, the day the nightly run first saw the change counts, and the typed date only before that."""
+    checks = (ROOT / "rules" / "checks.toml").read_text(encoding="utf-8")
+    assert "от дня внесения изменений отсчитываются 10 рабочих дней" not in checks
+    assert "от этого дня считается срок" not in checks
+    assert checks.count("пока ночная проверка не заметила изменение сама") == 2
