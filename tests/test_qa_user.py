@@ -143,6 +143,8 @@ def test_a_fresh_folder_tells_how_to_name_a_workbook(tmp_path: Path) -> None:
     assert "perechen init" in msg and "perechen nightly --demo" in msg and "perechen check" in msg
     r = run(tmp_path, "check", "--format", "json")
     assert r.returncode == 2 and '"code": "not_found"' in r.stdout  # the JSON contract keeps its code
+    r = run(tmp_path, "nightly", "-q")  # the scheduled job in a folder without settings says the same
+    assert r.returncode == 2 and "нет ни perechen.toml, ни книги workbook/perechen.xlsx" in r.stdout, r.stdout
     # with perechen.toml the usual message names the configured file
     (tmp_path / "perechen.toml").write_text('workbook = "нет.xlsx"\n', encoding="utf-8")
     r = run(tmp_path, "check")

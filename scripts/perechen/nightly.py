@@ -161,6 +161,7 @@ class _Run:
         self.send_mail = send_mail and config.mail.enabled
         self.workbook = Path(workbook) if workbook else config.workbook_path
         self.remote = workbook is None and is_url(config.workbook)  # fetched in _read (perechen.remote)
+        self.from_config = workbook is None  # _read asks the config (a fresh folder gets its how-to message)
         self.log_file = log_file
         self.reports_root = config.output_dir / "reports"
         self.run_dir: Path | None = None
@@ -294,7 +295,7 @@ class _Run:
         from .reader import lock_owner, read_register
 
         try:
-            if self.remote:
+            if self.from_config:
                 self.config.fetch_workbook()
             self.register = read_register(self.workbook, self.rules)
         except FileError as e:
