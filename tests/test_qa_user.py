@@ -223,6 +223,8 @@ def test_the_day_a_change_was_made_is_not_called_the_typed_date(tmp_path: Path) 
     book.save(wb)
     r = run(tmp_path, "nightly", "--today", "2026-12-07")
     assert r.returncode == 0, r.stdout + r.stderr
+    # publish.auto is off: the run says what to do with the change waiting (console, dashboard and mail share it)
+    assert "разместите их командой perechen publish" in r.stdout, r.stdout
     run_dir = max((tmp_path / "output" / "reports").glob("20*"))
     diff_html = (run_dir / "diff.html").read_text(encoding="utf-8")
     dashboard = (tmp_path / "output" / "reports" / "index.html").read_text(encoding="utf-8")

@@ -528,6 +528,8 @@ class _Run:
         if not auto:
             pub.reason = "auto_off"
             pub.text = "не выполнялась: автоматическая публикация выключена (publish.auto = false в perechen.toml)."
+            if diff is not None and diff.publication_required:  # what the уполномоченное лицо does next
+                pub.text += " Изменения ждут размещения на официальном сайте: разместите их командой perechen publish."
         elif self.act_mode and diffed:
             self._act_publication(pub)
         elif chk is not None and self.blocking:
