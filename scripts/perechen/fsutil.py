@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import describe
 from .models import PerechenError
 
 
@@ -105,7 +106,7 @@ def os_reason(e: OSError) -> str:
         return "диск или папка только для чтения"
     if e.errno in _OS_REASONS:
         return _OS_REASONS[e.errno]
-    return str(e.strerror or e)
+    return describe(e)
 
 
 def _why(e: OSError) -> str:

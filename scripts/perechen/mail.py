@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
+from .errors import describe
 from .models import CodedError
 from .summary import DiffPart, NightlySummary
 from .text import ru_date_text, value_key, work_days
@@ -350,7 +351,7 @@ def _explain(e: BaseException, cfg: MailConfig) -> str:
     if isinstance(e, smtplib.SMTPServerDisconnected):
         return f"Почтовый сервер {where} разорвал соединение."
     if isinstance(e, OSError):
-        return f"Не удалось связаться с почтовым сервером {where}: {e.strerror or e}."
+        return f"Не удалось связаться с почтовым сервером {where}: {describe(e)}."
     return f"Не удалось отправить письмо через {where}: {type(e).__name__}."
 
 

@@ -24,6 +24,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from .errors import describe
 from .models import CodedError
 
 MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -240,9 +241,9 @@ def scan_content(xml: bytes) -> OdsContent:
     try:
         p.Parse(xml, True)
     except expat.ExpatError as e:
-        raise OdsMarkupError(f"строка {e.lineno}, позиция {e.offset}: {expat.ErrorString(e.code)}") from None
+        raise OdsMarkupError(describe(e)) from None
     except (ValueError, RecursionError) as e:
-        raise OdsMarkupError(str(e)[:100]) from None
+        raise OdsMarkupError(describe(e)) from None
     sc = _Scanner()
     inner_from = 0
     for m in _TOKEN.finditer(xml):

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import poryadok
 from .check_params import PARAMS
+from .errors import describe
 from .fsutil import os_reason
 from .models import PerechenError, RulesError
 from .rules import Check, Rules, default_rules_dir
@@ -207,7 +208,7 @@ def check_profile(directory: Path) -> ProfileCheck:
             clauses = poryadok.parse_order(order_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as e:
             raise RulesError("rules_broken", f"Ошибка в файле правил {order_file}: не удалось прочитать текст "
-                                             f"порядка ({getattr(e, 'strerror', None) or type(e).__name__}).",
+                                             f"порядка ({describe(e)}).",
                              order_file) from None
         if not clauses:
             result.problems.append(Problem(poryadok.ORDER_FILE, "", f"В тексте порядка {order_file} не найдено ни "

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from .errors import describe
 from .fsutil import write_replace
 from .models import FileError
 
@@ -158,7 +159,7 @@ def fetch(url: str, settings: RemoteSettings, output_dir: Path, message: Message
     try:
         _private_dir(folder)
     except OSError as e:
-        raise fail("remote_cache", f"{folder} ({e.strerror or type(e).__name__})") from None
+        raise fail("remote_cache", f"{folder} ({describe(e)})") from None
     meta = _read_meta(folder, target)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if meta.get("etag"):
@@ -213,5 +214,5 @@ def fetch(url: str, settings: RemoteSettings, output_dir: Path, message: Message
                 "size": len(data), "fetched": dt.datetime.now().isoformat(timespec="seconds")}
         _write_private(folder / META_NAME, json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
     except OSError as e:
-        raise fail("remote_cache", f"{folder} ({e.strerror or type(e).__name__})") from None
+        raise fail("remote_cache", f"{folder} ({describe(e)})") from None
     return target

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import bundled
 from .check_params import PARAMS
+from .errors import describe
 from .models import RulesError, Severity
 from .text import header_key, value_key
 
@@ -264,7 +265,7 @@ def _toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise RulesError("rules_broken", _msg_rules(path, "файл не найден"), path) from None
     except tomllib.TOMLDecodeError as e:
-        raise RulesError("rules_broken", _msg_rules(path, f"синтаксическая ошибка TOML: {e}"), path) from None
+        raise RulesError("rules_broken", _msg_rules(path, f"{describe(e)} (формат TOML)"), path) from None
 
 
 def _validate(model: type[M], data: Any, path: Path, prefix: str = "", *, rule: str | None = None) -> M:

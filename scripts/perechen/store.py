@@ -35,6 +35,7 @@ from typing import Any
 
 from . import locks
 from .canonical import PublishedVersion, canonical_register, fingerprint
+from .errors import describe
 from .fsutil import RUN_NAME_RE, free_name, fsync_dir, os_reason, write_replace, write_synced
 from .models import PerechenError
 from .rules import Rules
@@ -69,7 +70,8 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {path}.", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StoreError("store_broken", f"Опубликованная версия повреждена: {what} {path} не читается ({e}).",
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: {what} {path} не читается "
+                                         f"({describe(e)}).",
                          path) from None
     if not isinstance(data, dict):
         raise StoreError("store_broken", f"Опубликованная версия повреждена: {what} {path} — не объект JSON.", path)
@@ -100,7 +102,8 @@ def load_version(path: Path, *, with_register: bool = True) -> PublishedVersion:
     except FileNotFoundError:
         raise StoreError("store_broken", f"Опубликованная версия повреждена: нет файла {reg_path}.", reg_path) from None
     except (UnicodeDecodeError, json.JSONDecodeError, gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается ({e}).",
+        raise StoreError("store_broken", f"Опубликованная версия повреждена: файл {reg_path} не читается "
+                                         f"({describe(e)}).",
                          reg_path) from None
     except OSError as e:
         raise StoreError("store_broken", f"Не удалось прочитать {reg_path}: {os_reason(e)}.", reg_path) from None

@@ -45,6 +45,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import describe
 from .models import CodedError
 from .text import ru_date
 
@@ -225,9 +226,9 @@ class WorkCalendar:
         except FileNotFoundError:
             raise CalendarFileError(f"{source}: файл производственного календаря не найден") from None
         except OSError as exc:
-            raise CalendarFileError(f"{source}: не удалось прочитать файл: {exc.strerror}") from None
+            raise CalendarFileError(f"{source}: не удалось прочитать файл: {describe(exc)}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise CalendarFileError(f"{source}: ошибка синтаксиса TOML: {exc}") from None
+            raise CalendarFileError(f"{source}: {describe(exc)} (формат TOML)") from None
         return cls.from_mapping(raw, source=source)
 
     @classmethod

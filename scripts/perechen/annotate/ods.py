@@ -30,6 +30,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from ..cells import parse_ref
+from ..errors import describe
 from ..models import SEVERITY_ORDER, CodedError, Finding, Severity
 
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -344,11 +345,11 @@ def annotate(data: bytes, findings: Sequence[Finding], *, sheet: str | None,
         src = zipfile.ZipFile(io.BytesIO(data))
         content = src.read("content.xml")
     except (KeyError, zipfile.BadZipFile, OSError, ValueError, RuntimeError) as e:
-        raise OdsAnnotateError(f"книга не распаковывается ({e})") from None
+        raise OdsAnnotateError(f"книга не распаковывается ({describe(e)})") from None
     try:
         root = DET.fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as e:  # ParseError, DefusedXmlException
-        raise OdsAnnotateError(f"часть content.xml повреждена ({e})") from None
+        raise OdsAnnotateError(f"часть content.xml повреждена ({describe(e)})") from None
     prefixes = _prefixes(content, b"<office:document-content")
     spreadsheet = root.find(f"{_q('office:body')}/{_q('office:spreadsheet')}")
     if spreadsheet is None:

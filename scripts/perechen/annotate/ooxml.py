@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape as _sax_escape
 
+from ..errors import describe
 from ..models import CodedError, Severity
 
 # ARGB fills of flagged cells.
@@ -94,7 +95,7 @@ def parse_small(name: str, data: bytes) -> Any:
     try:
         return DET.fromstring(data, forbid_dtd=True)
     except Exception as e:  # ParseError, DefusedXmlException
-        raise AnnotateError(f"часть {name} повреждена ({e})") from None
+        raise AnnotateError(f"часть {name} повреждена ({describe(e)})") from None
 
 
 TAG = re.compile(rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
+from ..errors import describe
 from .ooxml import AnnotateError, check_xml_bytes
 
 BIG_PART = 4_000_000  # bytes: deflate level 1 and in parallel chunks above this
@@ -68,7 +69,7 @@ class Package:
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
-            raise AnnotateError(f"архив книги не открывается ({e})") from None
+            raise AnnotateError(f"архив книги не открывается ({describe(e)})") from None
         self.infos = self.zf.infolist()
         self.names = {i.filename for i in self.infos}
         self.changed: dict[str, bytes] = {}
@@ -101,12 +102,12 @@ class Package:
                 d = zlib.decompressobj(-15)
                 data = d.decompress(raw, info.file_size + 1)
             except zlib.error as e:
-                raise AnnotateError(f"часть {name} не распаковывается ({e})") from None
+                raise AnnotateError(f"часть {name} не распаковывается ({describe(e)})") from None
         else:
             try:
                 data = self.zf.read(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as e:
-                raise AnnotateError(f"часть {name} не распаковывается ({e})") from None
+                raise AnnotateError(f"часть {name} не распаковывается ({describe(e)})") from None
         if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
             raise AnnotateError(f"часть {name} повреждена (не сходится размер или контрольная сумма)")
         return data

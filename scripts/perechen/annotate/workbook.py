@@ -11,6 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from ..cells import parse_ref
+from ..errors import describe
 from ..models import Finding, Register, Severity
 from ..presentation import Responsible, worst
 from . import ods as annotate_ods
@@ -67,7 +68,7 @@ def prepare_annotation(data: bytes, findings: Sequence[Finding], *, register: Re
         try:
             annotate_sheet(pkg, book, styles, ref, cells)
         except (SheetSkip, AnnotateError) as e:
-            notes.append(f"Лист «{sheet_name}»: ячейки не отмечены ({e}); замечания есть на листе "
+            notes.append(f"Лист «{sheet_name}»: ячейки не отмечены ({describe(e)}); замечания есть на листе "
                          f"«{FINDINGS_SHEET}».")
     styles.save()
     book.save()

@@ -68,7 +68,7 @@ def read_register(path: str | Path, rules: Rules | None = None, *, progress: Pro
             "sheet_too_large", path, "не хватило памяти при чтении книги"), path) from None
     except BaseException as e:  # incl. pyo3's PanicException, which is not an Exception
         raise FileError("reader_bug", rules.file_error(
-            "reader_bug", path, f"{type(e).__name__}: {_short(e)}"), path) from e
+            "reader_bug", path, _short(e)), path) from e
     finally:
         if gc_was_on:
             gc.enable()

@@ -42,7 +42,7 @@ def load_bytes(path: Path, rules: Rules, *, sleep: Callable[[float], None] = tim
                 continue
             raise FileError("not_found", rules.file_error("not_found", path), path) from None
         except PermissionError as e:
-            raise FileError("permission", rules.file_error("permission", path, e.strerror or str(e)), path) from None
+            raise FileError("permission", rules.file_error("permission", path, _short(e)), path) from None
         if path.is_dir():
             raise FileError("is_directory", rules.file_error("is_directory", path), path)
         try:
@@ -50,7 +50,7 @@ def load_bytes(path: Path, rules: Rules, *, sleep: Callable[[float], None] = tim
                 data = f.read()
             st2 = path.stat()
         except PermissionError as e:
-            raise FileError("permission", rules.file_error("permission", path, e.strerror or str(e)), path) from None
+            raise FileError("permission", rules.file_error("permission", path, _short(e)), path) from None
         except FileNotFoundError:
             # Replaced by an atomic rename while we read: try again.
             if attempt < attempts:
@@ -58,7 +58,7 @@ def load_bytes(path: Path, rules: Rules, *, sleep: Callable[[float], None] = tim
                 continue
             raise FileError("not_found", rules.file_error("not_found", path), path) from None
         except OSError as e:
-            raise FileError("read_failed", rules.file_error("read_failed", path, str(e)), path) from None
+            raise FileError("read_failed", rules.file_error("read_failed", path, _short(e)), path) from None
         stable = (st1.st_size == st2.st_size == len(data) and st1.st_mtime_ns == st2.st_mtime_ns
                   and st1.st_ino == st2.st_ino)
         if stable and data[:4] in ZIP_MAGICS and not _zip_complete(data):
@@ -168,7 +168,8 @@ def _open_ods(zf: zipfile.ZipFile, path: Path, rules: Rules) -> Package:
     try:
         content = ods.scan_content(read_part(pkg, "content.xml", path, rules))
     except ods.OdsMarkupError as e:
-        raise FileError("xml_broken", rules.file_error("xml_broken", path, f"content.xml ({e})"), path) from None
+        detail = f"content.xml ({_short(e)})"
+        raise FileError("xml_broken", rules.file_error("xml_broken", path, detail), path) from None
     lim = rules.schema.limits
     max_row = lim.max_rows + rules.schema.register_spec.header_search_rows
     max_col = lim.max_columns

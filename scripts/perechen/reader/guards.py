@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from ..errors import describe
 from ..models import FileError
 from ..rules import Rules
 from .extent import _HUGE, _big_int
@@ -157,5 +158,5 @@ def _prolog_scan(buf: bytes, final: bool) -> tuple[str | None, bytes, int]:
 
 
 def _short(e: BaseException) -> str:
-    s = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return s[:200]
+    """What went wrong, in Russian (perechen.errors.describe): no library English reaches a clerk."""
+    return describe(e)

@@ -73,7 +73,13 @@ class _SheetReader(_CellValues):
                                              "или пробелами)")
         if sheet is not None:
             # A worksheet calamine could not parse: name its part (the XML error is calamine's, in English).
-            return self._fail("xml_broken", f"{sheet.part} (лист «{sheet.name}»: {_short(e)})")
+            # calamine's reason is English: say where the markup breaks from our own (safe) parse of the part.
+            why = "разметка XML повреждена"
+            try:
+                DET.fromstring(self.pkg.zf.read(sheet.part))
+            except Exception as pe:
+                why = _short(pe)
+            return self._fail("xml_broken", f"{sheet.part} (лист «{sheet.name}»: {why})")
         # Opening failed ("Cannot detect file format" hides the reason): find the broken part ourselves.
         names = set(self.pkg.zf.namelist())
         for part in ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/workbook.xml",

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ..annotate import AnnotateError, annotated_name, prepare_annotation, workers
 from ..annotate import ods as annotate_ods
 from ..annotate.comments import comment_text
+from ..errors import describe
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template
 from ..models import SEVERITY_ORDER, Finding, Severity
@@ -58,7 +59,7 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
             except (AnnotateError, annotate_ods.OdsAnnotateError) as e:
                 notes = [f"Книга с замечаниями не создана: {e}."]
             except Exception as e:  # a bug must not cost the clerk the rest of the report
-                notes = [f"Книга с замечаниями не создана из-за внутренней ошибки ({type(e).__name__}: {e})."]
+                notes = [f"Книга с замечаниями не создана из-за внутренней ошибки ({describe(e)})."]
             else:
                 xlsx_path = out / annotated_name(reg.path, reg.data)
             if progress:
