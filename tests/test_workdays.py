@@ -352,7 +352,8 @@ def test_broken_file_names_file_and_key(tmp_path: Path, old: str, new: str, key:
 
 def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     rules = _write(tmp_path, GOOD_2026.replace("working_days_total = 247", "working_days_total = "))
-    with pytest.raises(CalendarFileError, match=r"calendar\.toml: ошибка синтаксиса в строке \d+, позиции \d+ \(формат TOML\)"):
+    with pytest.raises(CalendarFileError,
+                       match=r"calendar\.toml: ошибка синтаксиса в строке \d+, позиции \d+ \(формат TOML\)"):
         WorkCalendar.load(rules)
 
 
