@@ -99,3 +99,21 @@ def test_broken_rules_file_message_is_russian(tmp_path: Path) -> None:
     assert "ошибка синтаксиса в строке 1" in message, message
     rest = message.replace(str(rules / "lists.toml"), "").replace("TOML", "")
     assert not ENGLISH_WORD.search(rest), message
+
+
+def test_broken_regex_in_rules_is_russian(tmp_path: Path) -> None:
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    schema = rules / "schema.toml"
+    text = schema.read_text(encoding="utf-8")
+    start = text.index("code_pattern")
+    end = text.index("\n", start)
+    schema.write_text(text[:start] + "code_pattern = '[ТВ'" + text[end:], encoding="utf-8")
+    (tmp_path / "perechen.toml").write_text("", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "perechen", "rules", "--config", str(tmp_path / "perechen.toml")],
+                         capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, check=False)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "некорректное регулярное выражение (позиция 1)" in run.stderr, run.stderr
+    assert "unterminated" not in run.stderr

@@ -14,10 +14,11 @@ A new check kind needs a model here (``PARAMS[kind]``); ``tests/test_errors.py``
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .errors import valid_regex
 
 
 def _one_or_many(v: Any) -> Any:
@@ -143,12 +144,7 @@ class CodePatternParams(CheckParams):
     @field_validator("pattern")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
-        if v:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"некорректное регулярное выражение: {e}") from None
-        return v
+        return valid_regex(v) if v else v
 
 
 class _DateFields(CheckParams):

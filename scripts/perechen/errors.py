@@ -58,10 +58,21 @@ def _at(line: int | None, column: int | None) -> str:
     return f" в строке {line}" + (f", позиции {column}" if column is not None else "")
 
 
+def valid_regex(pattern: str) -> str:
+    """``pattern`` if it compiles; otherwise a ValueError saying in Russian where it breaks (for validators)."""
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise ValueError(describe(e)) from None
+    return pattern
+
+
 def describe(e: BaseException) -> str:
     """A short Russian description of ``e`` for a message (no English, no class names)."""
     if isinstance(e, PerechenError):
         return e.message
+    if isinstance(e, re.error):
+        return "некорректное регулярное выражение" + (f" (позиция {e.pos + 1})" if e.pos is not None else "")
     if isinstance(e, MemoryError):
         return "не хватило памяти"
     if isinstance(e, ExpatError):

@@ -6,7 +6,6 @@ messages. A broken rules file raises :class:`RulesError` naming the file and the
 
 from __future__ import annotations
 
-import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import bundled
 from .check_params import PARAMS
-from .errors import describe
+from .errors import describe, valid_regex
 from .models import RulesError, Severity
 from .text import header_key, value_key
 
@@ -78,11 +77,7 @@ class Limits(_Model):
     @field_validator("code_pattern")
     @classmethod
     def _regex(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"некорректное регулярное выражение: {e}") from e
-        return v
+        return valid_regex(v)
 
 
 class Schema(_Model):
