@@ -113,7 +113,7 @@ def test_checked_by_required_for_included_only(make_workbook, good_rows: Rows, r
     good_rows[2]["status"] = "на проверке"  # not required yet
     good_rows[2]["changed_on"] = TODAY
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("checked-by-empty", "error", "2.1.3", "Q2")]
+    assert summary(found) == [("checked-by-empty", "error", None, "Q2")]
     assert "«включено»" in found[0].message and "уполномоченное лицо" in found[0].message
 
 
@@ -123,10 +123,10 @@ def test_checked_by_required_for_included_only(make_workbook, good_rows: Rows, r
 @pytest.mark.parametrize(("field", "value", "code", "clause", "cell"), [
     ("channel", "интернет", "channel-value", "3.1", "E2"),
     ("kind", "факс", "kind-value", "4", "F2"),
-    ("clients", "граждане", "clients-value", "1.3.1", "G2"),
+    ("clients", "граждане", "clients-value", None, "G2"),
     ("needs", ["получение консультации", "справка о регистрации"], "needs-value", "2.5", "H2"),
     ("key", "может быть", "key-value", "2.2", "J2"),
-    ("basis_kind", "устав", "basis-kind-value", "2.3", "K2"),
+    ("basis_kind", "устав", "basis-kind-value", None, "K2"),
     ("status", "готово", "status-value", None, "P2"),
     ("written_features", ["первичная обратная связь", "автоответчик"], "written-features-value", "3.2.1", "N2"),
 ])
@@ -501,13 +501,13 @@ def test_review_overdue_without_calendar_counts_calendar_days(make_workbook, goo
     assert "15.01.2031" in found[0].message
 
 
-# -- 14. the same person prepared and checked (2.1) ----------------------------------------------------
+# -- 14. the same person prepared and checked (agency rule; roles of 2.1) ------------------------------
 
 
 def test_checked_by_the_responsible(make_workbook, good_rows: Rows, rules: Rules) -> None:
     good_rows[0]["checked_by"] = good_rows[0]["responsible"].upper()
     found = check(make_workbook, rules, good_rows)
-    assert summary(found) == [("checked-by-self", "warning", "2.1", "Q2")]
+    assert summary(found) == [("checked-by-self", "warning", None, "Q2")]
 
 
 # -- 15. unknown columns, mixed scripts ----------------------------------------------------------------
@@ -543,7 +543,7 @@ def test_severity_message_and_lists_change_without_code(make_workbook, good_rows
     good_rows[0]["checked_by"] = good_rows[0]["responsible"]
     good_rows[2]["kind"] = "чат-бот"
     found = run_checks(read_register(make_workbook(good_rows), custom), custom, today=TODAY)
-    assert summary(found) == [("checked-by-self", "error", "2.1", "Q2")]
+    assert summary(found) == [("checked-by-self", "error", None, "Q2")]
     assert found[0].message.startswith("СВОЁ СООБЩЕНИЕ: Начальник отдела")
 
 

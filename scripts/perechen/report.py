@@ -91,7 +91,8 @@ def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False
         lines.append(title)
         for f in items:
             where = f.cell or ""
-            meta = f"{f.citation}; {f.rule}"
+            # The source is named once: an agency rule's message already says «правило ведения перечня в Службе».
+            meta = f.rule if f.citation in f.message else f"{f.citation}; {f.rule}"
             lines.append(f"  {paint(f.severity, f.severity.label):s} {where:>6} {f.message} [{meta}]")
         lines.append("")
     if report.report_dir is not None:

@@ -1,0 +1,74 @@
+"""QA pass on issue 11 (second batch), as a clerk meets it through the CLI: honest clauses for the «Проверил»
+column, the client categories and the basis kind; the rule source named once in the text report; the open-data
+descriptor in Russian; `perechen init --example`; quiet and conditional wording of `nightly --demo`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from perechen.cli import main
+
+TODAY = "2026-11-30"
+AGENCY = "правило ведения перечня в Службе"
+
+
+def run(wb: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["check", str(wb), "--today", TODAY, *args])
+
+
+def findings(wb: Path) -> tuple[int, dict[str, dict[str, Any]]]:
+    res = run(wb, "--format", "json", "--no-report")
+    return res.exit_code, {f["code"]: f for f in json.loads(res.stdout)["findings"]}
+
+
+# -- 1. a clause is cited only where it requires what the finding says -------------------------------------
+
+
+def test_checked_by_empty_is_the_agencys_record_of_the_check(make_workbook: Any,
+                                                            good_rows: list[dict[str, Any]]) -> None:
+    good_rows[0]["checked_by"] = None  # «включено»
+    code, got = findings(make_workbook(good_rows))
+    f = got["checked-by-empty"]
+    assert code == 1 and f["severity"] == "error" and f["clause"] is None
+    assert AGENCY in f["message"] and "2.1.2–2.1.3" in f["message"]
+    assert "уполномоченн" in f["message"]
+
+
+def test_client_categories_and_basis_kinds_are_the_agencys_lists(make_workbook: Any,
+                                                                 good_rows: list[dict[str, Any]]) -> None:
+    good_rows[0]["clients"] = "граждане"
+    good_rows[1]["basis_kind"] = "устав"
+    code, got = findings(make_workbook(good_rows))
+    assert code == 1
+    for c in ("clients-value", "basis-kind-value"):
+        assert got[c]["severity"] == "error" and got[c]["clause"] is None, c
+        assert AGENCY in got[c]["message"], c
+    assert "1.3.1" in got["clients-value"]["message"]  # named as the definition, not as the requirement
+
+
+def test_checked_by_the_preparer_is_an_agency_warning(make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
+    good_rows[0]["checked_by"] = good_rows[0]["responsible"]
+    code, got = findings(make_workbook(good_rows))
+    f = got["checked-by-self"]
+    assert code == 0 and f["severity"] == "warning" and f["clause"] is None
+    assert AGENCY in f["message"] and "не запрещает" in f["message"]
+    text = run(make_workbook(good_rows), "--no-report").stdout
+    assert "нарушение Порядка" not in text
+
+
+# -- 2. the text report names a rule's source once ------------------------------------------------------------
+
+
+def test_text_report_names_the_source_once(make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
+    good_rows[0]["checked_by"] = None  # agency rule: its message names the source
+    good_rows[1]["channel"] = "интернет"  # order rule: the bracket cites the clause
+    text = run(make_workbook(good_rows), "--no-report").stdout
+    agency = next(ln for ln in text.splitlines() if "(checked-by-empty)]" in ln)
+    assert agency.count(AGENCY) == 1
+    assert agency.endswith("[Не указано, кто проверил включённые сведения (checked-by-empty)]"), agency
+    order = next(ln for ln in text.splitlines() if "(channel-value)]" in ln)
+    assert order.endswith("[п. 3.1 Порядка; Канал не из справочника (channel-value)]"), order
