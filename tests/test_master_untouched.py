@@ -51,6 +51,7 @@ COMMANDS = [
     ["nightly"],
     ["nightly", "--no-mail"],
     ["init", "new.xlsx"],
+    ["init", "--example", "example.xlsx"],
     ["profile", "new", "profile"],
     ["approve"],
     ["approve", "--format", "json"],

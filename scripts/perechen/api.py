@@ -48,6 +48,14 @@ def init_workbook(path: Path, config: Config) -> Path:
     return write_template(path, load_rules(config))
 
 
+def copy_example(path: Path) -> Path:
+    """``perechen init --example``: the sample register that ships inside the package, written to ``path``."""
+    from .bundled import sample_workbook
+    from .fsutil import atomic_write
+
+    return atomic_write(path, sample_workbook().read_bytes())
+
+
 def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
                    report_dir: Path | None = None, write_reports: bool = True, today: dt.date | None = None,
                    progress: Progress | None = None, register: Register | None = None) -> CheckReport:

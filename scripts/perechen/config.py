@@ -136,7 +136,8 @@ class Config(_M):
                     f"Книга не указана, а в папке {self.base_dir.resolve()} нет ни {CONFIG_NAME}, ни книги "
                     f"{DEFAULT_WORKBOOK}. Укажите книгу после команды (например: perechen check перечень.xlsx) "
                     f"или в {CONFIG_NAME} (workbook = \"…\"; --config ФАЙЛ — настройки из другой папки). "
-                    "Новая пустая книга: perechen init перечень.xlsx; демонстрация на книге-примере: "
+                    "Новая пустая книга: perechen init перечень.xlsx; книга-пример: "
+                    "perechen init --example пример.xlsx; демонстрация на книге-примере: "
                     "perechen nightly --demo."), path)
             return path
         from . import remote
