@@ -72,3 +72,59 @@ def test_text_report_names_the_source_once(make_workbook: Any, good_rows: list[d
     assert agency.endswith("[Не указано, кто проверил включённые сведения (checked-by-empty)]"), agency
     order = next(ln for ln in text.splitlines() if "(channel-value)]" in ln)
     assert order.endswith("[п. 3.1 Порядка; Канал не из справочника (channel-value)]"), order
+
+
+# -- 4. the bundled sample register for a pip user -------------------------------------------------------------
+
+
+def test_init_example_writes_the_bundled_register_and_refuses_to_overwrite(tmp_path: Path,
+                                                                           monkeypatch: Any) -> None:
+    from perechen.bundled import sample_workbook
+
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "пример.xlsx"
+    res = CliRunner().invoke(main, ["init", "--example", str(target)])
+    assert res.exit_code == 0, res.output
+    assert target.read_bytes() == sample_workbook().read_bytes()
+    assert "пример" in res.output
+    target.write_bytes(b"my own work")
+    again = CliRunner().invoke(main, ["init", "--example", str(target)])
+    assert again.exit_code == 2 and "--force" in again.output and target.read_bytes() == b"my own work"
+    forced = CliRunner().invoke(main, ["init", "--example", "--force", str(target)])
+    assert forced.exit_code == 0 and target.read_bytes() == sample_workbook().read_bytes()
+    # The copy is a register check accepts.
+    assert CliRunner().invoke(main, ["check", str(target), "--no-report"]).exit_code in (0, 1)
+
+
+def test_without_a_workbook_check_and_nightly_name_init_example(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    for cmd in (["check"], ["nightly"]):
+        res = CliRunner().invoke(main, cmd)
+        assert res.exit_code == 2 and "perechen init --example" in res.output, (cmd, res.output)
+
+
+# -- 5. nightly's wording: no perechen.toml that is not there; --demo -q is quiet -----------------------------
+
+
+def test_mail_off_without_settings_does_not_name_a_missing_perechen_toml(tmp_path: Path, monkeypatch: Any) -> None:
+    from perechen.bundled import sample_workbook
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "workbook").mkdir()
+    (tmp_path / "workbook" / "perechen.xlsx").write_bytes(sample_workbook().read_bytes())
+    res = CliRunner().invoke(main, ["nightly", "--today", "2026-12-07"])
+    assert res.exit_code in (0, 1), res.output
+    line = next(ln for ln in res.output.splitlines() if "почта выключена" in ln)
+    assert "perechen.toml" not in line.replace("нет perechen.toml", ""), line
+    assert "не настроена" in line
+
+
+def test_nightly_demo_quiet_prints_only_the_summary_and_the_dashboard(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    loud = CliRunner().invoke(main, ["nightly", "--demo", "--today", "2026-12-07"])
+    assert loud.exit_code == 0 and "Откройте сводку в браузере" in loud.output
+    quiet = CliRunner().invoke(main, ["nightly", "--demo", "-q", "--today", "2026-12-07"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "Откройте сводку" not in quiet.output and "Опубликованный перечень" not in quiet.output
+    assert "index.html" in quiet.output  # the dashboard path, as for a non-demo run
+    assert len(quiet.output.strip().splitlines()) < len(loud.output.strip().splitlines())

@@ -631,8 +631,10 @@ class _Run:
         mcfg = self.config.mail
         m = self.s.mail
         if not self.send_mail:
-            why = ("демонстрационный запуск" if self.demo else "mail.enabled = false в perechen.toml"
-                   if not mcfg.enabled else "указан --no-mail")
+            # «в perechen.toml» only when there is one: without settings mail is off by default.
+            off = (f"mail.enabled = false в {self.config.source.name}" if self.config.source is not None
+                   else "почта не настроена: нет perechen.toml с разделом [mail]")
+            why = ("демонстрационный запуск" if self.demo else off if not mcfg.enabled else "указан --no-mail")
             m.text = f"не отправлялись: почта выключена ({why})."
             return
         keeper_to = split_addresses(mcfg.keeper) or split_addresses(self.s.keeper_email)

@@ -43,7 +43,7 @@ def command(demo: bool, no_mail: bool, quiet: bool, today: dt.datetime | None, c
         sys.exit(EXIT_CANNOT_RUN)
     for ln in result.printed(quiet=quiet):  # --quiet: the check, a failure and where the dashboard is
         click.echo(ln)
-    if demo and result.dashboard is not None:
+    if demo and not quiet and result.dashboard is not None:  # quiet: only the summary and the dashboard
         click.echo("")
         click.echo(f"Откройте сводку в браузере: {result.dashboard.resolve().as_uri()}")
         pub = result.summary.publish
