@@ -271,15 +271,20 @@ def compliance_report(config: Config, *, year: int | None = None, today: dt.date
         calendar = WorkCalendar.load(rules.directory)
     except CalendarError as e:
         raise PerechenError("calendar", f"Производственный календарь не загружен: {e}") from None
+    year = year or today.year
+    if not clock.has_journal(config.output_dir):  # nothing observed yet: no journal is made for an empty report
+        return compliance.ComplianceReport(year=year, today=today, mode=config.approval.mode, observed=False,
+                                           journal_exists=False)
     journal, _ = clock.open_journal(config.output_dir, rules)
     with journal:
         agency = ""
         latest = store.latest(config.output_dir)
         if latest is not None:
             agency = str((latest.register.get("info") or {}).get("agency") or "")
-        report = compliance.compute(journal, calendar, year or today.year, today=today, mode=config.approval.mode,
+        report = compliance.compute(journal, calendar, year, today=today, mode=config.approval.mode,
                                     agency=agency)
-    if write_reports:
+        report.observed = bool(report.changes) or clock.observed_in(journal, year)
+    if write_reports and report.observed:
         compliance.write_reports(report, new_run_dir(config.output_dir / "reports"))
     return report
 

@@ -29,8 +29,8 @@ from . import store
 from .approval import Draft, load_draft, sync_drafts
 from .canonical import INCLUDED, REVIEW_STATUSES, canonicalizer
 from .diff import CASE_PHRASES, NOT_COMPARED, DiffReport, is_empty
-from .journal import ROW_FIELD, ActRecord, Journal, ObservedChange, ObserveResult, changes_from_diff
-from .journal_rebuild import RebuildReport, open_or_rebuild
+from .journal import ROW_FIELD, ActRecord, Journal, ObservedChange, ObserveResult, changes_from_diff, journal_path
+from .journal_rebuild import RebuildReport, approvals_dir, open_or_rebuild
 from .models import Register
 from .rules import Rules
 from .text import ru_date
@@ -55,6 +55,22 @@ def open_journal(output_dir: Path, rules: Rules) -> tuple[Journal, RebuildReport
         journal.close()
         raise
     return journal, rebuilt
+
+
+def has_journal(output_dir: Path) -> bool:
+    """Whether ``output/`` has a journal, or the versions or drafts it would be rebuilt from (nothing observed)."""
+    if journal_path(output_dir).exists():
+        return True
+    if store.list_versions(output_dir, with_register=False, on_error=lambda p, e: None):
+        return True
+    ad = approvals_dir(output_dir)
+    return ad.is_dir() and any(ad.iterdir())
+
+
+def observed_in(journal: Journal, year: int) -> bool:
+    """Whether the journal saw anything in ``year``: a nightly observation or a placement on the site."""
+    return (any(o.observed_at.year == year for o in journal.observations())
+            or any(p.placed_at.year == year for p in journal.placements()))
 
 
 def sync_placements(output_dir: Path, journal: Journal) -> None:

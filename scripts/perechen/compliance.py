@@ -85,6 +85,9 @@ class ComplianceReport:
     provisional_years: tuple[int, ...] = ()
     agency: str = ""
     files: dict[str, Path] = field(default_factory=dict)
+    # False: no nightly observation and no placement in the year — nothing to report, not «all on time»
+    observed: bool = True
+    journal_exists: bool = True
 
     @property
     def on_time(self) -> int:
@@ -104,7 +107,10 @@ class ComplianceReport:
 
     @property
     def exit_code(self) -> int:
-        """0: nothing late or overdue; 1: a late placement or an overdue pending change (like a rule error)."""
+        """0: nothing late or overdue; 1: a late placement or an overdue pending change (like a rule error);
+        2: nothing observed in the year — the report cannot say whether the term was kept."""
+        if not self.observed:
+            return 2
         return 1 if self.late or self.overdue else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,7 +203,19 @@ def notes(report: ComplianceReport) -> list[str]:
     return out
 
 
+def nothing_observed(report: ComplianceReport) -> str:
+    """Why a report of a year without any observation says nothing about п. 5.4 (exit code 2)."""
+    where = ("журнала изменений ещё нет: ночная проверка (perechen nightly) не запускалась" if not report.journal_exists
+             else "в журнале изменений за этот год нет ни одного запуска ночной проверки (perechen nightly)")
+    return (f"Отчёт за {report.year} год не построен: perechen ещё ничего не наблюдал — {where}, размещение "
+            "на официальном сайте не записано. Были ли изменения перечня и размещены ли они в срок (п. 5.4 "
+            "Порядка), по этим данным сказать нельзя. Настройте ежедневный запуск perechen nightly; отчёт "
+            "строится по тому, что он увидел.")
+
+
 def render_text(report: ComplianceReport) -> str:
+    if not report.observed:
+        return nothing_observed(report) + "\n"
     lines = [f"Размещение изменений перечня в {report.year} году (п. 5.4: 10 рабочих дней со дня внесения).",
              f"В срок: {report.on_time}; с опозданием: {report.late}; ещё не размещены: {report.pending}"
              + (f" (из них просрочено: {report.overdue})" if report.overdue else "") + "."]

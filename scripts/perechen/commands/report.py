@@ -29,7 +29,8 @@ def command(year: int | None, fmt: str, today: dt.datetime | None, config_path: 
     compliance.html, compliance.xlsx и compliance.json.
 
     Коды выхода: 0 — все размещения в срок; 1 — есть размещение с опозданием или просроченное изменение;
-    2 — отчёт построить невозможно.
+    2 — отчёт построить невозможно, в том числе когда за год ничего не наблюдалось (ночная проверка не
+    запускалась, размещений не записано): отчитываться нечем, журнал при этом не создаётся.
     """
     from .. import api
     from ..compliance import render_text
@@ -38,6 +39,8 @@ def command(year: int | None, fmt: str, today: dt.datetime | None, config_path: 
     report = api.compliance_report(cfg, year=year, today=today.date() if today else None)
     if fmt == "json":
         echo_json(report.to_json())
+        if not report.observed:
+            click.echo(render_text(report).rstrip("\n"), err=True)
     else:
         click.echo(render_text(report))
         if report.files:
