@@ -262,7 +262,7 @@ def compliance_report(config: Config, *, year: int | None = None, today: dt.date
                       write_reports: bool = True) -> ComplianceReport:
     """``perechen report``: every change of the year and whether it was placed within п. 5.4 (perechen.compliance)."""
     from . import clock, compliance, store
-    from .fsutil import new_run_dir
+    from .fsutil import make_dir, new_run_dir
     from .workdays import CalendarError, WorkCalendar
 
     rules = load_rules(config)
@@ -273,6 +273,9 @@ def compliance_report(config: Config, *, year: int | None = None, today: dt.date
         raise PerechenError("calendar", f"Производственный календарь не загружен: {e}") from None
     year = year or today.year
     if not clock.has_journal(config.output_dir):  # nothing observed yet: no journal is made for an empty report
+        blocker = next((p for p in (config.output_dir, *config.output_dir.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            make_dir(config.output_dir)  # an output folder under a file: the Russian OS message, exit 2
         return compliance.ComplianceReport(year=year, today=today, mode=config.approval.mode, observed=False,
                                            journal_exists=False)
     journal, _ = clock.open_journal(config.output_dir, rules)
