@@ -152,7 +152,8 @@ def test_act_approves_the_journal_changes_of_its_draft_only(make_workbook: Any, 
 def test_parse_act_date() -> None:
     assert parse_act_date("08.12.2026") == dt.date(2026, 12, 8)
     assert parse_act_date(" 8.1.2026 ") == dt.date(2026, 1, 8)
-    for bad in ("2026-12-08", "31.02.2026", "", "08.12.26"):
+    assert parse_act_date("2026-12-08") == dt.date(2026, 12, 8)  # as --today reads it
+    for bad in ("08/12/2026", "31.02.2026", "2026-02-31", "", "08.12.26"):
         with pytest.raises(ApprovalError) as e:
             parse_act_date(bad)
         assert e.value.code == "act_date_format" and "ДД.ММ.ГГГГ" in e.value.message

@@ -46,3 +46,22 @@ def test_report_of_a_year_the_journal_never_saw(folder: Path) -> None:
     before = cli(folder, "report", "--year", "2025", "--today", "2026-12-02")
     assert before.exit_code == 2
     assert "за этот год нет ни одного запуска ночной проверки" in before.output
+
+
+@pytest.mark.parametrize("date", ["2026-12-06", "06.12.2026"])
+def test_approve_record_takes_iso_and_russian_dates(folder: Path, date: str) -> None:
+    draft = cli(folder, "approve", "--format", "json", "--today", "2026-12-06")
+    assert draft.exit_code == 0, draft.output
+    res = cli(folder, "approve", "--record", json.loads(draft.stdout)["draft"], "--number", "31-о", "--date", date,
+              "--today", "2026-12-06", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["date"] == "2026-12-06"
+    hist = cli(folder, "history")
+    assert "приказ от 06.12.2026 № 31-о" in hist.output
+
+
+def test_approve_record_refuses_a_date_in_neither_form(folder: Path) -> None:
+    draft = cli(folder, "approve", "--format", "json", "--today", "2026-12-06")
+    res = cli(folder, "approve", "--record", json.loads(draft.stdout)["draft"], "--number", "31-о", "--date",
+              "06/12/2026", "--today", "2026-12-06")
+    assert res.exit_code == 2 and "ДД.ММ.ГГГГ или ГГГГ-ММ-ДД" in res.output

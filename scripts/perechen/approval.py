@@ -22,7 +22,6 @@ the draft. The act is written to the journal first, then to the folder as ``act.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
@@ -52,7 +51,7 @@ from .models import Finding, PerechenError, Register, Severity
 from .printing import PAGE_SETUP, PRINT_TITLES_NAME, SHEET_PR_FIT_TO_PAGE, print_title_rows
 from .renderers.diff import render_xlsx
 from .rules import Rules
-from .text import ru_date
+from .text import parse_cli_date, ru_date
 
 DRAFT_FORMAT = "perechen-draft/1"
 ACT_DOCX = "proekt-prikaza.docx"
@@ -61,7 +60,6 @@ CHANGES_XLSX = "izmeneniya.xlsx"
 TMP_PREFIX = ".tmp-"
 CASE_KEYS = tuple(CASES)
 TITLE_SUFFIX_DEMO = " (демонстрационный приказ)"
-_DATE_RE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 
 
 class ApprovalError(PerechenError):
@@ -436,13 +434,12 @@ def _letter(i: int) -> str:
 
 
 def parse_act_date(text: str) -> dt.date:
-    """«08.12.2026» → date; anything else is an ApprovalError naming the expected form."""
-    m = _DATE_RE.match(text or "")
-    if m:
-        with contextlib.suppress(ValueError):
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-    raise ApprovalError("act_date_format", f"Дата приказа «{text}» не распознана: укажите её как ДД.ММ.ГГГГ, "
-                                           "например 08.12.2026.")
+    """«08.12.2026» or «2026-12-08» (as --today reads it) → date; else an ApprovalError naming the forms."""
+    day = parse_cli_date(text)
+    if day is not None:
+        return day
+    raise ApprovalError("act_date_format", f"Дата приказа «{text}» не распознана: укажите её как ДД.ММ.ГГГГ "
+                                           "или ГГГГ-ММ-ДД, например 08.12.2026.")
 
 
 def record_act(output_dir: Path, journal: Journal, draft_id: str, *, number: str, signed_on: dt.date,

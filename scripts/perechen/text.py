@@ -130,6 +130,20 @@ def work_days(n: int) -> str:
     return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
 
 
+# The dates a command line takes (--today, approve --record --date): ISO or ДД.ММ.ГГГГ, one parser for all.
+CLI_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
+
+
+def parse_cli_date(s: str) -> dt.date | None:
+    """«2026-12-06» or «06.12.2026» → date (as the --today option reads it); else None."""
+    for fmt in CLI_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime((s or "").strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def parse_date_text(s: str) -> dt.date | None:
     """A date typed as text: «ДД.ММ.ГГГГ» (also with «/» or «-», «г.» after) or ISO «ГГГГ-ММ-ДД»; else None."""
     m = _DATE_TEXT.match(s)

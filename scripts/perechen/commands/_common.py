@@ -20,6 +20,7 @@ import click
 from ..console import echo_json
 from ..fsutil import stamp
 from ..models import PerechenError
+from ..text import CLI_DATE_FORMATS
 from ._click_ru import install as _install_click_ru
 
 _install_click_ru()  # click's own texts in Russian, before any command declares its options
@@ -80,7 +81,7 @@ def config_option(fn: F) -> F:
 
 
 def today_option(fn: F) -> F:
-    return click.option("--today", type=click.DateTime(formats=["%Y-%m-%d", "%d.%m.%Y"]), default=None,
+    return click.option("--today", type=click.DateTime(formats=list(CLI_DATE_FORMATS)), default=None,
                         help="Считать сегодняшней эту дату (ГГГГ-ММ-ДД), для повторных запусков и проверок.")(fn)
 
 

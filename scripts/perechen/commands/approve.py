@@ -35,8 +35,8 @@ def _now(today: dt.datetime | None) -> dt.datetime | None:
               help="Записать подписанный приказ к проекту с этим номером (папка output/approvals/ПРОЕКТ).")
 @click.option("--number", default=None, metavar="НОМЕР",
               help="С --record: регистрационный номер приказа, например 31-о.")
-@click.option("--date", "date_text", default=None, metavar="ДД.ММ.ГГГГ",
-              help="С --record: дата подписания приказа.")
+@click.option("--date", "date_text", default=None, metavar="ДАТА",
+              help="С --record: дата подписания приказа, ДД.ММ.ГГГГ или ГГГГ-ММ-ДД.")
 @click.option("--title", default=None, metavar="ТЕКСТ",
               help="С --record: заголовок приказа, если он отличается от заголовка проекта.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
