@@ -128,3 +128,29 @@ def test_nightly_demo_quiet_prints_only_the_summary_and_the_dashboard(tmp_path: 
     assert "Откройте сводку" not in quiet.output and "Опубликованный перечень" not in quiet.output
     assert "index.html" in quiet.output  # the dashboard path, as for a non-demo run
     assert len(quiet.output.strip().splitlines()) < len(loud.output.strip().splitlines())
+
+
+# -- 3. the open-data descriptor speaks Russian; its field names stay the CSV header -----------------------------
+
+
+def test_datapackage_describes_fields_in_russian_and_frictionless_accepts_it(tmp_path: Path, rules: Any,
+                                                                           good_rows: list[dict[str, Any]]) -> None:
+    import re
+
+    from perechen.opendata import DATAPACKAGE_NAME, PUBLISHED_FIELDS
+    from perechen.targets.base import SiteContent
+    from tests.test_opendata import _frictionless, publication
+
+    p = publication(rules, good_rows, {"inn": "3906000000"})
+    for f in SiteContent(p).relative_files():
+        (tmp_path / f.name).write_bytes(f.content)
+    fields = json.loads((tmp_path / DATAPACKAGE_NAME).read_text(encoding="utf-8"))["resources"][0]["schema"]["fields"]
+    assert [f["name"] for f in fields] == [f.field for f in PUBLISHED_FIELDS]  # the CSV header contract
+    header = (tmp_path / p.data_name).read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",") == [f["name"] for f in fields]
+    for f in fields:
+        for key in ("title", "description"):
+            assert re.search("[А-Яа-яЁё]", f[key]) and not re.search("[A-Za-z]{3,}", f[key]), (f["name"], f[key])
+    assert next(f for f in fields if f["name"] == "code")["description"].startswith("Код точки взаимодействия")
+    done = _frictionless(tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout)["valid"], done.stdout[-3000:]

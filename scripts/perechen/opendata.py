@@ -62,28 +62,44 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 @dataclass(frozen=True)
 class OpenField:
     field: str
-    english: str
+    english: str  # structure.csv («english description», methodical recommendations 3.0)
+    russian: str  # datapackage.json «description»: the consumer of the open data reads Russian
     format: str = "string"
 
 
 # Fields of the open data set, in order. Internal fields (status, responsible, checked_by, note) are not
 # published: status is always «включено», the others are the agency's internal bookkeeping.
 PUBLISHED_FIELDS: tuple[OpenField, ...] = (
-    OpenField("code", "Touchpoint code"),
-    OpenField("area", "Area of activity and (or) interaction"),
-    OpenField("process", "Process within which the client interacts with the agency"),
-    OpenField("name", "Touchpoint name"),
-    OpenField("channel", "Channel: digital (цифровая) or offline (офлайн)"),
-    OpenField("kind", "Touchpoint kind (section 4 of the order)"),
-    OpenField("clients", "Client category: external, internal, or both"),
-    OpenField("needs", "Client needs met, separated by '; '"),
-    OpenField("other_needs", "Other client needs met"),
-    OpenField("key", "Key touchpoint of its area (да/нет)"),
-    OpenField("basis_kind", "Kind of basis: document or administrative action"),
-    OpenField("basis", "Basis for including the touchpoint"),
-    OpenField("accessibility", "How clients with special needs are served"),
-    OpenField("written_features", "Written interaction features, separated by '; '"),
-    OpenField("changed_on", "Date of the last change (YYYY-MM-DD)"),
+    OpenField("code", "Touchpoint code",
+              "Код точки взаимодействия: уникален и не передаётся другой точке"),
+    OpenField("area", "Area of activity and (or) interaction",
+              "Направление деятельности и (или) взаимодействия"),
+    OpenField("process", "Process within which the client interacts with the agency",
+              "Процесс, в рамках которого клиент взаимодействует со Службой"),
+    OpenField("name", "Touchpoint name",
+              "Наименование точки взаимодействия"),
+    OpenField("channel", "Channel: digital (цифровая) or offline (офлайн)",
+              "Канал взаимодействия: цифровая или офлайн (п. 3.1 Порядка)"),
+    OpenField("kind", "Touchpoint kind (section 4 of the order)",
+              "Вид точки взаимодействия (раздел 4 Порядка)"),
+    OpenField("clients", "Client category: external, internal, or both",
+              "Категория клиентов: внешние, внутренние или внешние и внутренние"),
+    OpenField("needs", "Client needs met, separated by '; '",
+              "Удовлетворяемые потребности клиента (п. 2.5 Порядка), через «; »"),
+    OpenField("other_needs", "Other client needs met",
+              "Другие удовлетворяемые потребности клиента (п. 2.5.6 Порядка)"),
+    OpenField("key", "Key touchpoint of its area (да/нет)",
+              "Ключевая точка направления деятельности (п. 2.2 Порядка): да или нет"),
+    OpenField("basis_kind", "Kind of basis: document or administrative action",
+              "Вид основания: документ (п. 2.3 Порядка) или распорядительное действие (п. 2.4 Порядка)"),
+    OpenField("basis", "Basis for including the touchpoint",
+              "Основание включения точки взаимодействия в перечень"),
+    OpenField("accessibility", "How clients with special needs are served",
+              "Как учитываются особенности клиентов (п. 2.8.4 Порядка)"),
+    OpenField("written_features", "Written interaction features, separated by '; '",
+              "Функции письменного взаимодействия (п. 3.2.1 Порядка), через «; »"),
+    OpenField("changed_on", "Date of the last change (YYYY-MM-DD)",
+              "Дата последнего изменения сведений о точке (ГГГГ-ММ-ДД)"),
 )
 
 # Columns of the HTML tables (field, header); the name is the row header.
@@ -382,7 +398,7 @@ def render_datapackage(pub: Publication, data_csv: bytes) -> bytes:
     for f in PUBLISHED_FIELDS:
         col = pub.rules.columns.get(f.field)
         spec: dict[str, Any] = {"name": f.field, "title": russian_description(pub.rules, f.field),
-                                "description": f.english, "type": "string"}
+                                "description": f.russian, "type": "string"}
         if f.field == "changed_on" and all_dates:
             spec["type"] = "date"
         if col is not None and col.required:

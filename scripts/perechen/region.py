@@ -531,9 +531,12 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
             (f"data-{version}-structure-{REGION_STRUCTURE_VERSION}", data_name),
             (f"structure-{REGION_STRUCTURE_VERSION}", structure_name)]
     all_dates = all(_iso_date(r[names.index("changed_on")]) for r in rows if r[names.index("changed_on")])
+    from .opendata import PUBLISHED_FIELDS
+
+    described = {o.field: o.russian for o in PUBLISHED_FIELDS}  # the consumer reads Russian (datapackage.json)
     schema_fields: list[dict[str, Any]] = []
-    for f, en, ru in fields:
-        spec: dict[str, Any] = {"name": f, "title": ru, "description": en, "type": "string"}
+    for f, _en, ru in fields:
+        spec: dict[str, Any] = {"name": f, "title": ru, "description": described.get(f, ru), "type": "string"}
         if f in ("agency_id", "agency", "code"):
             spec["constraints"] = {"required": True}
         if f == "changed_on" and all_dates:
