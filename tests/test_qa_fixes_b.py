@@ -154,3 +154,17 @@ def test_datapackage_describes_fields_in_russian_and_frictionless_accepts_it(tmp
     assert next(f for f in fields if f["name"] == "code")["description"].startswith("Код точки взаимодействия")
     done = _frictionless(tmp_path)
     assert done.returncode == 0 and json.loads(done.stdout)["valid"], done.stdout[-3000:]
+
+
+def test_annotated_copy_names_the_source_once(make_workbook: Any, good_rows: list[dict[str, Any]],
+                                              tmp_path: Path) -> None:
+    import openpyxl
+
+    good_rows[0]["checked_by"] = None
+    out = tmp_path / "отчёт"
+    res = run(make_workbook(good_rows), "--report-dir", str(out))
+    assert res.exit_code == 1, res.output
+    copy = next(p for p in out.iterdir() if p.suffix == ".xlsx")
+    comment = openpyxl.load_workbook(copy)["Перечень"]["Q2"].comment
+    assert comment is not None and "(checked-by-empty)" in comment.text
+    assert comment.text.count(AGENCY) == 1, comment.text

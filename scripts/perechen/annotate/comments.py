@@ -23,7 +23,7 @@ def comment_text(fs: list[Finding]) -> str:
         fs = sorted(fs, key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
     parts = []
     for f in fs:
-        meta = f"{f.citation}; {f.rule}"
+        meta = f.rule if f.citation in f.message else f"{f.citation}; {f.rule}"  # the source named once
         parts.append(f"{_CAP_LABELS[f.severity]} [{meta}]: {f.message}")
     return "\n".join(parts)
 
