@@ -3,14 +3,19 @@ approve --record --date in ISO, the 5.4 wording in the workbook."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from perechen import store
 from perechen.cli import main
+from perechen.journal import Journal, journal_path
+from perechen.rules import Rules
 from tests.conftest import BUNDLED
+from tests.test_approval_path import Project
 
 
 @pytest.fixture
@@ -65,3 +70,31 @@ def test_approve_record_refuses_a_date_in_neither_form(folder: Path) -> None:
     res = cli(folder, "approve", "--record", json.loads(draft.stdout)["draft"], "--number", "31-о", "--date",
               "06/12/2026", "--today", "2026-12-06")
     assert res.exit_code == 2 and "ДД.ММ.ГГГГ или ГГГГ-ММ-ДД" in res.output
+
+
+def test_publish_today_dates_the_placement_and_never_before_the_observation(tmp_path: Path, rules: Rules) -> None:
+    p = Project(tmp_path, rules, "inclusion", auto=False)
+    first = p.run("publish", day=dt.date(2027, 2, 1))
+    assert "Опубликовано" in first.output or "опубликован" in first.output.lower(), first.output
+    v1 = store.latest(p.out)
+    assert v1 is not None and v1.published_at is not None and v1.published_at.date() == dt.date(2027, 2, 1)
+    assert "data-20270201-" in p.meta()  # the data version of meta.csv is the day of placement
+    with Journal.open(journal_path(p.out), create=False) as j:
+        assert [pl.placed_at.date() for pl in j.placements()] == [dt.date(2027, 2, 1)]
+    # The change is seen by the nightly run of 10.02 (automatic placement off) …
+    p.edit("ТВ-03", process="Регистрация самоходных машин (новая редакция)", changed_on=dt.date(2027, 2, 3))
+    p.nightly(dt.date(2027, 2, 10), ok=(0, 1))
+    # … so it cannot be placed on 08.02: refused, nothing placed, the site and the journal as they were.
+    early = p.run("publish", day=dt.date(2027, 2, 8), ok=(2,))
+    assert "раньше дня, когда perechen последний раз видел перечень (10.02.2027" in early.output
+    latest = store.latest(p.out)
+    assert latest is not None and latest.name == v1.name
+    p.run("publish", day=dt.date(2027, 2, 12))
+    latest = store.latest(p.out)
+    assert latest is not None and latest.published_at is not None and latest.published_at.date() == dt.date(2027, 2, 12)
+    assert "data-20270212-" in p.meta()
+    rep = p.report(2027, dt.date(2027, 2, 12))
+    (change,) = [c for c in rep["changes"] if c["code"] == "ТВ-03"]
+    assert change["made_on"] == "2027-02-10" and change["placed_on"] == "2027-02-12"
+    assert change["working_days"] == 2 and change["on_time"] is True
+    assert rep["pending"] == 0 and rep["late"] == 0

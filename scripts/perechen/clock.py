@@ -73,6 +73,12 @@ def observed_in(journal: Journal, year: int) -> bool:
             or any(p.placed_at.year == year for p in journal.placements()))
 
 
+def last_moment(journal: Journal) -> dt.datetime | None:
+    """The latest moment the journal knows (an observation or a placement): nothing can be placed before it."""
+    moments = [o.observed_at for o in journal.observations()] + [p.placed_at for p in journal.placements()]
+    return max(moments, default=None)
+
+
 def sync_placements(output_dir: Path, journal: Journal) -> None:
     """Record the published versions the journal does not know (a run killed after the version was committed).
 

@@ -371,6 +371,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
                 result.warnings.append(rebuilt.message())
         elif journal_path(config.output_dir).is_file():  # a dry run writes nothing, not even to the journal
             journal = Journal.open(journal_path(config.output_dir), create=False)
+        if journal is not None and not dry_run:
+            now = _not_before(journal, now)
         approved = clock.last_approved(config.output_dir, journal) if journal is not None else None
         if act_mode and approved is None:
             result.status = "refused"
@@ -512,6 +514,34 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
         result.seconds = time.monotonic() - t0
         log(f"итог: {result.status}, {result.seconds:.2f} с")
         log.close()
+
+
+def _not_before(journal: Journal, now: Callable[[], dt.datetime] | None) -> Callable[[], dt.datetime] | None:
+    """The placement's clock, never before what the journal already saw (the п. 5.4 report stays consistent).
+
+    A day of placement (``--today``) before the journal's last observation or placement is refused: the
+    changes placed would be dated after their placement. The same day with an earlier time of day (a nightly
+    run with ``--today`` at a later hour) moves the placement a second after it.
+    """
+    from . import clock
+
+    floor = clock.last_moment(journal)
+    if floor is None:
+        return now
+    base = now or (lambda: dt.datetime.now().replace(microsecond=0))
+    moment = base()
+    if moment.date() < floor.date():
+        raise PerechenError("publish_before_observed",
+                            f"Публикация не выполнена: день размещения {ru_date(moment.date())} раньше дня, когда "
+                            f"perechen последний раз видел перечень ({ru_date(floor.date())}, журнал изменений). "
+                            "Размещение не может предшествовать изменениям, которые оно размещает (п. 5.4); "
+                            f"укажите --today не раньше {ru_date(floor.date())} или без --today.")
+    if moment > floor:
+        return now
+
+    def after() -> dt.datetime:
+        return max(base(), floor + dt.timedelta(seconds=1))
+    return after
 
 
 def _version() -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 
 from ..console import echo_json
-from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config, progress_printer
+from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_config, progress_printer, today_option
 
 
 @click.command("publish", context_settings=CONTEXT)
@@ -20,9 +21,11 @@ from ._common import CONTEXT, EXIT_CANNOT_RUN, config_option, guarded, load_conf
               help="Подготовить всё и показать, что изменится на сайте, ничего не изменяя.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Формат вывода.")
+@today_option
 @config_option
 @guarded(json_flag="fmt")
-def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, config_path: Path | None) -> None:
+def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, today: dt.datetime | None,
+            config_path: Path | None) -> None:
     """Опубликовать утверждённый перечень на официальном сайте (пп. 5.2, 5.4 Порядка).
 
     Размещаются строки со статусом «включено»; опубликованная точка, которая снова «на проверке» или
@@ -37,6 +40,10 @@ def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, 
     bundle (архив с инструкцией для Госвеба, 1С-Битрикс). Пароли — только в переменных окружения,
     названных в password_env.
 
+    С --today публикация датируется этим днём (день размещения в журнале изменений, «Дата актуализации»,
+    meta.csv), как ночная проверка с --today; день раньше последнего запуска, записанного в журнале,
+    отклоняется (размещение не может предшествовать изменениям, которые оно размещает).
+
     Коды выхода: 0 — опубликовано или публиковать нечего; 1 — отклонено из-за ошибок в размещаемых строках;
     2 — публикация невозможна или не завершена (базовая версия не изменилась).
     """
@@ -49,6 +56,7 @@ def command(workbook: Path | None, target: str | None, dry_run: bool, fmt: str, 
     rules = api.load_rules(cfg)
     try:
         result = api.publish_workbook(wb, cfg, target=target, dry_run=dry_run, rules=rules,
+                                      today=today.date() if today else None,
                                       progress=None if fmt == "json" else progress_printer())
     except PublishFailed as e:
         if fmt == "json":
