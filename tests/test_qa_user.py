@@ -108,7 +108,7 @@ def test_history_shows_dates_as_people_write_them(demo: Path) -> None:
 
 def test_publish_again_counts_files_not_points(demo: Path) -> None:
     """A second publish said «без изменений: 7» under «Изменения …: нет» — 7 files, while the register has 8 points."""
-    r = run(demo, "publish", str(SAMPLE))  # publish has no --today
+    r = run(demo, "publish", str(SAMPLE), "--today", "2026-12-07")  # the demo runs' day: never placed before them
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^Файлов на сайте без изменений: \d+\.$", r.stdout, re.M), r.stdout
     assert not re.search(r"^\s*без изменений: \d+$", r.stdout, re.M)
