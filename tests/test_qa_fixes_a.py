@@ -98,3 +98,22 @@ def test_publish_today_dates_the_placement_and_never_before_the_observation(tmp_
     assert change["made_on"] == "2027-02-10" and change["placed_on"] == "2027-02-12"
     assert change["working_days"] == 2 and change["on_time"] is True
     assert rep["pending"] == 0 and rep["late"] == 0
+
+
+def test_the_workbook_says_when_the_5_4_term_starts_in_the_orders_words(folder: Path) -> None:
+    """The «Инструкция» sheet said the 10 working days run from the typed «Дата изменения»; since issue 12 the
+    day made is the day perechen first saw the change «включено» (or the act's date)."""
+    import openpyxl
+
+    for wb_path in (BUNDLED, folder / "perechen.xlsx"):
+        ws = openpyxl.load_workbook(wb_path, read_only=True)["Инструкция"]
+        rows = [r for r in ws.iter_rows(values_only=True)]
+        text = "\n".join(str(c) for r in rows for c in r if c)
+        assert "После любого изменения" not in text and "С неё отсчитываются" not in text
+        assert "«в течение 10 рабочих дней со дня внесения таких изменений» (п. 5.4 Порядка)" in text
+        (help_text,) = [str(r[3]) for r in rows if r[0] == "Дата изменения"]
+        assert "впервые увидела строку со статусом «включено»" in help_text and "дату этого приказа" in help_text
+        assert "только пока наблюдения нет" in help_text
+        assert "approval" not in text and "mode" not in text
+    res = cli(folder, "check", "--no-report", "--format", "json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["errors"] == 0
