@@ -86,7 +86,8 @@ def test_a_draft_with_errors_never_blocks_publication(project: Path, make_workbo
     errors = [f for f in json.loads(check.stdout)["findings"] if f["severity"] == "error"]
     assert errors and {f["row"] for f in errors} == {10}
 
-    res = run(project, "publish", str(wb), "--format", "json")
+    # dated DAY1, before the nightly run of DAY2 below (no placement is dated before what the journal saw)
+    res = run(project, "publish", str(wb), "--format", "json", "--today", DAY1.isoformat())
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["status"] == "published" and out["rows"] == 8 and out["errors"] == []
