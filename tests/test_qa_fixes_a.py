@@ -86,7 +86,7 @@ def test_publish_today_dates_the_placement_and_never_before_the_observation(tmp_
     p.nightly(dt.date(2027, 2, 10), ok=(0, 1))
     # … so it cannot be placed on 08.02: refused, nothing placed, the site and the journal as they were.
     early = p.run("publish", day=dt.date(2027, 2, 8), ok=(2,))
-    assert "раньше дня, когда perechen последний раз видел перечень (10.02.2027" in early.output
+    assert "раньше дня, когда perechen увидел изменения, ожидающие размещения (10.02.2027" in early.output
     latest = store.latest(p.out)
     assert latest is not None and latest.name == v1.name
     p.run("publish", day=dt.date(2027, 2, 12))

@@ -74,8 +74,9 @@ def observed_in(journal: Journal, year: int) -> bool:
 
 
 def last_moment(journal: Journal) -> dt.datetime | None:
-    """The latest moment the journal knows (an observation or a placement): nothing can be placed before it."""
-    moments = [o.observed_at for o in journal.observations()] + [p.placed_at for p in journal.placements()]
+    """The latest moment a change waiting to be placed was seen, or seen included: no placement can precede it."""
+    moments = [m for c in journal.changes(state="open") if c.included for m in (c.first_observed_at, c.included_at)
+               if m is not None]
     return max(moments, default=None)
 
 

@@ -517,11 +517,12 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
 
 
 def _not_before(journal: Journal, now: Callable[[], dt.datetime] | None) -> Callable[[], dt.datetime] | None:
-    """The placement's clock, never before what the journal already saw (the п. 5.4 report stays consistent).
+    """The placement's clock, never before the journal saw the changes it places (the п. 5.4 report stays
+    consistent).
 
-    A day of placement (``--today``) before the journal's last observation or placement is refused: the
-    changes placed would be dated after their placement. The same day with an earlier time of day (a nightly
-    run with ``--today`` at a later hour) moves the placement a second after it.
+    A day of placement (``--today``) before the day a waiting change was seen (or seen «включено») is refused:
+    the change would be dated after its placement. The same day with an earlier time of day (a nightly run
+    with ``--today`` at a later hour) moves the placement a second after it.
     """
     from . import clock
 
@@ -533,7 +534,8 @@ def _not_before(journal: Journal, now: Callable[[], dt.datetime] | None) -> Call
     if moment.date() < floor.date():
         raise PerechenError("publish_before_observed",
                             f"Публикация не выполнена: день размещения {ru_date(moment.date())} раньше дня, когда "
-                            f"perechen последний раз видел перечень ({ru_date(floor.date())}, журнал изменений). "
+                            f"perechen увидел изменения, ожидающие размещения ({ru_date(floor.date())}, журнал "
+                            "изменений). "
                             "Размещение не может предшествовать изменениям, которые оно размещает (п. 5.4); "
                             f"укажите --today не раньше {ru_date(floor.date())} или без --today.")
     if moment > floor:
