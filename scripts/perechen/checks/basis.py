@@ -8,7 +8,7 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 
-from ..models import Finding
+from ..models import Finding, Row
 from ..rules import Check
 from .context import Context, _broken, _param, _str_list
 from .runner import check_kind
@@ -71,6 +71,17 @@ def names_one_of(text: str, stems: Sequence[str]) -> bool:
     return _stems_re(tuple(stems)).search(text.casefold().replace("ё", "е")) is not None
 
 
+def _bases_of_kind(ctx: Context, kind: object) -> Iterator[tuple[Row, str]]:
+    """Each row whose «Вид основания» is ``kind``, with its «Основание» as text (rows without one skipped)."""
+    rows = ctx.rows
+    for i, it in enumerate(ctx.items("basis_kind")):
+        if it is None or it.value != kind:
+            continue
+        text = rows[i].values.get("basis")
+        if text is not None:
+            yield rows[i], text if isinstance(text, str) else str(text)
+
+
 @check_kind("basis")
 def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
     """For rows whose basis kind is params.basis_kind: the basis names it (words), has a date, a number."""
@@ -85,14 +96,7 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
     joiner = str(check.params.get("joiner", "; "))
     unless = _str_list(check, "unless_words", [])
     verdicts: dict[str, str] = {}
-    rows = ctx.rows
-    for i, it in enumerate(ctx.items("basis_kind")):
-        if it is None or it.value != kind:
-            continue
-        text = rows[i].values.get("basis")
-        if text is None:
-            continue
-        text = text if isinstance(text, str) else str(text)
+    for row, text in _bases_of_kind(ctx, kind):
         verdict = verdicts.get(text)
         if verdict is None:
             missing: list[str] = []
@@ -103,7 +107,7 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
                     missing.append(str(missing_text.get(what, what)))
             verdict = verdicts[text] = joiner.join(missing)
         if verdict:
-            yield ctx.finding(check, rows[i], "basis", detail=verdict)
+            yield ctx.finding(check, row, "basis", detail=verdict)
 
 
 @check_kind("basis_names_document")
@@ -114,15 +118,8 @@ def check_basis_names_document(ctx: Context, check: Check) -> Iterator[Finding]:
     kind = _param(check, "basis_kind")
     stems = _str_list(check, "words", [])
     rx = _stems_re(tuple(s.casefold().replace("ё", "е") for s in stems))
-    rows = ctx.rows
     named: dict[str, str] = {}
-    for i, it in enumerate(ctx.items("basis_kind")):
-        if it is None or it.value != kind:
-            continue
-        text = rows[i].values.get("basis")
-        if text is None:
-            continue
-        text = text if isinstance(text, str) else str(text)
+    for row, text in _bases_of_kind(ctx, kind):
         word = named.get(text)
         if word is None:
             folded = text.casefold().replace("ё", "е")
@@ -136,4 +133,4 @@ def check_basis_names_document(ctx: Context, check: Check) -> Iterator[Finding]:
                 word = text[m.start():end]
             named[text] = word
         if word:
-            yield ctx.finding(check, rows[i], "basis", detail=f"«{word}»")
+            yield ctx.finding(check, row, "basis", detail=f"«{word}»")
