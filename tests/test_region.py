@@ -46,9 +46,16 @@ def _workbook(path: Path, rules: Rules, rows: list[dict[str, Any]], email: str, 
     return path
 
 
-def _publish(folder: Path) -> None:
-    res = _run("publish", "--config", str(folder / "perechen.toml"))
+def _publish(folder: Path, *today: str) -> None:
+    res = _run("publish", "--config", str(folder / "perechen.toml"), *(("--today", *today) if today else ()))
     assert res.exit_code == 0, res.output
+
+
+def _nightly(folder: Path, today: str) -> Any:
+    """The agency's own nightly run on ``today`` (its journal sees the workbook's changes that day)."""
+    res = _run("nightly", "--no-mail", "--config", str(folder / "perechen.toml"), "--today", today)
+    assert res.exit_code in (0, 1), res.output
+    return res
 
 
 def _snapshot(*roots: Path) -> dict[str, tuple[str, int, int]]:
@@ -77,17 +84,19 @@ def build_region(tmp_path: Path, *, dav: Any = None, smtp: Any = None) -> Region
     root.mkdir()
     rows = EXAMPLE.rows()
 
-    # gtn — its own perechen.toml; published, then a row changed on 02.11.2026 (overdue on TODAY); an act recorded.
+    # gtn — its own perechen.toml; published, then a row changed and seen by its nightly run on 02.11.2026
+    # (overdue on TODAY); an act recorded.
     gtn = root / "gtn"
     gtn.mkdir()
     wb = _workbook(gtn / "perechen.xlsx", rules, rows, "gtn@example.ru", "3906000001")
     (gtn / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "output"\n[publish]\ntarget = "folder"\n'
                                        '[targets.folder]\ntype = "folder"\npath = "output/site"\n', encoding="utf-8")
-    _publish(gtn)
+    _publish(gtn, "2026-10-20")
     changed = copy.deepcopy(rows)
     changed[1]["name"] = changed[1]["name"] + " (новая редакция)"
     changed[1]["changed_on"] = dt.date(2026, 11, 2)
     _workbook(wb, rules, changed, "gtn@example.ru", "3906000001")
+    _nightly(gtn, "2026-11-02")
     with Journal.open(journal_path(gtn / "output")) as j:
         j.add_draft("20261201-01", created_at=dt.datetime(2026, 12, 1, 10), kind="approve", baseline=None,
                     fingerprint="f" * 64, row_count=len(rows), folder=str(gtn / "output" / "approvals" / "x"))

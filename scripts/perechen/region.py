@@ -7,9 +7,18 @@ perechen.toml, from which everything is taken).
 
 Each agency is read in a worker process (:class:`concurrent.futures.ProcessPoolExecutor`, the ``spawn`` start
 method on every platform, at most ``os.cpu_count()`` workers): its check, the state of п. 5.4 against its last
-placement (:func:`perechen.diff.compare` with :func:`perechen.store.latest`, read-only), its last act (a copy
-of its journal, read in a temporary folder). A worker returns a small :class:`AgencyResult` — counts, the
-deadline, a few finding lines and the placed rows for the open data —, never a register. One agency's
+placement and its last act. The state is the one the agency's own ``perechen nightly`` and ``perechen diff``
+compute: :func:`perechen.diff.compare` against :func:`perechen.store.latest` with the days its journal saw each
+change made (:func:`perechen.clock.observed_days` in the agency's ``[approval] mode``). The journal is read from
+one copy in a temporary folder of the region's output, never opened where it lies. With ``mode = "act"`` the
+term runs from the date of the act that approved a change; changes no act approved yet are counted as pending,
+with no term and never overdue, until an act is recorded (as on the agency's dashboard). An agency given by
+``workbook`` + ``published`` has no settings to name its mode: the journal beside ``published`` (its output
+folder), if there is one, is read in the default mode ``"inclusion"``; without a journal — or when its copy
+cannot be read (``act_note``) — the typed «Дата изменения» counts, as in ``perechen diff``.
+
+A worker returns a small :class:`AgencyResult` — counts, the deadline, a few finding lines and the placed rows
+for the open data —, never a register. One agency's
 unreadable workbook, broken profile or broken settings file is that agency's ``file_error``; the others go on.
 
 Nothing is written anywhere but the region's output folder: the agencies' check reports (``agencies/<id>/``),
@@ -190,6 +199,8 @@ class AgencyResult:
     annotated: str | None = None  # the annotated copy of the workbook, relative to the region's output folder
     act: dict[str, str] | None = None  # {"number", "signed_on", "title", "text"}
     act_note: str | None = None
+    approval_mode: str = "inclusion"  # the agency's [approval] mode (the default when only workbook is given)
+    waiting_for_act: int = 0  # "act" mode: pending changes no act approved yet (no п. 5.4 term before the act)
     findings: list[str] = field(default_factory=list)
     placed: list[dict[str, str]] = field(default_factory=list)  # the published rows, open-data text
 
@@ -236,6 +247,7 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         settings = cfg.remote.model_copy(update={"cafile": str(cfg.path(cfg.remote.cafile))
                                                  if cfg.remote.cafile else None})
         review_days = cfg.review_days
+        mode = cfg.approval.mode
         wb_base = cfg.base_dir
     else:
         workbook = job.workbook or ""
@@ -249,6 +261,7 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         if settings.cafile:
             settings = settings.model_copy(update={"cafile": str(_resolve(base, settings.cafile))})
         wb_base = base
+        mode = "inclusion"  # unknown without the agency's settings: the default of [approval] mode
     rules = _rules(rules_dir)
     res.workbook = workbook
     if is_url(workbook):
@@ -281,12 +294,16 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         raise PerechenError("published_missing", f"Папка опубликованных версий органа «{job.name}» {published} "
                                                  "не найдена (ключ published в region.toml).", published)
     baseline = store.latest(agency_output)
-    d = diff.compare(register, rules, baseline, today=job.today)
+    res.approval_mode = mode
+    seen = _read_journal(agency_output, out, res, register, rules, mode=mode, today=job.today)
+    d = diff.compare(register, rules, baseline, today=job.today, observed=seen.observed if seen else None)
     res.pending = len(d.changes)
     res.deadline = d.deadline.isoformat() if d.deadline else None
     res.earliest_change = d.earliest_change.isoformat() if d.earliest_change else None
     res.overdue = d.overdue_working_days if d.overdue else 0
     res.working_days_left = None if d.overdue else d.working_days_left
+    if seen is not None and mode == "act" and d.changes and d.deadline is not None:
+        _act_clock(d, seen.by_act, res)
     if baseline is not None:
         from .opendata import PUBLISHED_FIELDS, cell_text
 
@@ -294,7 +311,6 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         res.placed = [{f.field: cell_text(r.get(f.field)) for f in PUBLISHED_FIELDS} for r in baseline.rows]
         info = baseline.register.get("info") or {}
         res.inn = res.inn or re.sub(r"\s", "", str(info.get("inn") or ""))
-    _last_act(agency_output, out, res)
 
 
 _RULES: dict[tuple[str, tuple[tuple[str, int, int], ...]], Any] = {}
@@ -329,14 +345,28 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _last_act(agency_output: Path, out: Path, res: AgencyResult) -> None:
-    """The agency's last recorded act, read from a copy of its journal in the region's output folder (the
-    agency's files are never opened by SQLite, which would add -wal/-shm files beside them)."""
+@dataclass(frozen=True)
+class _Seen:
+    """What the agency's journal says about its changes (read from the copy, see :func:`_read_journal`)."""
+
+    observed: dict[str, dt.date] | None  # code → the day its change counts as made (:func:`clock.observed_days`)
+    by_act: dict[str, dt.date]  # "act" mode: code → the date of the act that approved its change
+
+
+def _read_journal(agency_output: Path, out: Path, res: AgencyResult, register: Any, rules: Any, *,
+                  mode: str, today: dt.date) -> _Seen | None:
+    """The agency's journal, read from ONE copy in a temporary folder of the region's output (the agency's
+    files are never opened by SQLite, which would add -wal/-shm files beside them): the days its changes
+    count as made, as the agency's own nightly run and ``perechen diff`` take them
+    (:func:`perechen.clock.observed_days` in the agency's ``[approval] mode``), and its last recorded act.
+    ``None`` when there is no journal or its copy cannot be read (``act_note`` says so): then the typed
+    «Дата изменения» counts, as in ``perechen diff`` without a journal."""
+    from . import clock
     from .journal import JOURNAL_FILE, Journal
 
     src = agency_output / JOURNAL_FILE
     if not src.is_file():
-        return
+        return None
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".journal-", dir=out) as tmp:
@@ -347,12 +377,34 @@ def _last_act(agency_output: Path, out: Path, res: AgencyResult) -> None:
                 shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
             with Journal.open(copy, create=False) as journal:
                 act = journal.last_act()
+                observed = clock.observed_days(journal, clock.included_codes(register, rules), today=today,
+                                               mode=mode)
+                by_act = journal.made_days(by_act=True) if mode == "act" else {}
     except (PerechenError, OSError) as e:
         res.act_note = f"Журнал изменений органа не прочитан: {getattr(e, 'message', None) or e}"
-        return
+        return None
     if act is not None:
         res.act = {"number": act.number, "signed_on": act.signed_on.isoformat(), "title": act.title,
                    "text": f"{act.citation()} «{act.title}»"}
+    return _Seen(observed=observed, by_act=by_act)
+
+
+def _act_clock(d: Any, by_act: dict[str, dt.date], res: AgencyResult) -> None:
+    """``[approval] mode = "act"``: the п. 5.4 term runs from the date of the act that approved a change; a change
+    no act approved yet is counted as pending but has no term (it is never overdue before an act) — as on the
+    agency's own dashboard (:func:`perechen.clock.pending_stages`). The term is the earliest approved change's,
+    computed by the comparison (:func:`perechen.diff.compare` with the act dates)."""
+    started = [c for c in d.changes if c.code in by_act and c.change_date is not None]
+    res.waiting_for_act = len({c.code for c in d.changes} - {c.code for c in started})
+    if not started:
+        res.deadline, res.earliest_change, res.overdue, res.working_days_left = None, None, 0, None
+        return
+    first = min(started, key=lambda c: c.change_date)
+    res.deadline = first.deadline.isoformat() if first.deadline else None
+    res.earliest_change = first.change_date.isoformat()
+    # Overdue only when the act's date is the comparison's earliest (a change without an act counts from today).
+    res.overdue = d.overdue_working_days if first.overdue else 0
+    res.working_days_left = None if first.overdue else first.working_days_left
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -599,6 +651,9 @@ def state_lines(a: AgencyResult) -> list[str]:
         points = f"{a.pending} {plural(a.pending, 'точка', 'точки', 'точек')}"
         lines.append(f"Перечень ещё не размещался на официальном сайте (опубликованных версий нет): к первому "
                      f"размещению — {points}; срок п. 5.4 относится к изменениям размещённого перечня.")
+    elif not a.deadline and a.waiting_for_act:
+        lines.append(f"Изменений ждут размещения на официальном сайте: {a.pending}; ни одно ещё не утверждено "
+                     "приказом — срок по п. 5.4 исчисляется со дня приказа.")
     elif not a.deadline:
         lines.append(f"Изменений ждут размещения на официальном сайте: {a.pending}; срок по п. 5.4 не исчисляется.")
     else:
@@ -607,6 +662,9 @@ def state_lines(a: AgencyResult) -> list[str]:
                  f"осталось {work_days(a.working_days_left or 0)}")
         lines.append(f"Изменений ждут размещения на официальном сайте: {a.pending}; срок по п. 5.4 — не позднее "
                      f"{deadline} ({state}).")
+        if a.waiting_for_act:
+            lines.append(f"Из них ещё не утверждены приказом: {a.waiting_for_act} — срок по ним исчисляется со "
+                         "дня приказа.")
     if a.act:
         lines.append(f"Последний документ об утверждении: {a.act['text']}.")
     return lines

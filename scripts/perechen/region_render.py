@@ -80,6 +80,8 @@ def _days_cell(a: AgencyResult) -> dict[str, str]:
         return {"text": "не отслеживается", "cls": "muted"}
     if not a.pending:
         return {"text": "нечего размещать", "cls": "muted"}
+    if not a.deadline and a.waiting_for_act:
+        return {"text": "ждут приказа: срок — со дня приказа", "cls": "muted"}
     if not a.deadline:
         return {"text": "срок не исчисляется" + ("" if a.placed_version else " (ещё не размещался)"), "cls": "muted"}
     deadline = ru_date(dt.date.fromisoformat(a.deadline))
