@@ -391,3 +391,144 @@ def test_an_agency_never_published_has_no_term_and_its_folder_stays_untouched(tm
     text = _run("region", "--config", str(toml), "--no-mail", "--today", TODAY).output
     assert "Перечень ещё не размещался на официальном сайте" in text and "к первому размещению — 8 точек" in text
     assert "срок не исчисляется (ещё не размещался)" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The п. 5.4 state is the agency's own (its journal, its [approval] mode)
+
+
+def _agency(root: Path, mode: str | None = None) -> Path:
+    """An agency with its own perechen.toml (publication by hand, the folder target), optionally in ``mode``."""
+    root.mkdir(parents=True)
+    _workbook(root / "perechen.xlsx", Rules.load(), EXAMPLE.rows(), "", "3906000009")
+    approval = f'[approval]\nmode = "{mode}"\n' if mode else ""
+    (root / "perechen.toml").write_text('workbook = "perechen.xlsx"\noutput = "output"\n[publish]\ntarget = "folder"\n'
+                                        f'[targets.folder]\ntype = "folder"\npath = "output/site"\n{approval}',
+                                        encoding="utf-8")
+    return root
+
+
+def _change_row(agency: Path, typed: dt.date | None) -> None:
+    rows = EXAMPLE.rows()
+    rows[1]["name"] = rows[1]["name"] + " (новая редакция)"
+    rows[1]["changed_on"] = typed
+    _workbook(agency / "perechen.xlsx", Rules.load(), rows, "", "3906000009")
+
+
+def _region_of(tmp_path: Path, entries: str) -> Path:
+    toml = tmp_path / "region.toml"
+    toml.write_text(f'[region]\nname = "Тест"\noutput = "out"\n{entries}', encoding="utf-8")
+    return toml
+
+
+def _region_json(toml: Path, today: str) -> tuple[int, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(exit code, the agencies of stdout by id, region.json's details by id)."""
+    res = _run("region", "--config", str(toml), "--format", "json", "--no-mail", "--today", today)
+    doc = json.loads(res.stdout)
+    details = json.loads((toml.parent / "out" / "region.json").read_text(encoding="utf-8"))["details"]
+    return res.exit_code, {a["id"]: a for a in doc["agencies"]}, {d["id"]: d for d in details}
+
+
+def _own_nightly(agency: Path, today: str) -> dict[str, Any]:
+    """The agency's own nightly run on ``today``: the «diff» part of its nightly.json (what its dashboard shows)."""
+    _nightly(agency, today)
+    runs = sorted((agency / "output" / "reports").glob("*/nightly.json"))
+    summary = json.loads(runs[-1].read_text(encoding="utf-8"))
+    diff: dict[str, Any] = summary["diff"]
+    return diff
+
+
+def test_the_term_counts_from_the_day_the_agencys_journal_saw_the_change(tmp_path: Path) -> None:
+    """Included changes («включено»): the day the agency's nightly run first saw the change, not the typed «Дата
+    изменения» (here later), is where the term starts — region says what the agency's own nightly run says, whether
+    the agency is given by its settings or by workbook + published (the journal beside it, default mode)."""
+    agency = _agency(tmp_path / "inc")
+    _publish(agency, "2026-10-01")
+    _change_row(agency, dt.date(2026, 11, 20))  # typed later than the day the change was seen
+    _nightly(agency, "2026-11-02")
+    toml = _region_of(tmp_path, f'[agencies.cfg]\nname = "По настройкам"\n'
+                                f'config = "{(agency / "perechen.toml").as_posix()}"\n'
+                                f'[agencies.wb]\nname = "По книге"\n'
+                                f'workbook = "{(agency / "perechen.xlsx").as_posix()}"\n'
+                                f'published = "{(agency / "output" / "published").as_posix()}"\n')
+    before = _snapshot(agency)
+    code, by, details = _region_json(toml, "2026-11-25")
+    assert _snapshot(agency) == before  # the journal was read from a copy: nothing beside the agency changed
+    assert code == 1  # overdue
+    for key in ("cfg", "wb"):
+        a = by[key]
+        assert a["pending"] == 1 and a["deadline"] == "2026-11-17" and a["overdue"] > 0, a  # 02.11 + 10 working days
+        assert details[key]["earliest_change"] == "2026-11-02" and details[key]["act_note"] is None
+    assert not list((tmp_path / "out").rglob(".journal-*"))  # the temporary copy is gone
+
+    own = _own_nightly(agency, "2026-11-25")  # the agency's own run on the same day
+    assert own["deadline"] == by["cfg"]["deadline"] and own["overdue"]
+    assert own["overdue_working_days"] == by["cfg"]["overdue"] and own["earliest_change"] == "2026-11-02"
+
+    # Before the term: the working days left are the agency's own too.
+    _, by, details = _region_json(toml, "2026-11-10")  # (the typed date is in the future: a check error)
+    own = _own_nightly(agency, "2026-11-10")
+    assert by["cfg"]["overdue"] == 0 and by["cfg"]["deadline"] == own["deadline"] == "2026-11-17"
+    assert details["cfg"]["working_days_left"] == own["working_days_left"] > 0
+
+
+def test_an_unreadable_journal_copy_leaves_the_typed_date_and_says_so(tmp_path: Path) -> None:
+    agency = _agency(tmp_path / "inc")
+    _publish(agency, "2026-10-01")
+    _change_row(agency, dt.date(2026, 11, 20))
+    _nightly(agency, "2026-11-02")
+    journal = journal_path(agency / "output")
+    journal.write_bytes(b"not a journal" * 100)
+    for extra in (journal.with_name(journal.name + "-wal"), journal.with_name(journal.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    toml = _region_of(tmp_path, f'[agencies.a]\nname = "Орган"\nconfig = "{(agency / "perechen.toml").as_posix()}"\n')
+    before = _snapshot(agency)
+    _, by, details = _region_json(toml, "2026-11-25")
+    assert _snapshot(agency) == before
+    assert by["a"]["file_error"] is None and by["a"]["pending"] == 1
+    assert details["a"]["earliest_change"] == "2026-11-20" and by["a"]["overdue"] == 0  # the typed date counts
+    assert details["a"]["act_note"].startswith("Журнал изменений органа не прочитан")
+
+
+def test_act_mode_counts_waiting_changes_without_a_term_until_the_act(tmp_path: Path) -> None:
+    """[approval] mode = "act": a change no act approved yet is pending but has no term and is never overdue; once
+    the act is recorded, the term runs from the act's date — as the agency's own run says."""
+    agency = _agency(tmp_path / "act", mode="act")
+    cfg = ("--config", str(agency / "perechen.toml"))
+
+    def approve(day: str, number: str) -> None:
+        made = _run("approve", "--format", "json", "--today", day, *cfg)
+        assert made.exit_code == 0, made.output
+        draft = json.loads(made.stdout)["draft"]
+        rec = _run("approve", "--record", draft, "--number", number, "--date",
+                   dt.date.fromisoformat(day).strftime("%d.%m.%Y"), "--today", day, *cfg)
+        assert rec.exit_code == 0, rec.output
+
+    approve("2026-10-01", "1-о")
+    _publish(agency, "2026-10-01")
+    _change_row(agency, dt.date(2026, 10, 5))  # typed early: by that date alone it would be long overdue
+    _nightly(agency, "2026-10-05")
+    toml = _region_of(tmp_path, f'[agencies.a]\nname = "Орган"\nconfig = "{(agency / "perechen.toml").as_posix()}"\n')
+    before = _snapshot(agency)
+    code, by, details = _region_json(toml, "2026-11-30")
+    assert _snapshot(agency) == before
+    a = by["a"]
+    assert code == 0 and a["pending"] == 1 and a["deadline"] is None and a["overdue"] == 0, a
+    assert details["a"]["approval_mode"] == "act" and details["a"]["waiting_for_act"] == 1
+    text = _run("region", "--config", str(toml), "--no-mail", "--today", "2026-11-30").output
+    assert "ни одно ещё не утверждено приказом — срок по п. 5.4 исчисляется со дня приказа" in text
+    assert "ждут приказа" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+    approve("2026-12-01", "2-о")  # the act approving the change, dated 01.12.2026
+    code, by, details = _region_json(toml, "2026-12-08")
+    from perechen.workdays import WorkCalendar
+
+    term = WorkCalendar.load(Rules.load().directory).status(dt.date(2026, 12, 1), dt.date(2026, 12, 8))
+    a = by["a"]
+    assert a["pending"] == 1 and a["deadline"] == term.deadline.isoformat() and a["overdue"] == 0, a
+    assert details["a"]["earliest_change"] == "2026-12-01" and details["a"]["waiting_for_act"] == 0
+    assert details["a"]["working_days_left"] == term.working_days_left
+    own = _own_nightly(agency, "2026-12-08")
+    assert own["deadline"] == a["deadline"] and own["working_days_left"] == term.working_days_left
+    code, by, _ = _region_json(toml, "2026-12-28")  # past the act's term
+    assert code == 1 and by["a"]["deadline"] == term.deadline.isoformat() and by["a"]["overdue"] > 0
