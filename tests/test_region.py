@@ -337,6 +337,25 @@ def test_a_clean_region_exits_0_and_prints_text(tmp_path: Path) -> None:
     assert "Размещение на сайте не отслеживается" in res.output and "Сводная страница:" in res.output
 
 
+def test_without_a_mail_no_annotated_copy_is_written_and_the_dashboard_links_the_html_report(tmp_path: Path) -> None:
+    """The annotated copy of an agency's workbook is the attachment of its mail (see
+    test_region_over_every_kind_of_agency); a run without mail writes report.json and report.html only."""
+    rules = Rules.load()
+    rows = EXAMPLE.rows()
+    rows[0]["responsible"] = None  # a finding, so an annotated copy would have something to show
+    wb = _workbook(tmp_path / "a.xlsx", rules, rows, "a@example.ru", "")
+    toml = tmp_path / "region.toml"
+    toml.write_text(f'[region]\nname = "Тест"\noutput = "out"\n[agencies.a]\nname = "Орган А"\nworkbook = '
+                    f'"{wb.as_posix()}"\n', encoding="utf-8")
+    res = _run("region", "--config", str(toml), "--no-mail", "--format", "json")
+    assert res.exit_code == 1, res.output
+    assert json.loads(res.output)["agencies"][0]["errors"] >= 1
+    report = tmp_path / "out" / "agencies" / "a" / "report"
+    assert sorted(p.name for p in report.iterdir()) == ["report.html", "report.json"]
+    dashboard = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'href="agencies/a/report/report.html"' in dashboard
+
+
 @pytest.mark.parametrize(("content", "words"), [
     (None, ["не найден", "region.toml"]),
     ('[region]\nname = "Р"\n[agencies.a]\nname = "А"\n', ["ключ «agencies.a»", "workbook", "config"]),

@@ -303,6 +303,23 @@ def test_good_minimal_file_loads(tmp_path: Path) -> None:
     assert cal.year_info(2026).decree.endswith("№ 1466")
 
 
+def test_a_loaded_calendar_is_shared_until_its_file_changes(tmp_path: Path) -> None:
+    """Sixty agencies of one profile in a region run read calendar.toml once; an edited file is read again."""
+    import os
+
+    folder = _write(tmp_path, GOOD_2026)
+    first = WorkCalendar.load(folder)
+    assert WorkCalendar.load(folder) is first
+    _write(tmp_path, GOOD_2026.replace("№ 1466", "№ 1467"))
+    st = (folder / "calendar.toml").stat()
+    os.utime(folder / "calendar.toml", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    again = WorkCalendar.load(folder)
+    assert again is not first and again.year_info(2026).decree.endswith("№ 1467")
+    (folder / "calendar.toml").write_text("format = ", encoding="utf-8")
+    with pytest.raises(CalendarFileError):
+        WorkCalendar.load(folder)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key", "words"),
     [

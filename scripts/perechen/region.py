@@ -21,7 +21,8 @@ A worker returns a small :class:`AgencyResult` — counts, the deadline, a few f
 for the open data —, never a register. One agency's
 unreadable workbook, broken profile or broken settings file is that agency's ``file_error``; the others go on.
 
-Nothing is written anywhere but the region's output folder: the agencies' check reports (``agencies/<id>/``),
+Nothing is written anywhere but the region's output folder: the agencies' check reports (``agencies/<id>/``:
+report.json and report.html; the annotated copy of the workbook only when the agency's mail will carry it),
 a private copy of a workbook read from a server, the dashboard (:mod:`perechen.region_render`), the
 consolidated open data (``opendata/``) and ``region.json``. The mails go through :func:`perechen.mail.send_all`.
 """
@@ -175,6 +176,7 @@ class AgencyJob:
     email: str | None = None
     inn: str | None = None
     remote: dict[str, Any] = field(default_factory=dict)
+    annotated: bool = True  # write the annotated copy of the workbook (only when a mail will carry it)
 
 
 @dataclass
@@ -276,7 +278,8 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     if report_dir.exists():
         shutil.rmtree(report_dir)
     stage_cfg = Config(output=str(out), review_days=review_days, base_dir=out)
-    report = check_workbook(path, stage_cfg, rules=rules, register=register, report_dir=report_dir, today=job.today)
+    report = check_workbook(path, stage_cfg, rules=rules, register=register, report_dir=report_dir, today=job.today,
+                            annotated=job.annotated)
     res.errors, res.warnings = report.errors, report.warnings
     if report.files.get("html"):
         res.report = f"{AGENCIES_DIR}/{job.id}/{REPORT_DIR}/{report.files['html'].name}"
@@ -439,14 +442,15 @@ class RegionResult:
                 "errors": self.errors}
 
 
-def jobs(config: RegionConfig, today: dt.date) -> list[AgencyJob]:
+def jobs(config: RegionConfig, today: dt.date, *, annotated: bool = True) -> list[AgencyJob]:
+    """One job per agency; ``annotated``: write each agency's annotated copy (the attachment of its mail)."""
     out = config.output_dir / AGENCIES_DIR
     items = []
     for key, a in config.agencies.items():
         remote = (a.remote or config.remote).model_dump()
         items.append(AgencyJob(id=key, name=a.name, base_dir=str(config.base_dir), out_dir=str(out / key),
                                today=today, workbook=a.workbook, rules=a.rules, published=a.published,
-                               config=a.config, email=a.email, inn=a.inn, remote=remote))
+                               config=a.config, email=a.email, inn=a.inn, remote=remote, annotated=annotated))
     return items
 
 
@@ -485,7 +489,10 @@ def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail:
         raise RulesError("config_broken", f"Не удалось создать папку результатов региона {out} (ключ "
                                           f"«region.output» в {config.source or REGION_NAME}): "
                                           f"{os_reason(e)}.", out) from None
-    items = jobs(config, today)
+    # The annotated copy of a workbook is what an agency's mail carries; the dashboard links the HTML report. Without
+    # such a mail the copy is not written (a quarter of an agency's time in a region run).
+    mailing = send_mail and config.mail.enabled and config.mail.attach_workbook
+    items = jobs(config, today, annotated=mailing)
     agencies = read_all(items, workers=workers)
     result = RegionResult(name=config.region.name, output=out, today=today, agencies=agencies,
                           workers=worker_count(len(items), workers))

@@ -206,6 +206,9 @@ class _Year:
 # The calendar
 
 
+_LOADED: dict[tuple[str, int, int], WorkCalendar] = {}
+
+
 class WorkCalendar:
     """Working days of the Russian production calendar for the years in rules/calendar.toml."""
 
@@ -217,8 +220,27 @@ class WorkCalendar:
 
     @classmethod
     def load(cls, rules_dir: Path) -> WorkCalendar:
-        """Read and validate ``rules_dir/calendar.toml``; raise CalendarFileError if it is broken."""
+        """Read and validate ``rules_dir/calendar.toml``; raise CalendarFileError if it is broken.
+
+        A calendar is immutable, so one loaded file is shared while its size and time stay the same (a region run
+        checks sixty agencies of one profile in a worker process: one load, not sixty)."""
         path = Path(rules_dir) / CALENDAR_FILE
+        try:
+            st = path.stat()
+            key: tuple[str, int, int] | None = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None  # reading it says what is wrong
+        got = _LOADED.get(key) if key is not None else None
+        if got is None:
+            got = cls._load(path)
+            if key is not None:
+                if len(_LOADED) >= 16:
+                    _LOADED.clear()
+                _LOADED[key] = got
+        return got
+
+    @classmethod
+    def _load(cls, path: Path) -> WorkCalendar:
         source = str(path)
         try:
             with path.open("rb") as fh:

@@ -32,8 +32,10 @@ HTML_MAX_GROUPS = 100
 HTML_VALUE_CHARS = 300
 
 
-def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None) -> None:
-    """Write the annotated workbook copy and the HTML page into ``out``; record them in ``report.files``.
+def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None,
+                        annotated: bool = True) -> None:
+    """Write the annotated workbook copy (unless ``annotated=False``) and the HTML page into ``out``; record them in
+    ``report.files``.
 
     The copy's parts are compressed in worker threads while the HTML page is rendered.
     """
@@ -43,7 +45,7 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
     finish: Callable[[], bytes] | None = None
     responsible = Responsible(reg, report.findings)
     with ThreadPoolExecutor(max_workers=workers()) as pool:
-        if reg is not None and reg.data:
+        if annotated and reg is not None and reg.data:
             if progress:
                 progress("Книга с замечаниями", 0, 2)
             try:
