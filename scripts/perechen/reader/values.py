@@ -57,8 +57,8 @@ class _CellValues:
                       hidden: set[int]) -> list[Row]:
         """Turn calamine's rows into Row objects, column by column.
 
-        Each distinct text of a column is normalised once; per cell only list comprehensions and
-        dict lookups run (this is the hot loop of a 100,000-row register).
+        Each distinct value of a column is converted once; per cell only list comprehensions and dict lookups run
+        (this is the hot loop of a 100,000-row register).
         """
         idx = [i for i in range(hdr_idx + 1, last) if not _blank(rows[i])]
         data = [rows[i] for i in idx]
@@ -80,10 +80,14 @@ class _CellValues:
             self._budget()
             if self.progress:
                 self.progress("Чтение строк", n_col, len(fields))
-            if f in date_fields:
-                columns_out.append([None if v is None or v == "" else self._to_date(v) for v in col])
-                continue
             uniq = set(col)
+            if f in date_fields:
+                if any(v.__class__ is bool for v in uniq):  # True == 1 == 1.0: one key for three values
+                    columns_out.append([None if v is None or v == "" else self._to_date(v) for v in col])
+                else:
+                    conv = {v: None if v is None or v == "" else self._to_date(v) for v in uniq}
+                    columns_out.append(list(map(conv.__getitem__, col)))
+                continue
             texts = [v for v in uniq if v.__class__ is str]
             only_text = len(texts) == len(uniq)
             nv_map: dict[str, Any] = {}
@@ -101,34 +105,40 @@ class _CellValues:
                         changed.add(v)
                     if mx:
                         mixed[v] = mx
+            letter = columns[f]
             if only_text:
                 vals = list(map(nv_map.__getitem__, col))
+                if changed or mixed:
+                    notable = changed | mixed.keys()
+                    for k in [k for k, v in enumerate(col) if v in notable]:
+                        v = col[k]
+                        if v in changed:
+                            originals.setdefault(k, {})[f] = v
+                        self._mixed_findings(sheet, letter, f, numbers[k], vals[k], mixed.get(v))
             else:
                 vals = [nv_map[v] if v.__class__ is str else _other_value(v) for v in col]
-            if changed or mixed or not only_text:
-                letter = columns[f]
                 for k, v in enumerate(col):
                     if v.__class__ is str:
                         if v in changed:
                             originals.setdefault(k, {})[f] = v
-                        words = mixed.get(v)
-                        if words:
-                            rn = numbers[k]
-                            for word, latin in words:
-                                self.findings.append(self._finding(
-                                    "mixed-script", sheet, f"{letter}{rn}", rn, letter, value=vals[k], field_name=f,
-                                    detail=word, expected=", ".join(latin)))
+                        if v in mixed:
+                            self._mixed_findings(sheet, letter, f, numbers[k], vals[k], mixed[v])
                     elif (v is not None and not isinstance(v, (int, str))) or isinstance(v, bool):
                         originals.setdefault(k, {})[f] = v
             columns_out.append(vals)
-        out: list[Row] = []
         if not fields:
-            return [Row(number=rn, values={}, original={}, hidden=rn in hidden) for rn in numbers]
-        for k, vals_row in enumerate(zip(*columns_out, strict=True)):
-            rn = numbers[k]
-            out.append(Row(number=rn, values=dict(zip(fields, vals_row, strict=True)),
-                           original=originals.get(k) or {}, hidden=rn in hidden))
-        return out
+            return [Row(rn, {}, {}, rn in hidden) for rn in numbers]
+        if hidden:
+            return [Row(rn, dict(zip(fields, vals_row, strict=True)), originals.get(k) or {}, rn in hidden)
+                    for k, (rn, vals_row) in enumerate(zip(numbers, zip(*columns_out, strict=True), strict=True))]
+        return [Row(rn, dict(zip(fields, vals_row, strict=True)), originals.get(k) or {})
+                for k, (rn, vals_row) in enumerate(zip(numbers, zip(*columns_out, strict=True), strict=True))]
+
+    def _mixed_findings(self, sheet: str, letter: str, f: str, rn: int, value: Any,
+                        words: list[tuple[str, str]] | None) -> None:
+        for word, latin in words or ():
+            self.findings.append(self._finding("mixed-script", sheet, f"{letter}{rn}", rn, letter, value=value,
+                                               field_name=f, detail=word, expected=", ".join(latin)))
 
     def _norm(self, v: str) -> str:
         n = self._norm_cache.get(v)
