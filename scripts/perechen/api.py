@@ -97,7 +97,8 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
             seen = journal.made_days(by_act=False)
     report = stages.diff_workbook(workbook, config, rules=rules, against=against, today=today,
                                   report_dir=report_dir, write_reports=False, progress=progress, register=reg,
-                                  calendar=calendar, observed=observed, baseline=baseline)
+                                  calendar=calendar, observed=observed, baseline=baseline,
+                                  term_from_act=against is None and config.approval.mode == "act")
     if against is None and config.approval.mode == "act":
         waiting = clock.act_waiting(report, approved, seen)
         report.act_waiting = waiting.to_dict()

@@ -120,15 +120,19 @@ def last_approved(output_dir: Path, journal: Journal) -> tuple[ActRecord, Draft]
 def observed_days(journal: Journal, codes: Iterable[str], *, today: dt.date, mode: str) -> dict[str, dt.date] | None:
     """Code → the day its change counts as made (п. 5.4), for ``perechen diff``'s change-date function.
 
-    ``None`` when the journal has no observation yet: then the typed «Дата изменения» is all there is. A code
-    the journal has no open change for was not seen changed before: it is seen today. In ``"act"`` mode an
-    approved change counts from its act's date; a change no act approved yet is not made in the Перечень yet,
-    so its clock has not started: it counts as made today (its deadline moves with each day it waits, and it
-    is never «overdue» before an act) — how long it has waited is :func:`act_waiting`'s ``since``.
+    ``"inclusion"`` mode: ``None`` when the journal has no observation yet: then the typed «Дата изменения» is
+    all there is. A code the journal has no open change for was not seen changed before: it is seen today.
+
+    ``"act"`` mode (give :func:`perechen.diff.compare` ``term_from_act=True``): only the changes an act approved,
+    each on its act's date. A change no act approved yet is not made in the Перечень yet: its clock has not
+    started — it waits for the act, with no deadline, never «overdue» (not «made today», a deadline that would
+    move with each day it waits); how long it has waited is :func:`act_waiting`'s ``since``.
     """
+    if mode == "act":
+        return journal.made_days(by_act=True)
     if not journal.has_observations():
         return None
-    known = journal.made_days(by_act=mode == "act")
+    known = journal.made_days(by_act=False)
     days = {str(code): today for code in codes}
     days.update(known)
     return days

@@ -26,14 +26,19 @@ deadline. A change on «Сведения» is reported (``info_changes``) and ne
 п. 5.3 and has no date of its own: no deadline. Decision for a row deleted from the workbook, which has no date
 any more: the date of the comparison run (``today``) is used — the earliest day the tool can prove the change
 existed — and a warning says so. The same applies to a changed row whose Дата изменения is empty or not a date.
+
+``[approval] mode = "act"`` (``term_from_act``): the Перечень and its changes are approved by a document (п. 5.1),
+so a change counts as made on the date of the act that approved it (the journal's act dates, ``observed``); a
+change no act approved yet waits for the act — it has no day made, no deadline and is never overdue
+(:data:`AWAITS_ACT`). The same rule for ``perechen diff``, the nightly run, the dashboard and ``perechen region``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +100,8 @@ class Change:
     deadline: dt.date | None = None  # п. 5.4 for this change (None: first placement, or calendar unknown)
     working_days_left: int | None = None
     overdue: bool = False
+    awaits_act: bool = False  # "act" mode: no act approved it yet — not made in the Перечень, no term (п. 5.1, 5.4)
+    typed_on: dt.date | None = None  # the typed «Дата изменения» of a change waiting for the act (for the journal)
 
     @property
     def clause(self) -> str | None:
@@ -168,6 +175,7 @@ class DiffReport:
     included_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
     info: dict[str, str] = field(default_factory=dict)
     act_waiting: dict[str, Any] | None = None  # "act" mode: {"count", "since", "codes"} (perechen.clock)
+    term_from_act: bool = False  # "act" mode: the term counts from the act's date (:func:`compare`)
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -193,6 +201,11 @@ class DiffReport:
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.by_case().items()}
+
+    @property
+    def awaiting_act(self) -> list[str]:
+        """``"act"`` mode: the codes whose change no act approved yet (no п. 5.4 term before the act)."""
+        return list(dict.fromkeys(c.code for c in self.changes if c.awaits_act))
 
     @property
     def exit_code(self) -> int:
@@ -336,12 +349,16 @@ def _fields_list(rules: Rules, baseline: PublishedVersion | None) -> list[str]:
 
 
 def compare(register: Register, rules: Rules, baseline: PublishedVersion | None, *, today: dt.date,
-            calendar: Any = None, observed: dict[str, dt.date] | None = None) -> DiffReport:
+            calendar: Any = None, observed: dict[str, dt.date] | None = None,
+            term_from_act: bool = False) -> DiffReport:
     """Compare the workbook's publishable rows with ``baseline``; compute the deadline with ``calendar``.
 
     ``calendar`` is a :class:`perechen.workdays.WorkCalendar`; when None it is loaded from the rules
     folder (only if there are changes). A :class:`CalendarError` becomes a :class:`DiffError`.
     ``observed`` maps a code to the day its change was observed (see :func:`change_day`).
+    ``term_from_act`` (``[approval] mode = "act"``): ``observed`` holds the dates of the acts that approved the
+    changes (:func:`perechen.clock.observed_days`); a change whose code it does not hold waits for the act
+    (``Change.awaits_act``): no day made, no deadline, never overdue.
     """
     if baseline is not None:
         # A version published under older lists (a short form that was canonical then) compares by the
@@ -411,14 +428,19 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
 
     base_published = baseline.published_at.date() if baseline is not None and baseline.published_at else None
 
-    def change_date(c: dict[str, Any], code: str, rn: int) -> tuple[dt.date, bool]:
+    def change_date(c: dict[str, Any], code: str, rn: int) -> dict[str, Any]:
+        """The keyword arguments of :class:`Change` that say when the change was made."""
         seen = (observed or {}).get(code)
-        cd = change_day(code, rn, c.get(DATE_FIELD), today=today, header=header.get(DATE_FIELD, DATE_FIELD),
-                        observed=seen)
+        typed_header = header.get(DATE_FIELD, DATE_FIELD)
+        if term_from_act and seen is None:  # no act approved it yet: the clock has not started
+            typed = change_day(code, rn, c.get(DATE_FIELD), today=today, header=typed_header)
+            return {"change_date": None, "date_from_run": False, "awaits_act": True,
+                    "typed_on": None if typed.from_run else typed.day}
+        cd = change_day(code, rn, c.get(DATE_FIELD), today=today, header=typed_header, observed=seen)
         warnings.extend(cd.warnings)
         if seen is None and not cd.from_run and base_published is not None and cd.day < base_published:
             stale.append((code, rn, cd.day))
-        return cd.day, cd.from_run
+        return {"change_date": cd.day, "date_from_run": cd.from_run}
 
     stale: list[tuple[str, int, dt.date]] = []
 
@@ -431,9 +453,9 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         name = c.get("name")
         if status == INCLUDED:
             if old is None:
-                d, from_run = change_date(c, code, rn)
+                when = change_date(c, code, rn)
                 flds = {f: {"old": None, "new": c.get(f)} for f in schema_fields if not is_empty(c.get(f))}
-                changes.append(Change(code, "added", flds, name, rn, d, from_run))
+                changes.append(Change(code, "added", flds, name, rn, **when))
                 continue
             if old == c:  # the usual case: the row is exactly as published
                 continue
@@ -442,7 +464,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                     if f not in NOT_COMPARED and not _same(rules, f, old.get(f), c.get(f))}
             if not diff:
                 continue
-            d, from_run = change_date(c, code, rn)
+            when = change_date(c, code, rn)
             groups = {
                 "kind_changed": {f: v for f, v in diff.items() if f in KIND_FIELDS},
                 "needs_changed": {f: v for f, v in diff.items() if f in NEEDS_FIELDS},
@@ -450,7 +472,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             }
             for kind, flds in groups.items():
                 if flds:
-                    changes.append(Change(code, kind, flds, name, rn, d, from_run))
+                    changes.append(Change(code, kind, flds, name, rn, **when))
             if "name" in diff and "kind" in diff and fold(str(old.get("name") or "")) != fold(str(name or "")):
                 warnings.append(DiffWarning(
                     "code-reused", f"Код {code} (строка {rn}) теперь обозначает другую точку: изменились и "
@@ -460,9 +482,9 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
         elif status == EXCLUDED:
             if old is None:
                 continue
-            d, from_run = change_date(c, code, rn)
+            when = change_date(c, code, rn)
             changes.append(Change(code, "excluded", {"status": {"old": old.get("status"), "new": status}},
-                                  old.get("name") or name, rn, d, from_run))
+                                  old.get("name") or name, rn, **when))
         elif status in REVIEW_STATUSES and old is not None:
             warnings.append(DiffWarning(
                 "published-under-review", f"Опубликованная точка {code} (строка {rn}) сейчас «{status}»: на "
@@ -488,12 +510,20 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     for code, old in base_rows.items():
         if code in current:
             continue
+        act_day = (observed or {}).get(code) if term_from_act else None
+        if act_day is not None:
+            gone_when: dict[str, Any] = {"change_date": act_day, "date_from_run": False}
+            term = f"Срок п. 5.4 считается от даты приказа {ru_date(act_day)}."
+        elif term_from_act:
+            gone_when, term = {"change_date": None, "date_from_run": False, "awaits_act": True}, AWAITS_ACT_TERM
+        else:
+            gone_when, term = {"change_date": today, "date_from_run": True}, (
+                f"Срок п. 5.4 считается от даты сравнения {ru_date(today)}.")
         changes.append(Change(code, "excluded", {"status": {"old": old.get("status"), "new": None}},
-                              old.get("name"), None, today, True, gone=True))
+                              old.get("name"), None, gone=True, **gone_when))
         warnings.append(DiffWarning(
             "row-deleted", f"Опубликованная точка {code} «{old.get('name')}» удалена из книги. Строки не удаляют: "
-                           "поставьте статус «исключено», чтобы книга хранила историю (п. 5.3.4). Срок п. 5.4 "
-                           f"считается от даты сравнения {ru_date(today)}.", code))
+                           f"поставьте статус «исключено», чтобы книга хранила историю (п. 5.3.4). {term}", code))
 
     changes.sort(key=lambda ch: (ch.row is None, ch.row or 0, CASE_ORDER[ch.kind]))
 
@@ -528,10 +558,22 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                         warnings=warnings, today=today, info_changes=info_changes,
                         current_rows={code: c for code, (_, c) in current.items()},
                         rows_total=len(register.rows), rows_included=len(included_rows),
-                        included_rows=included_rows, info=info_now)
+                        included_rows=included_rows, info=info_now, term_from_act=term_from_act)
     if changes and baseline is not None:  # the first placement (п. 5.2) has no term
         _deadline(report, rules, calendar)
     return report
+
+
+def restricted(report: DiffReport, codes: Collection[str], rules: Rules, calendar: Any = None) -> DiffReport:
+    """The comparison's changes of ``codes`` only, with their own п. 5.4 term — ``"act"`` mode, what is left to
+    place after placing what an act approved (no change on «Сведения»: it was placed)."""
+    rest = replace(report, changes=[c for c in report.changes if c.code in codes], info_changes={},
+                   earliest_change=None, deadline=None, working_days_left=None, overdue=False,
+                   overdue_working_days=0, provisional_years=(),
+                   warnings=[w for w in report.warnings if w.type != "provisional-calendar"])
+    if rest.changes and rest.baseline is not None:
+        _deadline(rest, rules, calendar)
+    return rest
 
 
 def info_change_text(label: str, old: str, new: str) -> str:
@@ -605,11 +647,17 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
         if report.info_changes:
             return INFO_ONLY
         return "Неопубликованных изменений нет — размещать на официальном сайте нечего."
+    waiting = len(report.awaiting_act)
     if report.earliest_change is None or report.deadline is None:
+        if waiting:
+            return f"Изменения ждут приказа: {awaiting_act_text(waiting, of=None)}."
         return "Срок размещения на официальном сайте (п. 5.4) не рассчитан."
     head = (f"Срок размещения на официальном сайте (п. 5.4): 10 рабочих дней со дня самого раннего "
             f"неразмещённого изменения ({ru_date(report.earliest_change)}) — не позднее "
             f"{ru_date(report.deadline)}.")
+    if waiting:
+        some = awaiting_act_text(waiting, of=len({c.code for c in report.changes}))
+        head += f" {some[:1].upper()}{some[1:]}."
     if not with_state:
         return head
     if report.overdue:
@@ -618,6 +666,19 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
     if left == 0:
         return f"{head} Сегодня последний день срока."
     return f"{head} Осталось {work_days(left)}."
+
+
+AWAITS_ACT = "срок по п. 5.4 исчисляется со дня приказа"
+AWAITS_ACT_TERM = f"Приказом изменение ещё не утверждено: {AWAITS_ACT}."
+
+
+def awaiting_act_text(waiting: int, *, of: int | None) -> str:
+    """``"act"`` mode, the changes (codes) no act approved yet, in the words of ``perechen region``: all of them
+    (``of`` None or not more) — «ни одно ещё не утверждено приказом — срок по п. 5.4 исчисляется со дня приказа»;
+    some — «из них ещё не утверждены приказом: N — срок по ним исчисляется со дня приказа». No capital, no stop."""
+    if of is None or waiting >= of:
+        return f"ни одно ещё не утверждено приказом — {AWAITS_ACT}"
+    return f"из них ещё не утверждены приказом: {waiting} — срок по ним исчисляется со дня приказа"
 
 
 def act_waiting_line(waiting: dict[str, Any]) -> str:
@@ -707,6 +768,8 @@ def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) ->
         for ch in items[:limit]:
             where = f"строка {ch.row}" if ch.row is not None else "строка удалена из книги"
             when = f", изменено {ru_date(ch.change_date)}" if ch.change_date and not ch.date_from_run else ""
+            if ch.awaits_act:
+                when = ", ждёт приказа"
             lines.append(f"  {ch.code} «{ch.name or '—'}» ({where}{when})")
             if kind == "added":
                 continue

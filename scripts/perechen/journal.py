@@ -756,7 +756,8 @@ def changes_from_diff(report: Any) -> list[ObservedChange]:
     changes, not 170,000."""
     out: list[ObservedChange] = []
     for ch in report.changes:
-        typed = None if ch.date_from_run else ch.change_date
+        # A change waiting for an act has no day made yet ("act" mode): the journal keeps its typed date.
+        typed = ch.typed_on if ch.awaits_act else None if ch.date_from_run else ch.change_date
         if ch.kind == "added":
             new = {f: v.get("new") for f, v in ch.fields.items()}
             out.append(ObservedChange(code=ch.code, case=ch.kind, field=ROW_FIELD, old=None, new=new,

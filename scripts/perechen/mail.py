@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
+from .diff import awaiting_act_text
 from .errors import describe
 from .models import CodedError
 from .summary import DiffPart, NightlySummary
@@ -131,6 +132,11 @@ def deadline_lines(diff: DiffPart | None) -> list[str]:
             k = diff.working_days_left or 0
             lines.append(f"Срок размещения на официальном сайте (п. 5.4) — {_d(diff.deadline)}, осталось "
                          f"{work_days(k)}.")
+        if diff.waiting_for_act:
+            some = awaiting_act_text(diff.waiting_for_act, of=len({c.code for c in diff.changes_list}))
+            lines.append(f"{some[:1].upper()}{some[1:]}.")
+    elif diff.waiting_for_act:
+        lines.append(f"Изменения ждут приказа: {awaiting_act_text(diff.waiting_for_act, of=None)}.")
     elif any(c.kind == "info" for c in diff.changes_list):
         lines.append("Изменились только сведения на листе «Сведения» — это не случай п. 5.3, срок п. 5.4 по "
                      "ним не считается; разместите перечень повторно.")

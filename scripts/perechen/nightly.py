@@ -42,7 +42,7 @@ from typing import Any
 
 from . import bundled, publish, stages
 from .config import Config, MailConfig, PublishConfig, TargetConfig
-from .diff import CASE_PHRASES, info_labels
+from .diff import CASE_PHRASES, info_labels, restricted
 from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
@@ -409,7 +409,7 @@ class _Run:
                                        today=self.today, mode=mode)
         result = stages.diff_workbook(self.workbook, self.config, rules=self.rules, report_dir=self.run_dir,
                                       register=self.register, today=self.today, write_reports=False,
-                                      calendar=self.calendar, observed=observed)
+                                      calendar=self.calendar, observed=observed, term_from_act=self.act_mode)
         clock.observe(self.journal, result, self.register, self.rules, observed_at=self.observed_at)
         if self.demo:
             self._demo_act()
@@ -429,7 +429,8 @@ class _Run:
         self.diff_result = result
         d = self.s.diff = self._diff_summary(result)
         term = (f"срок размещения {ru_date_text(d.deadline)}, осталось рабочих дней {d.working_days_left}"
-                if d.deadline else "срока размещения нет")
+                if d.deadline else f"ждут приказа {d.waiting_for_act}, срок — со дня приказа" if d.waiting_for_act
+                else "срока размещения нет")
         log.info("Сравнение с версией %s: изменений %d, ждут проверки %d, %s%s.",
                  d.baseline or "(нет опубликованной)", d.pending_changes, d.pending_review, term,
                  ", ПРОСРОЧЕНО" if d.overdue else "")
@@ -480,7 +481,8 @@ class _Run:
             item = ChangeItem(code=ch.code, name=ch.name or "", kind=ch.kind, clause=ch.clause, what=what,
                               title=f"{ch.name} — {what}" if ch.name else what, fields=sorted(ch.fields),
                               row=ch.row, changed_on=ch.change_date.isoformat() if ch.change_date else None,
-                              date_from_run=bool(getattr(ch, "date_from_run", False)))
+                              date_from_run=bool(getattr(ch, "date_from_run", False)),
+                              awaits_act=bool(getattr(ch, "awaits_act", False)))
             if ch.deadline is not None:
                 item.deadline = ch.deadline.isoformat()
                 item.working_days_left = ch.working_days_left
@@ -509,6 +511,7 @@ class _Run:
             overdue_working_days=getattr(result, "overdue_working_days", None),
             published_now=False,
             first_placement=result.baseline is None and bool(listed),
+            waiting_for_act=len(result.awaiting_act),
         )
 
     def _calendar(self) -> Any:
@@ -573,10 +576,9 @@ class _Run:
             log.info("Публикация: %s", pub.text)
             appr = self.s.approval
             if diff is not None and self.act_mode and appr is not None and appr.waiting_for_act:
-                # Only the approved changes went on the site: the rest still waits for an act.
-                waiting = set(appr.waiting_codes)
-                diff.changes_list = [c for c in diff.changes_list if c.code in waiting]
-                diff.pending_changes = len(diff.changes_list)
+                # Only the approved changes went on the site: the rest still waits for an act, with its own term.
+                self.s.diff = self._diff_summary(restricted(self.diff_result, set(appr.waiting_codes), self.rules,
+                                                            self.calendar))
             elif diff is not None:
                 diff.published_now = True
         else:

@@ -408,7 +408,8 @@ def publish_workbook(workbook: Path, config: Config, *, target: str | None = Non
             ctx.step("observe")
             base_report = compare(reg, rules, baseline, today=today, calendar=NoDeadlineCalendar(),
                                   observed=clock.observed_days(journal, clock.included_codes(reg, rules),
-                                                               today=today, mode=config.approval.mode))
+                                                               today=today, mode=config.approval.mode),
+                                  term_from_act=config.approval.mode == "act")
             clock.observe(journal, base_report, reg, rules, observed_at=now() if now else dt.datetime.now(),
                           source="publish")
         frozen = approved[1].register_data() if act_mode and approved is not None else None

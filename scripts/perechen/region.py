@@ -12,10 +12,11 @@ compute: :func:`perechen.diff.compare` against :func:`perechen.store.latest` wit
 change made (:func:`perechen.clock.observed_days` in the agency's ``[approval] mode``). The journal is read from
 one copy in a temporary folder of the region's output, never opened where it lies. With ``mode = "act"`` the
 term runs from the date of the act that approved a change; changes no act approved yet are counted as pending,
-with no term and never overdue, until an act is recorded (as on the agency's dashboard). An agency given by
-``workbook`` + ``published`` has no settings to name its mode: the journal beside ``published`` (its output
-folder), if there is one, is read in the default mode ``"inclusion"``; without a journal — or when its copy
-cannot be read (``act_note``) — the typed «Дата изменения» counts, as in ``perechen diff``.
+with no term and never overdue, until an act is recorded (as on the agency's dashboard; no journal: no act yet).
+An agency given by ``workbook`` + ``published`` has no settings to name its mode: the journal beside
+``published`` (its output folder), if there is one, is read in the default mode ``"inclusion"``; without a
+journal — or when its copy cannot be read (``act_note``) — the typed «Дата изменения» counts, as in
+``perechen diff``.
 
 A worker returns a small :class:`AgencyResult` — counts, the deadline, a few finding lines and the placed rows
 for the open data —, never a register. One agency's
@@ -299,14 +300,16 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     baseline = store.latest(agency_output)
     res.approval_mode = mode
     seen = _read_journal(agency_output, out, res, register, rules, mode=mode, today=job.today)
-    d = diff.compare(register, rules, baseline, today=job.today, observed=seen.observed if seen else None)
+    # "act" mode: the term runs from the act's date; a change no act approved yet waits for it, with no term — as
+    # the agency's own run says (one rule, diff.compare). An unreadable journal: the typed dates (act_note says so).
+    d = diff.compare(register, rules, baseline, today=job.today, observed=seen.observed if seen else None,
+                     term_from_act=mode == "act" and seen is not None)
     res.pending = len(d.changes)
     res.deadline = d.deadline.isoformat() if d.deadline else None
     res.earliest_change = d.earliest_change.isoformat() if d.earliest_change else None
     res.overdue = d.overdue_working_days if d.overdue else 0
     res.working_days_left = None if d.overdue else d.working_days_left
-    if seen is not None and mode == "act" and d.changes and d.deadline is not None:
-        _act_clock(d, seen.by_act, res)
+    res.waiting_for_act = len(d.awaiting_act) if baseline is not None else 0  # the first placement: no term at all
     if baseline is not None:
         from .opendata import PUBLISHED_FIELDS, cell_text
 
@@ -353,7 +356,6 @@ class _Seen:
     """What the agency's journal says about its changes (read from the copy, see :func:`_read_journal`)."""
 
     observed: dict[str, dt.date] | None  # code → the day its change counts as made (:func:`clock.observed_days`)
-    by_act: dict[str, dt.date]  # "act" mode: code → the date of the act that approved its change
 
 
 def _read_journal(agency_output: Path, out: Path, res: AgencyResult, register: Any, rules: Any, *,
@@ -362,14 +364,15 @@ def _read_journal(agency_output: Path, out: Path, res: AgencyResult, register: A
     files are never opened by SQLite, which would add -wal/-shm files beside them): the days its changes
     count as made, as the agency's own nightly run and ``perechen diff`` take them
     (:func:`perechen.clock.observed_days` in the agency's ``[approval] mode``), and its last recorded act.
-    ``None`` when there is no journal or its copy cannot be read (``act_note`` says so): then the typed
-    «Дата изменения» counts, as in ``perechen diff`` without a journal."""
+    No journal: nothing observed, no act recorded (``observed`` None: in ``"inclusion"`` mode the typed «Дата
+    изменения» counts, in ``"act"`` mode every change waits for the act), as in ``perechen diff`` without a
+    journal. ``None`` when its copy cannot be read (``act_note`` says so): then the typed dates count."""
     from . import clock
     from .journal import JOURNAL_FILE, Journal
 
     src = agency_output / JOURNAL_FILE
     if not src.is_file():
-        return None
+        return _Seen(observed=None)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".journal-", dir=out) as tmp:
@@ -382,32 +385,13 @@ def _read_journal(agency_output: Path, out: Path, res: AgencyResult, register: A
                 act = journal.last_act()
                 observed = clock.observed_days(journal, clock.included_codes(register, rules), today=today,
                                                mode=mode)
-                by_act = journal.made_days(by_act=True) if mode == "act" else {}
     except (PerechenError, OSError) as e:
         res.act_note = f"Журнал изменений органа не прочитан: {getattr(e, 'message', None) or e}"
         return None
     if act is not None:
         res.act = {"number": act.number, "signed_on": act.signed_on.isoformat(), "title": act.title,
                    "text": f"{act.citation()} «{act.title}»"}
-    return _Seen(observed=observed, by_act=by_act)
-
-
-def _act_clock(d: Any, by_act: dict[str, dt.date], res: AgencyResult) -> None:
-    """``[approval] mode = "act"``: the п. 5.4 term runs from the date of the act that approved a change; a change
-    no act approved yet is counted as pending but has no term (it is never overdue before an act) — as on the
-    agency's own dashboard (:func:`perechen.clock.pending_stages`). The term is the earliest approved change's,
-    computed by the comparison (:func:`perechen.diff.compare` with the act dates)."""
-    started = [c for c in d.changes if c.code in by_act and c.change_date is not None]
-    res.waiting_for_act = len({c.code for c in d.changes} - {c.code for c in started})
-    if not started:
-        res.deadline, res.earliest_change, res.overdue, res.working_days_left = None, None, 0, None
-        return
-    first = min(started, key=lambda c: c.change_date)
-    res.deadline = first.deadline.isoformat() if first.deadline else None
-    res.earliest_change = first.change_date.isoformat()
-    # Overdue only when the act's date is the comparison's earliest (a change without an act counts from today).
-    res.overdue = d.overdue_working_days if first.overdue else 0
-    res.working_days_left = None if first.overdue else first.working_days_left
+    return _Seen(observed=observed)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -64,11 +64,12 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
                   today: dt.date | None = None, report_dir: Path | None = None, write_reports: bool = True,
                   progress: Progress | None = None, register: Register | None = None,
                   calendar: object | None = None, observed: dict[str, dt.date] | None = None,
-                  baseline: PublishedVersion | EllipsisType | None = ...) -> DiffReport:
+                  baseline: PublishedVersion | EllipsisType | None = ..., term_from_act: bool = False) -> DiffReport:
     """Compare the workbook's publishable rows with the baseline (LATEST, or ``against``); п. 5.3 and 5.4.
 
     ``against`` is a version folder, its register.json, or an .xlsx register published before perechen.
-    ``observed``: code → the day the journal saw its change made (perechen.clock), the start of the 5.4 clock.
+    ``observed``: code → the day the journal saw its change made (perechen.clock), the start of the 5.4 clock;
+    ``term_from_act`` (``[approval] mode = "act"``): those are the acts' dates, a change without one waits for the act.
     ``baseline``: the baseline already loaded (see :func:`read_with_latest`); ``...`` loads it here.
     Raises PerechenError (exit 2) when the workbook, the baseline or the calendar cannot be read.
     """
@@ -80,7 +81,7 @@ def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
     if baseline is ...:
         baseline = store.load_baseline(against, rules) if against is not None else store.latest(config.output_dir)
     report = diff.compare(reg, rules, baseline, today=today or dt.date.today(), calendar=calendar,
-                          observed=observed)
+                          observed=observed, term_from_act=term_from_act)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         write_diff_reports(report, rules, out)

@@ -119,6 +119,7 @@ class ChangeItem(_Part):
     deadline: str | None = None  # ISO date
     working_days_left: int | None = None
     overdue: bool | None = None
+    awaits_act: bool = False  # "act" mode: no act approved it yet — no day made, no п. 5.4 term before the act
 
 
 class StageItem(_Part):
@@ -165,6 +166,7 @@ class DiffPart(_Part):
     overdue_working_days: int | None = None
     published_now: bool = False
     first_placement: bool = False  # no published version yet: the placement of п. 5.2, no 5.4 term
+    waiting_for_act: int = 0  # "act" mode: codes among the changes no act approved yet (their term starts with it)
 
 
 class PublishPart(_Part):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diff import (
+    AWAITS_ACT,
     CASES,
     Change,
     DiffReport,
@@ -61,8 +62,8 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
             shown.append({
                 "code": ch.code, "name": ch.name or "—",
                 "row": ch.row if ch.row is not None else "удалена",
-                "date": (ru_date(ch.change_date) if ch.change_date and not ch.date_from_run
-                         else "не указана"),
+                "date": ("ждёт приказа" if ch.awaits_act else ru_date(ch.change_date)
+                         if ch.change_date and not ch.date_from_run else "не указана"),
                 "summary": summary or "—",
                 "gone": ch.gone,
                 "fields": [{"header": header.get(f, f), "old": show_value(f, v["old"]), "new": show_value(f, v["new"])}
@@ -150,7 +151,8 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         new = report.current_rows.get(code, {}) if not any(c.gone for c in chs) else {}
         changed = {f for c in chs for f in c.fields}
         first = chs[0]
-        when = ru_date(first.change_date) if first.change_date and not first.date_from_run else ""
+        when = ("ждёт приказа" if first.awaits_act else
+                ru_date(first.change_date) if first.change_date and not first.date_from_run else "")
         line = [cell(code, font=bold),
                 cell("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs)),
                 cell("; ".join(c.clause for c in chs if c.clause) or "—"),
@@ -184,6 +186,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     summary += [
         ("Самое раннее изменение", ru_date(report.earliest_change, "—")),
         ("Срок размещения (п. 5.4)", ru_date(report.deadline, "—")),
+        *([("Ждут приказа", f"{len(report.awaiting_act)}: {AWAITS_ACT}")] if report.awaiting_act else []),
         ("Осталось рабочих дней", report.working_days_left if report.working_days_left is not None else "—"),
         ("Просрочено", f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}" if report.overdue else "нет"),
         ("Ждут проверки", ", ".join(report.pending_review) or "—"),
