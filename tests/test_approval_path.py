@@ -196,6 +196,9 @@ def test_act_mode_places_only_approved_rows_and_changes_wait_for_a_new_act(tmp_p
     assert p.published_row("ТВ-03")["process"] == "Новый процесс ТВ-03"
     assert p.published_row("ТВ-05")["name"] != "Новое наименование ТВ-05", "not placed until a new act"
     assert "ждут приказа 1 включённое изменение (с 05.02.2027): ТВ-05" in res.output, res.output
+    left = _last_nightly(p)["diff"]  # what is left to place after this run: ТВ-05, waiting for an act, no term
+    assert [c["code"] for c in left["changes_list"]] == ["ТВ-05"] and left["waiting_for_act"] == 1
+    assert left["deadline"] is None and left["overdue"] is False and "осталось" not in res.output
     assert ("Перечень утверждён приказом от 02.02.2027 № 1-о «Об утверждении перечня точек взаимодействия с "
             "клиентом»; изменения внесены приказом от 08.02.2027 № 2-о.") in p.page()
     # An act cannot be attached to other rows: a superseded draft, a draft whose frozen rows were altered.
@@ -251,3 +254,85 @@ def test_a_draft_duplicating_an_included_row_is_reported_on_the_draft_only(tmp_p
     res = p.run("check", "--format", "json", "--no-report", day=dt.date(2027, 2, 1), ok=(0, 1))
     found = [f for f in json.loads(res.stdout)["findings"] if f["code"] == check_code]
     assert found and {f["row"] for f in found} == {len(p.rows) + 1}, found
+
+
+def _last_nightly(p: Project) -> dict[str, Any]:
+    runs = sorted((p.out / "reports").glob("*/nightly.json"))
+    data: dict[str, Any] = json.loads(runs[-1].read_text("utf-8"))
+    return data
+
+
+def _region(p: Project, day: dt.date) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """``perechen region`` over this one agency on ``day``: (its stdout entry, its region.json details, the text)."""
+    toml = p.root / "region.toml"
+    toml.write_text(f'[region]\nname = "Тест"\noutput = "region-out"\n[agencies.a]\nname = "Орган"\n'
+                    f'config = "{(p.root / "perechen.toml").as_posix()}"\n', encoding="utf-8")
+    args = ["region", "--config", str(toml), "--no-mail", "--today", day.isoformat()]
+    res = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert res.exit_code in (0, 1) and "Traceback" not in res.output, res.output
+    details = json.loads((p.root / "region-out" / "region.json").read_text("utf-8"))["details"]
+    text = CliRunner().invoke(main, args).output
+    return json.loads(res.stdout)["agencies"][0], details[0], text
+
+
+def test_act_mode_no_term_before_the_act_then_ten_working_days_from_its_date(tmp_path: Path, rules: Rules) -> None:
+    """[approval] mode = "act": a change seen but not yet approved by an act waits for the act (п. 5.1) — no
+    deadline that would move with each day it waits, never overdue — in nightly.json, the nightly text, the
+    dashboard, ``perechen diff`` and ``perechen region`` alike; once the act is recorded, the term is 10 working
+    days from the act's date (п. 5.4) in all of them."""
+    from perechen.workdays import WorkCalendar
+
+    p = Project(tmp_path, rules, "act", auto=False)
+    first = p.approve(dt.date(2027, 2, 1))
+    p.record(first["draft"], "1-о", dt.date(2027, 2, 1), dt.date(2027, 2, 1))
+    p.run("publish", day=dt.date(2027, 2, 1))  # the first placement of the approved Перечень (п. 5.2)
+    p.edit("ТВ-03", process="Новый процесс ТВ-03", changed_on=dt.date(2027, 2, 3))
+    waiting_text = "ни одно ещё не утверждено приказом — срок по п. 5.4 исчисляется со дня приказа"
+    for day in (dt.date(2027, 2, 3), dt.date(2027, 2, 4), dt.date(2027, 3, 15)):  # weeks later: still no term
+        res = p.nightly(day)  # exit 0: nothing is overdue before the act
+        diff = _last_nightly(p)["diff"]
+        assert diff["pending_changes"] == 1 and diff["waiting_for_act"] == 1, diff
+        assert diff["deadline"] is None and diff["working_days_left"] is None and diff["earliest_change"] is None
+        assert diff["overdue"] is False and _last_nightly(p)["overdue"] is False
+        item = diff["changes_list"][0]
+        assert item["code"] == "ТВ-03" and item["awaits_act"] and item["deadline"] is None
+        assert item["changed_on"] is None
+        assert waiting_text in res.output and "осталось" not in res.output and "ПРОСРОЧЕНО" not in res.output
+        index = (p.out / "reports" / "index.html").read_text("utf-8")
+        assert waiting_text in index and "ждёт приказа" in index
+        js = json.loads(p.run("diff", "--format", "json", "--no-report", day=day).stdout)
+        assert js["deadline"] is None and js["working_days_left"] is None and js["overdue"] is False
+        assert js["waiting_for_act"]["codes"] == ["ТВ-03"]
+        assert waiting_text in p.run("diff", "--no-report", day=day).output
+        agency, details, text = _region(p, day)
+        assert agency["pending"] == diff["pending_changes"] and agency["deadline"] is None and agency["overdue"] == 0
+        assert details["waiting_for_act"] == diff["waiting_for_act"] and details["earliest_change"] is None
+        assert waiting_text in text
+    # The act approving ТВ-03 is signed on 16.03.2027: the term is 10 working days from that date, the same on
+    # every later day, and it passes.
+    act_day = dt.date(2027, 3, 16)
+    second = p.approve(act_day)
+    p.record(second["draft"], "2-о", act_day, act_day)
+    cal = WorkCalendar.load(rules.directory)
+    for day in (dt.date(2027, 3, 17), dt.date(2027, 3, 19), dt.date(2027, 4, 5)):
+        st = cal.status(act_day, day)
+        res = p.nightly(day, ok=(1,) if st.overdue else (0,))
+        summary = _last_nightly(p)
+        diff = summary["diff"]
+        assert diff["deadline"] == st.deadline.isoformat() and diff["earliest_change"] == act_day.isoformat()
+        assert diff["waiting_for_act"] == 0 and diff["changes_list"][0]["awaits_act"] is False
+        assert diff["overdue"] is st.overdue and summary["overdue"] is st.overdue
+        if not st.overdue:
+            assert diff["working_days_left"] == st.working_days_left
+        assert st.deadline.strftime("%d.%m.%Y") in res.output and waiting_text not in res.output
+        js = json.loads(p.run("diff", "--format", "json", "--no-report", day=day).stdout)
+        assert js["deadline"] == diff["deadline"] and js["overdue"] is st.overdue
+        agency, details, _ = _region(p, day)
+        assert agency["deadline"] == diff["deadline"] and details["waiting_for_act"] == 0
+        assert details["earliest_change"] == act_day.isoformat()
+        assert (agency["overdue"] > 0) is st.overdue
+        if st.overdue:
+            assert agency["overdue"] == diff["overdue_working_days"]
+        else:
+            assert details["working_days_left"] == diff["working_days_left"]
+    assert cal.status(act_day, dt.date(2027, 4, 5)).overdue  # the last day above is past the term

@@ -311,17 +311,21 @@ class ChangeDay:
 
 
 def change_day(code: str, row: int | None, typed: Any, *, today: dt.date, header: str,
-               observed: dt.date | None = None) -> ChangeDay:
+               observed: dt.date | None = None, by_act: bool = False) -> ChangeDay:
     """The day a change of ``code`` was made — the one place that decides where the п. 5.4 clock starts.
 
     ``observed`` is the day the tool itself saw the change (the journal, issue 12); when given it wins, and a
     typed «Дата изменения» (``typed``) that contradicts it is a warning naming both dates. Without an
     observation the typed date counts; a missing or unreadable one gives the comparison day (``today``), said
-    in a warning.
+    in a warning. ``by_act``: ``observed`` is the date of the act that approved the change (``"act"`` mode).
     """
     typed_day = _date_of(typed)
     where = f"Строка {row}, код {code}" if row is not None else f"Код {code}"
     if observed is not None:
+        if typed_day is not None and typed_day != observed and by_act:
+            return ChangeDay(observed, False, (DiffWarning(
+                "date-contradicts", f"{where}: «{header}» — {ru_date(typed_day)}, а изменение утверждено приказом "
+                                    f"от {ru_date(observed)}; срок п. 5.4 считается от даты приказа.", code, row),))
         if typed_day is not None and typed_day != observed:
             return ChangeDay(observed, False, (DiffWarning(
                 "date-contradicts", f"{where}: «{header}» — {ru_date(typed_day)}, а изменение замечено "
@@ -436,7 +440,8 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             typed = change_day(code, rn, c.get(DATE_FIELD), today=today, header=typed_header)
             return {"change_date": None, "date_from_run": False, "awaits_act": True,
                     "typed_on": None if typed.from_run else typed.day}
-        cd = change_day(code, rn, c.get(DATE_FIELD), today=today, header=typed_header, observed=seen)
+        cd = change_day(code, rn, c.get(DATE_FIELD), today=today, header=typed_header, observed=seen,
+                        by_act=term_from_act)
         warnings.extend(cd.warnings)
         if seen is None and not cd.from_run and base_published is not None and cd.day < base_published:
             stale.append((code, rn, cd.day))
@@ -570,7 +575,8 @@ def restricted(report: DiffReport, codes: Collection[str], rules: Rules, calenda
     rest = replace(report, changes=[c for c in report.changes if c.code in codes], info_changes={},
                    earliest_change=None, deadline=None, working_days_left=None, overdue=False,
                    overdue_working_days=0, provisional_years=(),
-                   warnings=[w for w in report.warnings if w.type != "provisional-calendar"])
+                   warnings=[w for w in report.warnings if w.type not in ("provisional-calendar", "info-changed")
+                             and (w.code is None or w.code in codes)])
     if rest.changes and rest.baseline is not None:
         _deadline(rest, rules, calendar)
     return rest
@@ -655,17 +661,18 @@ def deadline_line(report: DiffReport, *, with_state: bool = True) -> str:
     head = (f"Срок размещения на официальном сайте (п. 5.4): 10 рабочих дней со дня самого раннего "
             f"неразмещённого изменения ({ru_date(report.earliest_change)}) — не позднее "
             f"{ru_date(report.deadline)}.")
-    if waiting:
-        some = awaiting_act_text(waiting, of=len({c.code for c in report.changes}))
-        head += f" {some[:1].upper()}{some[1:]}."
     if not with_state:
         return head
     if report.overdue:
-        return f"{head} ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}."
-    left = report.working_days_left or 0
-    if left == 0:
-        return f"{head} Сегодня последний день срока."
-    return f"{head} Осталось {work_days(left)}."
+        state = f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}."
+    elif not report.working_days_left:
+        state = "Сегодня последний день срока."
+    else:
+        state = f"Осталось {work_days(report.working_days_left)}."
+    if waiting:  # after the state: the HTML report shows the head and the rest apart
+        some = awaiting_act_text(waiting, of=len({c.code for c in report.changes}))
+        state += f" {some[:1].upper()}{some[1:]}."
+    return f"{head} {state}"
 
 
 AWAITS_ACT = "срок по п. 5.4 исчисляется со дня приказа"
