@@ -219,7 +219,7 @@ def act_waiting(report: DiffReport, approved: tuple[ActRecord, Draft] | None,
                 continue
         if ch.code not in codes:
             codes.append(ch.code)
-        day = (seen or {}).get(ch.code) or ch.change_date
+        day = (seen or {}).get(ch.code) or ch.change_date or ch.typed_on
         if day is not None:
             days.append(day)
     return Waiting(codes=tuple(codes), since=min(days) if days else None, act=act)
