@@ -158,7 +158,8 @@ def test_the_walk_sees_function_level_and_relative_imports() -> None:
 
 # Inside reader/ and checks/ (README «Layout»): each module imports only the ones after it in its list.
 PACKAGE_ORDER = {
-    "reader": ["reader", "reader.register", "reader.values", "reader.owner", "reader.files", "reader.guards",
+    "reader": ["reader", "reader.register", "reader.chunks", "reader.values", "reader.owner", "reader.files",
+               "reader.guards",
                "reader.extent", "reader.package", "reader.scan"],
     "checks": ["checks", "checks.fields", "checks.basis", "checks.dates", "checks.cross", "checks.runner",
                "checks.context"],

@@ -345,6 +345,24 @@ def _positional_extent_tokens(xml: bytes) -> tuple[int, int, str, str]:
     return max_r, max_c, far_row, far_col
 
 
+def plain_markup(xml: bytes) -> bool:
+    """No markup the fast path does not model: no declaration, comment, CDATA or processing instruction after
+    the XML declaration, no prefixed cell parts, every row and cell with r="…" first (a conservative test: it may
+    say no to plain markup, never yes to odd markup)."""
+    body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
+    return not (xml.find(b"<!", body_at) >= 0 or xml.find(b"<?", body_at) >= 0 or _ODD_PREFIXED.search(xml)
+                or _ODD_R.search(xml) or _RLESS_C.search(xml) or _RLESS_ROW.search(xml))
+
+
+def within_fast_limits(xml: bytes, rules: Rules) -> bool:
+    """check_extent's first test for plain markup: no valued cell below the row limit or right of the columns that
+    fit the budget at that many rows. True means the sheet (or a run of its rows) passes the guard."""
+    lim = rules.schema.limits
+    max_row = lim.max_rows + rules.schema.register_spec.header_search_rows
+    budget = min(MAX_SHEET_CELLS, max_row * lim.max_columns)
+    return _first_valued_beyond(xml, max(1, budget // max_row), max_row) is None
+
+
 def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes | None = None) -> None:
     """Refuse a sheet whose used area would not fit in memory, before calamine allocates it.
 
@@ -363,9 +381,7 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
             "sheet_too_large", path, f"«{sheet}»: значение в ячейке {ref} {why}"), path)
 
     limits_txt = f"выходит за пределы {max_row:,} строк и {max_col} столбцов".replace(",", " ")
-    body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
-    if (prefix or xml.find(b"<!", body_at) >= 0 or xml.find(b"<?", body_at) >= 0 or _ODD_PREFIXED.search(xml)
-            or _ODD_R.search(xml) or _RLESS_C.search(xml) or _RLESS_ROW.search(xml)):
+    if prefix or not plain_markup(xml):
         h, w, far_row, far_col = _positional_extent(xml)
         if w > max_col:
             raise fail(far_col, limits_txt)
@@ -376,7 +392,7 @@ def check_extent(xml: bytes, sheet: str, path: Path, rules: Rules, prefix: bytes
         return
     fast_cols = max(1, budget // max_row)
     if _first_valued_beyond(xml, fast_cols, max_row) is None:
-        return  # height <= max_row and width <= fast_cols: within the budget
+        return  # height <= max_row and width <= fast_cols: within the budget (see within_fast_limits)
     beyond = _first_valued_beyond(xml, max_col, max_row)
     if beyond is not None:
         raise fail(beyond, limits_txt)

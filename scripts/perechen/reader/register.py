@@ -17,6 +17,7 @@ from ..cells import col_index, col_letter, ref_key
 from ..models import FileError, Finding, Register
 from ..rules import Rules
 from ..text import header_key, mixed_script_words, normalize
+from . import chunks
 from .extent import check_extent
 from .guards import _damaged, _short, read_part
 from .owner import lock_owner
@@ -36,6 +37,7 @@ class _SheetReader(_CellValues):
         self.findings: list[Finding] = []
         self._norm_cache: dict[str, str] = {}
         self._cell_cache: dict[str, _CellInfo] = {}
+        self._plans: dict[str, chunks.Plan] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fail(self, code: str, detail: str = "") -> FileError:
@@ -114,7 +116,11 @@ class _SheetReader(_CellValues):
         for sp in sheets:
             xml = read_part(self.pkg, sp.part, self.path, self.rules)
             prefix = sheet_prefix(xml)
-            check_extent(xml, sp.name, self.path, self.rules, prefix)
+            plan = chunks.plan(xml, self.pkg) if sp is largest and not prefix else None
+            if plan is None:
+                check_extent(xml, sp.name, self.path, self.rules, prefix)
+            else:
+                self._plans[sp.name] = plan  # guarded piece by piece while calamine parses (reader/chunks.py)
             if sp is largest:
                 out[sp.name] = xml
             else:
@@ -152,24 +158,32 @@ class _SheetReader(_CellValues):
             if sp is None or sp.kind != "worksheet" or md.typ != pc.SheetTypeEnum.WorkSheet:
                 continue  # chart sheets
             xml = xmls.pop(md.name, None)
-            if xml is not None:
-                # calamine parses the sheet (without the GIL) while its raw XML is scanned here.
-                parsing = _Background(functools.partial(wb.get_sheet_by_index, i))
-                try:
-                    sp.scan = scan_sheet_xml(xml)
-                finally:
-                    del xml
-                    parsed = parsing.wait()
-            elif sp.scan is None:
-                continue  # anything the extent guard has not seen
+            plan = self._plans.pop(md.name, None)
+            pieces = chunks.read_pieces(xml, plan, self.pkg, self.rules, self._budget) if xml and plan else None
+            if pieces is not None:
+                rows, sp.scan = pieces
+                del xml
             else:
-                parsed = _Background(functools.partial(wb.get_sheet_by_index, i), thread=False).wait()
-            try:
-                rows = parsed().to_python(skip_empty_area=False)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as e:
-                raise self._calamine_error(e, sp) from None
+                if xml is not None:
+                    if plan is not None:  # not read in pieces after all: the whole sheet is guarded first
+                        check_extent(xml, md.name, self.path, self.rules, b"")
+                    # calamine parses the sheet (without the GIL) while its raw XML is scanned here.
+                    parsing = _Background(functools.partial(wb.get_sheet_by_index, i))
+                    try:
+                        sp.scan = scan_sheet_xml(xml)
+                    finally:
+                        del xml
+                        parsed = parsing.wait()
+                elif sp.scan is None:
+                    continue  # anything the extent guard has not seen
+                else:
+                    parsed = _Background(functools.partial(wb.get_sheet_by_index, i), thread=False).wait()
+                try:
+                    rows = parsed().to_python(skip_empty_area=False)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as e:
+                    raise self._calamine_error(e, sp) from None
             self._budget()
             found = self._find_header(rows[: spec.header_search_rows])
             if found is not None:

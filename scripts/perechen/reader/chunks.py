@@ -1,0 +1,272 @@
+"""A large register sheet read in pieces, so that guarding and parsing overlap.
+
+calamine parses a worksheet without holding the GIL, but it must not start before the extent guard has passed
+the sheet (a value in XFD1048576 would make it allocate a dense grid of 550 GB). Read whole, the guard, the parse
+and the conversion to Python lists run one after another. Here the sheet's rows are cut into pieces at row
+boundaries and written, each as a worksheet of its own, into one small in-memory workbook (stored, not deflated)
+with the original shared strings and styles; a thread opens it and parses piece after piece, each only after the
+guard has passed that piece, while this thread guards and scans the next piece and turns the parsed pieces into
+Python lists. The rows are then joined into exactly what calamine gives for the whole sheet.
+
+Only plain markup is cut (the layout Excel, LibreOffice, Р7 and МойОфис write: no namespace prefix, every row and
+cell with r="…", rows in order, a plain <sheetData>): anything else, a piece the guard's fast test does not pass,
+or any surprise while parsing, and the caller reads the sheet whole, exactly as before (:func:`read_pieces` returns
+None). tests/test_reader_chunks.py compares both ways on the corpus and on generated registers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..rules import Rules
+from .extent import plain_markup, within_fast_limits
+from .package import Package
+from .scan import RawScan, scan_sheet_xml
+
+#: Sheets smaller than this are read whole (the pieces' set-up costs more than it saves).
+MIN_BYTES = 8_000_000
+#: About this many bytes of sheet XML a piece, and at most this many pieces.
+PIECE_BYTES = 4_000_000
+MAX_PIECES = 64
+
+_ROOT_TAG = re.compile(rb"<worksheet\b[^>]*>")
+_SHEET_DATA = b"<sheetData>"
+_SHEET_DATA_END = b"</sheetData>"
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+@dataclass
+class Plan:
+    """Where the pieces lie in the sheet's XML: [starts[i], starts[i + 1]) are the rows of piece i."""
+
+    head: bytes  # the XML declaration and the root start tag, then <sheetData>
+    starts: list[int]
+    end: int  # where </sheetData> starts
+    pieces: list[tuple[int, int]] = field(default_factory=list)
+
+
+def plan(xml: bytes, pkg: Package, *, min_bytes: int | None = None, piece_bytes: int | None = None) -> Plan | None:
+    """The pieces of a large sheet of plain markup, or None (read it whole)."""
+    min_bytes = MIN_BYTES if min_bytes is None else min_bytes
+    piece_bytes = PIECE_BYTES if piece_bytes is None else piece_bytes
+    if len(xml) < min_bytes or pkg.kind != "xlsx" or pkg.strict:
+        return None
+    root = _ROOT_TAG.search(xml, 0, 65536)
+    if root is None:
+        return None
+    data_at = xml.find(_SHEET_DATA, root.end())
+    end = xml.rfind(_SHEET_DATA_END)
+    if data_at < 0 or end < data_at or xml.find(_SHEET_DATA, data_at + 1) >= 0:
+        return None
+    body = data_at + len(_SHEET_DATA)
+    first_row = xml.find(b"<row ", body, end)
+    if first_row < 0 or xml[body:first_row].strip():
+        return None  # no rows, or something else right after <sheetData>: read whole
+    head_end = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
+    head = xml[:head_end] + root.group(0) + _SHEET_DATA
+    piece_bytes = max(piece_bytes, (end - body) // MAX_PIECES + 1)
+    starts = [body]
+    at = body + piece_bytes
+    while at < end:
+        nxt = xml.find(b"<row ", at, end)
+        if nxt < 0:
+            break
+        starts.append(nxt)
+        at = nxt + piece_bytes
+    if len(starts) < 2:
+        return None
+    p = Plan(head=head, starts=starts, end=end)
+    bounds = [*starts, end]
+    p.pieces = [(bounds[i], bounds[i + 1]) for i in range(len(starts))]
+    return p
+
+
+def build_package(xml: bytes, p: Plan, pkg: Package, shared_strings: bytes | None,
+                  styles: bytes | None) -> io.BytesIO:
+    """A stored (not deflated) workbook whose sheets are the pieces, with the original strings and styles."""
+    n = len(p.pieces)
+    tail = _SHEET_DATA_END + b"</worksheet>"
+    mv = memoryview(xml)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        overrides = [f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>']
+        overrides += [f'<Override PartName="/xl/worksheets/p{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
+                      for i in range(n)]
+        rels = [f'<Relationship Id="rId{i + 1}" Type="{_NS_REL}/worksheet" Target="worksheets/p{i}.xml"/>'
+                for i in range(n)]
+        if shared_strings is not None:
+            overrides.append(f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>')
+            rels.append(f'<Relationship Id="rIdS" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>')
+        if styles is not None:
+            overrides.append(f'<Override PartName="/xl/styles.xml" ContentType="{_CT_MAIN}.styles+xml"/>')
+            rels.append(f'<Relationship Id="rIdT" Type="{_NS_REL}/styles" Target="styles.xml"/>')
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>' + "".join(overrides) + "</Types>"))
+        z.writestr("_rels/.rels", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        sheets = "".join(f'<sheet name="p{i}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i in range(n))
+        pr = '<workbookPr date1904="1"/>' if pkg.date1904 else ""
+        z.writestr("xl/workbook.xml", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
+            f'xmlns:r="{_NS_REL}">{pr}<sheets>{sheets}</sheets></workbook>'))
+        z.writestr("xl/_rels/workbook.xml.rels", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
+            + "".join(rels) + "</Relationships>"))
+        if shared_strings is not None:
+            z.writestr("xl/sharedStrings.xml", shared_strings)
+        if styles is not None:
+            z.writestr("xl/styles.xml", styles)
+        for i, (a, b) in enumerate(p.pieces):
+            with z.open(f"xl/worksheets/p{i}.xml", "w", force_zip64=True) as f:
+                f.write(p.head)
+                f.write(mv[a:b])
+                f.write(tail)
+    buf.seek(0)
+    return buf
+
+
+class _Parser(threading.Thread):
+    """Opens the pieces' workbook and parses piece after piece, each once it is allowed to (calamine releases the
+    GIL while it works)."""
+
+    def __init__(self, package: io.BytesIO, n: int) -> None:
+        super().__init__(name="perechen-pieces", daemon=True)
+        self.package: io.BytesIO | None = package
+        self.allowed = [threading.Event() for _ in range(n)]
+        self.done = [threading.Event() for _ in range(n)]
+        self.sheets: list[Any] = [None] * n
+        self.error: BaseException | None = None
+        self.stop = False
+
+    def run(self) -> None:
+        import python_calamine as pc
+
+        try:
+            wb = pc.CalamineWorkbook.from_filelike(self.package)
+            self.package = None
+            for i in range(len(self.allowed)):
+                self.allowed[i].wait()
+                if self.stop:
+                    break
+                self.sheets[i] = wb.get_sheet_by_index(i)
+                self.done[i].set()
+        except BaseException as e:  # pyo3's PanicException too: the caller reads the sheet whole
+            self.error = e
+        finally:
+            for ev in self.done:
+                ev.set()
+
+    def cancel(self) -> None:
+        self.stop = True
+        for ev in self.allowed:
+            ev.set()
+        self.join()
+
+
+class Unsafe(Exception):
+    """A piece the guard's fast test does not pass: the caller guards and reads the sheet whole."""
+
+
+def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules,
+                budget: Callable[[], None]) -> tuple[list[list[Any]], RawScan] | None:
+    """calamine's rows of the whole sheet (``to_python(skip_empty_area=False)``) and its raw scan, or None when
+    the sheet must be guarded and read whole after all (a piece the extent guard's fast test does not pass, odd
+    markup, rows out of order, anything calamine stumbles over: the whole read names it)."""
+    names = set(pkg.zf.namelist())
+    shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+    styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
+    parser = _Parser(build_package(xml, p, pkg, shared, styles), len(p.pieces))
+    del shared, styles
+    parser.start()
+    mv = memoryview(xml)
+    scans: list[RawScan] = []
+    parts: list[list[list[Any]]] = []
+    try:
+        for i, (a, b) in enumerate(p.pieces):
+            piece = bytes(mv[a:b] if i < len(p.pieces) - 1 else mv[a:])  # the last one with the sheet's tail
+            if not (plain_markup(piece) and within_fast_limits(piece, rules)):
+                raise Unsafe
+            parser.allowed[i].set()
+            scans.append(scan_sheet_xml(piece, b""))
+            del piece
+            budget()
+            if i:
+                got = _rows_of(parser, i - 1, len(parts) == 0, parts)
+                if got is None:
+                    raise Unsafe
+        if _rows_of(parser, len(p.pieces) - 1, len(parts) == 0, parts) is None:
+            raise Unsafe
+    except Unsafe:
+        parser.cancel()
+        return None
+    except BaseException:
+        parser.cancel()
+        raise
+    parser.join()
+    rows = _join(parts)
+    if rows is None:
+        return None
+    return rows, _join_scans(scans)
+
+
+def _rows_of(parser: _Parser, i: int, first: bool, parts: list[list[list[Any]]]) -> bool | None:
+    parser.done[i].wait()
+    if parser.error is not None or parser.sheets[i] is None:
+        return None
+    sheet = parser.sheets[i]
+    parser.sheets[i] = None
+    if first:
+        parts.append(sheet.to_python(skip_empty_area=False))
+        return True
+    start = sheet.start
+    if start is None or not sheet.height:
+        return True  # a piece of empty rows
+    r0, c0 = start
+    got = sheet.to_python(skip_empty_area=True)
+    pad = [""] * c0
+    # (row of the piece's first cell, its rows, each padded to the left as the whole sheet would be)
+    parts.append([[r0], *([pad + r for r in got] if c0 else got)])
+    return True
+
+
+def _join(parts: list[list[list[Any]]]) -> list[list[Any]] | None:
+    """The pieces' rows as one grid from A1, like calamine's for the whole sheet; None if pieces overlap."""
+    rows = parts[0]
+    for more in parts[1:]:
+        r0 = more[0][0]
+        if r0 < len(rows):
+            return None  # rows out of order: the whole sheet is read instead
+        width = len(more[1]) if len(more) > 1 else 0
+        rows.extend([[""] * width for _ in range(r0 - len(rows))])
+        rows.extend(more[1:])
+    width = max((len(r) for r in rows), default=0)
+    for r in rows:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+    return rows
+
+
+def _join_scans(scans: list[RawScan]) -> RawScan:
+    out = RawScan()
+    for s in scans:
+        out.formulas_without_value.update(s.formulas_without_value)
+        out.formulas |= s.formulas
+        out.formulas_cached |= s.formulas_cached
+        out.errors.update(s.errors)
+        out.hidden_rows.extend(s.hidden_rows)
+        out.merged.extend(s.merged)
+        out.autofilter = out.autofilter or s.autofilter
+    return out
