@@ -155,8 +155,10 @@ class _Parser(threading.Thread):
         import python_calamine as pc
 
         try:
-            wb = pc.CalamineWorkbook.from_filelike(self.package)
-            self.package = None
+            package, self.package = self.package, None
+            assert package is not None
+            wb = pc.CalamineWorkbook.from_filelike(package)
+            del package
             for i in range(len(self.allowed)):
                 self.allowed[i].wait()
                 if self.stop:
