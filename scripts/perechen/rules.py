@@ -218,6 +218,10 @@ class Rules:
             out[name] = (exact, loose)
         return out
 
+    def exact_index(self, list_name: str) -> dict[str, ListItem]:
+        """The list's items by their exact spelling (shared: do not change it)."""
+        return self._list_index[list_name][0]
+
     def match(self, list_name: str, value: str) -> ListMatch | None:
         """Match a value against a list: exact spelling, or after normalisation / by alias."""
         exact, loose = self._list_index[list_name]

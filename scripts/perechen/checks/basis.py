@@ -74,10 +74,9 @@ def names_one_of(text: str, stems: Sequence[str]) -> bool:
 def _bases_of_kind(ctx: Context, kind: object) -> Iterator[tuple[Row, str]]:
     """Each row whose «Вид основания» is ``kind``, with its «Основание» as text (rows without one skipped)."""
     rows = ctx.rows
-    for i, it in enumerate(ctx.items("basis_kind")):
-        if it is None or it.value != kind:
-            continue
-        text = rows[i].values.get("basis")
+    texts = ctx.column("basis")
+    for i in ctx.where_item("basis_kind", lambda it: it.value == kind):
+        text = texts[i]
         if text is not None:
             yield rows[i], text if isinstance(text, str) else str(text)
 

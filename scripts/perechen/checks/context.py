@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..models import Finding, Register, Row, RulesError
 from ..rules import Check, ListItem, ListMatch, Rules
@@ -24,14 +24,15 @@ class _Fields(dict[str, Any]):
         return "{" + key + "}"
 
 
-@dataclass(frozen=True)
-class MultiMatch:
-    """A multi-valued cell matched against a list."""
+class MultiMatch(NamedTuple):
+    """A multi-valued cell matched against a list (immutable; a named tuple, since a register has tens of
+    thousands of distinct multi-valued cells and a frozen dataclass costs ~4× as much to build)."""
 
     items: tuple[ListItem, ...]  # matched items, in the cell's order, without repeats
     unknown: tuple[str, ...]  # parts not in the list
     inexact: bool  # some part matched only after normalisation / by alias
     corrected: str  # the cell rewritten with canonical spellings
+    names: frozenset[str]  # the values of ``items``
 
 
 @dataclass
@@ -42,6 +43,8 @@ class ListScan:
     multis: list[MultiMatch | None]  # multi-valued: the cell's match; None if empty
     unknown: list[int]  # row indexes with a value (or a part) not in the list
     inexact: list[int]  # row indexes with a value that matched only after normalisation / by alias
+    # Each distinct value of the column: its item (single-valued; None if not in the list) or its MultiMatch.
+    by_value: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,10 +64,21 @@ class Context:
     _scans: dict[str, ListScan] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
     _base: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
+    _cols: dict[str, list[Any]] = field(default_factory=dict)
+    _exact: dict[str, tuple[dict[str, ListItem], frozenset[str]]] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[Row]:
         return self.register.rows
+
+    def column(self, field_name: str) -> list[Any]:
+        """Every row's value of ``field_name`` (None where empty or absent), aligned with ``rows``; pulled once
+        per run and shared by every check (a pass over 100,000 Row objects costs more than most checks' work
+        on the values)."""
+        col = self._cols.get(field_name)
+        if col is None:
+            col = self._cols[field_name] = [r.values.get(field_name) for r in self.register.rows]
+        return col
 
     def has(self, *fields: str) -> bool:
         """All these columns are on the sheet (a missing one is the reader's finding)."""
@@ -123,6 +137,16 @@ class Context:
             m = cache[value] = self.rules.match(list_name, value)
             return m
 
+    def _exact_parts(self, list_name: str) -> tuple[dict[str, ListItem], frozenset[str]]:
+        """The list's exact spellings, and those of them a part of a split cell can be (not empty, no «;», no
+        line break, no surrounding spaces)."""
+        got = self._exact.get(list_name)
+        if got is None:
+            exact = self.rules.exact_index(list_name)
+            whole = frozenset(v for v in exact if v and v == v.strip() and ";" not in v and "\n" not in v)
+            got = self._exact[list_name] = (exact, whole)
+        return got
+
     def multi(self, list_name: str, value: str) -> MultiMatch:
         """A multi-valued cell split on «;»/line breaks and matched part by part (cached)."""
         cache = self._multi.get(list_name)
@@ -130,25 +154,45 @@ class Context:
             cache = self._multi[list_name] = {}
         mm = cache.get(value)
         if mm is None:
-            items: dict[str, ListItem] = {}
-            unknown: list[str] = []
-            inexact = False
-            shown: list[str] = []
-            for part in split_multi(value):
-                m = self.match(list_name, part)
-                if m is None:
-                    unknown.append(part)
-                    shown.append(part)
-                    continue
-                inexact = inexact or not m.exact
-                if m.item.value not in items:
-                    items[m.item.value] = m.item
-                    shown.append(m.item.value)
-            mm = cache[value] = MultiMatch(tuple(items.values()), tuple(unknown), inexact, "; ".join(shown))
+            mm = cache[value] = self._multi_match(list_name, value)
         return mm
 
+    def _multi_match(self, list_name: str, value: str) -> MultiMatch:
+        exact, whole = self._exact_parts(list_name)
+        # Fast path: every part an exact spelling. In a cell written «a; b; c» (no line break), splitting on
+        # «; » gives the very parts split_multi gives (a list spelling has no «;» and no surrounding spaces),
+        # and the corrected text is the cell itself when no part repeats.
+        if "\n" not in value:
+            parts = value.split("; ")
+            names = frozenset(parts)
+            if names <= whole:
+                if len(names) == len(parts):
+                    return MultiMatch(tuple(map(exact.__getitem__, parts)), (), False, value, names)
+                uniq = list(dict.fromkeys(parts))
+                return MultiMatch(tuple(map(exact.__getitem__, uniq)), (), False, "; ".join(uniq), names)
+        parts = split_multi(value)
+        if whole.issuperset(parts):  # split_multi's parts are stripped, without «;» or line breaks
+            uniq = list(dict.fromkeys(parts))
+            return MultiMatch(tuple(map(exact.__getitem__, uniq)), (), False, "; ".join(uniq), frozenset(uniq))
+        items: dict[str, ListItem] = {}
+        unknown: list[str] = []
+        inexact = False
+        shown: list[str] = []
+        for part in parts:
+            m = self.match(list_name, part)
+            if m is None:
+                unknown.append(part)
+                shown.append(part)
+                continue
+            inexact = inexact or not m.exact
+            if m.item.value not in items:
+                items[m.item.value] = m.item
+                shown.append(m.item.value)
+        return MultiMatch(tuple(items.values()), tuple(unknown), inexact, "; ".join(shown), frozenset(items))
+
     def scan(self, field_name: str) -> ListScan:
-        """The list column ``field_name`` matched on every row (once per run)."""
+        """The list column ``field_name`` matched on every row (once per run): each distinct value is matched
+        once, and the row-aligned lists are built from those matches."""
         sc = self._scans.get(field_name)
         if sc is not None:
             return sc
@@ -158,44 +202,40 @@ class Context:
         multis: list[MultiMatch | None] = [None] * n
         unknown: list[int] = []
         inexact: list[int] = []
+        by_value: dict[Any, Any] = {}
         if col is not None and col.ref_list and field_name in self.register.columns:
             lname = col.ref_list
+            vals = self.column(field_name)
+            # Keyed by the cell's value, as the row loop was: of equal values (1 and 1.0) the first is matched.
+            distinct = [v for v in dict.fromkeys(vals) if v is not None]
+            bad: set[Any]
+            loose: set[Any]
             if col.multi:
-                local_m: dict[str, MultiMatch] = {}
-                for i, row in enumerate(self.rows):
-                    v = row.values.get(field_name)
-                    if v is None:
-                        continue
-                    mm = local_m.get(v)
-                    if mm is None:
-                        mm = local_m[v] = self.multi(lname, v if isinstance(v, str) else str(v))
-                    multis[i] = mm
-                    if mm.unknown:
-                        unknown.append(i)
-                    if mm.inexact:
-                        inexact.append(i)
+                mm_of = by_value = {v: self.multi(lname, v if isinstance(v, str) else str(v)) for v in distinct}
+                multis = list(map(mm_of.get, vals))
+                bad = {v for v, mm in mm_of.items() if mm.unknown}
+                loose = {v for v, mm in mm_of.items() if mm.inexact}
             else:
-                local: dict[Any, ListMatch | None] = {}
-                for i, row in enumerate(self.rows):
-                    v = row.values.get(field_name)
-                    if v is None:
-                        continue
-                    try:
-                        m = local[v]
-                    except KeyError:
-                        m = local[v] = self.match(lname, v if isinstance(v, str) else str(v))
-                    if m is None:
-                        unknown.append(i)
-                    else:
-                        items[i] = m.item
-                        if not m.exact:
-                            inexact.append(i)
-        sc = self._scans[field_name] = ListScan(items, multis, unknown, inexact)
+                m_of = {v: self.match(lname, v if isinstance(v, str) else str(v)) for v in distinct}
+                item_of = {v: m.item for v, m in m_of.items() if m is not None}
+                items = list(map(item_of.get, vals))
+                by_value = {v: m.item if m is not None else None for v, m in m_of.items()}
+                bad = {v for v, m in m_of.items() if m is None}
+                loose = {v for v, m in m_of.items() if m is not None and not m.exact}
+            unknown = positions(vals, bad)
+            inexact = positions(vals, loose)
+        sc = self._scans[field_name] = ListScan(items, multis, unknown, inexact, by_value)
         return sc
 
     def items(self, field_name: str) -> list[ListItem | None]:
         """Matched list item of a single-valued list column, row by row."""
         return self.scan(field_name).items
+
+    def where_item(self, field_name: str, pred: Callable[[ListItem], bool]) -> list[int]:
+        """Indexes of the rows whose single-valued list cell matches an item for which ``pred`` holds, in sheet
+        order (``pred`` runs once per distinct value)."""
+        by_value = self.scan(field_name).by_value
+        return positions(self.column(field_name), {v for v, it in by_value.items() if it is not None and pred(it)})
 
     def item(self, row: Row, field_name: str) -> ListItem | None:
         """The list item a single-valued list cell matches (exactly or loosely), or None."""
@@ -219,17 +259,32 @@ class Context:
         """Empty, and not because of a cell problem the reader already reported."""
         return row.values.get(field_name) is None and not self.is_problem(row, field_name)
 
+    def skipped(self, skip_statuses: Sequence[str] | None = None) -> frozenset[int]:
+        """Indexes of rows whose status is one of ``skip_statuses`` (default «исключено»)."""
+        skip = tuple(skip_statuses) if skip_statuses is not None else _DEFAULT_SKIP
+        key = "skipped:" + "\x1f".join(skip)
+        got: frozenset[int] | None = self.cache.get(key)
+        if got is None:
+            if not skip or "status" not in self.register.columns:
+                got = frozenset()
+            else:
+                skipset = set(skip)
+                got = frozenset(self.where_item("status", lambda it: it.value in skipset))
+            self.cache[key] = got
+        return got
+
     def active(self, skip_statuses: Sequence[str] | None = None) -> list[int]:
         """Indexes of rows whose status is not one of ``skip_statuses`` (default «исключено»)."""
         skip = tuple(skip_statuses) if skip_statuses is not None else _DEFAULT_SKIP
         key = "active:" + "\x1f".join(skip)
-        idx = self.cache.get(key)
+        idx: list[int] | None = self.cache.get(key)
         if idx is None:
-            if not skip or "status" not in self.register.columns:
-                idx = list(range(len(self.rows)))
-            else:
-                skipset = set(skip)
-                idx = [i for i, it in enumerate(self.items("status")) if it is None or it.value not in skipset]
+            idx = []
+            start = 0
+            for i in sorted(self.skipped(skip)):  # the runs between skipped rows, added in C
+                idx.extend(range(start, i))
+                start = i + 1
+            idx.extend(range(start, len(self.rows)))
             self.cache[key] = idx
         return idx
 
@@ -250,6 +305,34 @@ class Context:
         if k is None:
             k = self._keys[s] = _key(s)
         return k
+
+
+NONE = (None,)
+
+
+def positions(values: list[Any], wanted: Collection[Any]) -> list[int]:
+    """Indexes, in order, of the items of ``values`` equal to one of ``wanted`` (``NONE``: the empty cells).
+
+    Rare values (most cells are the same few strings) are found by ``list.count`` and ``list.index``, scans
+    in C; many values, or many cells, by one pass testing membership.
+    """
+    if not wanted:
+        return []
+    if len(wanted) > 8 or sum(map(values.count, wanted)) > len(values) >> 5:
+        return [i for i, v in enumerate(values) if v in wanted]
+    out: list[int] = []
+    find = values.index
+    for w in wanted:
+        i = -1
+        try:
+            while True:
+                i = find(w, i + 1)
+                out.append(i)
+        except ValueError:
+            pass
+    if len(wanted) > 1:
+        out.sort()
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -338,16 +421,17 @@ def _groups(ctx: Context, skip: Sequence[str], field_name: str) -> list[list[int
     cached: list[list[int]] | None = ctx.cache.get(ck)
     if cached is not None:
         return cached
-    rows = ctx.rows
+    col = ctx.column(field_name)
+    key = ctx.key
+    key_of = {v: key(v) for v in dict.fromkeys(col) if isinstance(v, str)}  # a text's key, once per text
     out: dict[str, list[int]] = {}
-    keys = ctx._keys
     for i in ctx.active(skip):
-        v = rows[i].values.get(field_name)
+        v = col[i]
         if v is None:
             continue
-        k = keys.get(v)
-        if k is None:
-            k = ctx.key(v if isinstance(v, str) else str(v))
+        k = key_of.get(v)
+        if k is None:  # not a text
+            k = key(str(v))
         g = out.get(k)
         if g is None:
             out[k] = [i]

@@ -3,11 +3,12 @@ a code used twice, a process whose touchpoints are all on one channel."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from ..models import Finding, Row
 from ..rules import Check
-from .context import Context, _field_param, _groups, _key, _others, _param, _rows_list, _skip, _str_list
+from .context import Context, _field_param, _groups, _key, _others, _param, _rows_list, _skip, _str_list, positions
 from .runner import check_kind
 
 
@@ -23,16 +24,29 @@ def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
     by_col = ctx.rules.columns[by]
     by_items = ctx.items(by) if by_col.ref_list and not by_col.multi else None
     statuses = ctx.items("status") if ctx.has("status") else None
+    # Each row's comparison key, worked out once per distinct text (None: an empty cell, or not a text).
+    vals = ctx.column(by)
+    if by_items is not None:
+        key_of = {v: "\x00" + it.value if it is not None else _key(v)
+                  for v, it in ctx.scan(by).by_value.items() if isinstance(v, str)}
+    else:
+        key_of = {v: _key(v) for v in dict.fromkeys(vals) if isinstance(v, str)}
+    keys = list(map(key_of.get, vals))
     for group in _groups(ctx, _skip(check), within):
         if len(group) < 2:
             continue
+        ks = [keys[i] for i in group]
+        if len(set(ks)) == len(ks) and None not in ks:  # no two rows alike: the common case, told in C
+            continue
         seen: dict[str, list[int]] = {}
         for i in group:
-            v = rows[i].values.get(by)
-            if v is None:
-                continue
-            it = by_items[i] if by_items is not None else None
-            k = "\x00" + it.value if it is not None else _key(v if isinstance(v, str) else str(v))
+            k = keys[i]
+            if k is None:
+                v = vals[i]
+                if v is None:
+                    continue
+                it = by_items[i] if by_items is not None else None
+                k = "\x00" + it.value if it is not None else _key(str(v))
             g = seen.get(k)
             if g is None:
                 seen[k] = [i]
@@ -87,21 +101,26 @@ def check_code_unique(ctx: Context, check: Check) -> Iterator[Finding]:
     """Код unique across the sheet (all rows, «исключено» included: a code is never reused)."""
     if not ctx.has("code"):
         return
-    seen: dict[str, int] = {}
-    dups: dict[str, list[Row]] = {}
+    codes = ctx.column("code")
+    folded: list[str | None]
+    try:
+        folded = list(map(str.casefold, codes))  # every code a text: one pass in C
+    except TypeError:  # an empty cell or a number among them
+        folded = [(v if isinstance(v, str) else str(v)).casefold() if v is not None else None for v in codes]
+    twice = {k for k, c in Counter(folded).items() if c > 1 and k is not None}
+    dups: dict[str, list[Row]] = {}  # in the order the second row of each code comes
+    first: dict[str, Row] = {}
     rows = ctx.rows
-    for i, row in enumerate(rows):
-        v = row.values.get("code")
-        if v is None:
-            continue
-        k = (v if isinstance(v, str) else str(v)).casefold()
-        j = seen.setdefault(k, i)
-        if j != i:
-            g = dups.get(k)
-            if g is None:
-                dups[k] = [rows[j], row]
-            else:
-                g.append(row)
+    for i in positions(folded, twice):
+        k = folded[i]
+        assert k is not None
+        g = dups.get(k)
+        if g is not None:
+            g.append(rows[i])
+        elif k in first:
+            dups[k] = [first[k], rows[i]]
+        else:
+            first[k] = rows[i]
     for group in dups.values():
         numbers = [r.number for r in group]
         for row in group:

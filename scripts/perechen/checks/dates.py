@@ -9,7 +9,7 @@ from typing import Any
 
 from ..models import Finding
 from ..rules import Check
-from .context import Context, _fmt_date, _param, _str_list
+from .context import Context, _fmt_date, _param, _str_list, positions
 from .runner import check_kind
 
 
@@ -28,13 +28,15 @@ def check_date_valid(ctx: Context, check: Check) -> Iterator[Finding]:
         earliest = dt.date.min
     too_early = str(check.params.get("too_early", ""))
     date = dt.date
+    rows = ctx.rows
     for f in _date_fields(ctx, check):
-        for row in ctx.rows:
-            v = row.values.get(f)
-            if v is None or (isinstance(v, date) and v >= earliest):
-                continue
+        vals = ctx.column(f)
+        # Once per distinct value (a few hundred dates); equal values get the same answer.
+        bad = {v for v in set(vals) if v is not None and not (isinstance(v, date) and v >= earliest)}
+        for i in positions(vals, bad):
+            v = vals[i]
             detail = too_early.format(earliest=_fmt_date(earliest)) if isinstance(v, date) else ""
-            yield ctx.finding(check, row, f, detail=detail)
+            yield ctx.finding(check, rows[i], f, detail=detail)
 
 
 @check_kind("date_future")
@@ -42,11 +44,11 @@ def check_date_future(ctx: Context, check: Check) -> Iterator[Finding]:
     """A date column is not after today."""
     today = ctx.today
     date = dt.date
+    rows = ctx.rows
     for f in _date_fields(ctx, check):
-        for row in ctx.rows:
-            v = row.values.get(f)
-            if isinstance(v, date) and v > today:
-                yield ctx.finding(check, row, f, value=_fmt_date(v))
+        vals = ctx.column(f)
+        for i in positions(vals, {v for v in set(vals) if isinstance(v, date) and v > today}):
+            yield ctx.finding(check, rows[i], f, value=_fmt_date(vals[i]))
 
 
 @check_kind("review_overdue")
@@ -67,11 +69,10 @@ def check_review_overdue(ctx: Context, check: Check) -> Iterator[Finding]:
     cal_loaded = False
     deadlines: dict[dt.date, tuple[dt.date, str]] = {}
     rows = ctx.rows
-    for i, st in enumerate(ctx.items("status")):
-        if st is None or st.value not in statuses:
-            continue
+    changed_on = ctx.column("changed_on")
+    for i in ctx.where_item("status", lambda it: it.value in statuses):
         row = rows[i]
-        changed = row.values.get("changed_on")
+        changed = changed_on[i]
         if not isinstance(changed, dt.date):
             continue
         if isinstance(changed, dt.datetime):

@@ -4,14 +4,26 @@ offline touchpoint, the written kinds' functions (3.2.1), the checker not the re
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from ..models import AGENCY_RULE, Finding
 from ..rules import Check
-from .context import _NO, Context, _broken, _field_param, _param, _quote_all, _show, _skip, _str_list
+from .context import (
+    _NO,
+    NONE,
+    Context,
+    MultiMatch,
+    _broken,
+    _field_param,
+    _param,
+    _quote_all,
+    _show,
+    _skip,
+    _str_list,
+    positions,
+)
 from .runner import check_kind
 
 
@@ -38,23 +50,23 @@ def check_required(ctx: Context, check: Check) -> Iterator[Finding]:
     for f in fields:
         c = order_clauses.get(f)
         why[f] = (str(c), why_order.replace("{clause}", str(c))) if c else (_NO, why_agency)
-    get_all = operator.itemgetter(*fields)
-    for row in ctx.rows:
-        vals = row.values
-        try:
-            got = get_all(vals)
-            if len(fields) == 1:
-                got = (got,)
-            if None not in got:
+    # The empty cells of each column (most columns have none), then row by row in the columns' order.
+    empty: dict[int, list[str]] = {}
+    for f in fields:
+        for i in positions(ctx.column(f), NONE):
+            got = empty.get(i)
+            if got is None:
+                empty[i] = [f]
+            else:
+                got.append(f)
+    rows = ctx.rows
+    for i in sorted(empty):
+        row = rows[i]
+        for f in empty[i]:
+            if pc and f"{cols[f]}{row.number}" in pc:
                 continue
-        except KeyError:
-            pass
-        for f in fields:
-            if vals.get(f) is None:
-                if pc and f"{cols[f]}{row.number}" in pc:
-                    continue
-                cite, reason = why[f]
-                yield ctx.finding(check, row, f, cite=cite, why=reason)
+            cite, reason = why[f]
+            yield ctx.finding(check, row, f, cite=cite, why=reason)
 
 
 @check_kind("required_if")
@@ -67,29 +79,22 @@ def check_required_if(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     col = ctx.rules.columns[when]
     rows = ctx.rows
-    hits: Iterable[tuple[int, str | None]]
+    whens = ctx.column(when)
+    # The hit of each distinct «when» value (the first of params.when_values it holds), then its rows.
+    hit_of: dict[Any, Any]
     if col.ref_list and col.multi:
-        hit_of: dict[int, str | None] = {}
-
-        def multi_hits() -> Iterator[tuple[int, str | None]]:
-            for i, mm in enumerate(ctx.scan(when).multis):
-                if mm is None:
-                    continue
-                h = hit_of.get(id(mm), _NO)
-                if h is _NO:
-                    h = hit_of[id(mm)] = next((it.value for it in mm.items if it.value in values), None)
-                if h is not None:
-                    yield i, h
-
-        hits = multi_hits()
+        hit_of = {v: next((it.value for it in mm.items if it.value in values), None)
+                  for v, mm in ctx.scan(when).by_value.items()}
     elif col.ref_list:
-        hits = ((i, it.value) for i, it in enumerate(ctx.items(when)) if it is not None and it.value in values)
+        hit_of = {v: it.value if it is not None and it.value in values else None
+                  for v, it in ctx.scan(when).by_value.items()}
     else:
-        hits = ((i, rows[i].values.get(when)) for i in range(len(rows)) if rows[i].values.get(when) in values)
-    for i, hit in hits:
-        row = rows[i]
-        if hit is not None and row.values.get(target) is None and not ctx.is_problem(row, target):
-            yield ctx.finding(check, row, target, detail=hit)
+        hit_of = {v: v for v in values}
+    targets = ctx.column(target)
+    for i in positions(whens, {v for v, h in hit_of.items() if h is not None}):
+        if targets[i] is None and not ctx.is_problem(rows[i], target):
+            hit = hit_of[whens[i]] if col.ref_list else whens[i]
+            yield ctx.finding(check, rows[i], target, detail=hit)
 
 
 @check_kind("list_value")
@@ -165,10 +170,15 @@ def check_code_pattern(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     rx = re.compile(str(check.params.get("pattern") or ctx.rules.schema.limits.code_pattern))
     fullmatch = rx.fullmatch
-    for row in ctx.rows:
-        v = row.values.get("code")
-        if v is not None and fullmatch(v if isinstance(v, str) else str(v)) is None:
-            yield ctx.finding(check, row, "code")
+    codes = ctx.column("code")
+    rows = ctx.rows
+    try:
+        bad = positions(list(map(fullmatch, codes)), NONE)  # every code a text: one pass in C
+    except TypeError:  # an empty cell or a number among them
+        bad = [i for i, v in enumerate(codes)
+               if v is not None and fullmatch(v if isinstance(v, str) else str(v)) is None]
+    for i in bad:
+        yield ctx.finding(check, rows[i], "code")
 
 
 @check_kind("offline_accessibility")
@@ -180,8 +190,9 @@ def check_offline_accessibility(ctx: Context, check: Check) -> Iterator[Finding]
     channel = str(_param(check, "channel"))
     channels = ctx.channels()
     rows = ctx.rows
-    for i in ctx.active(_skip(check)):
-        if channels[i] == channel and rows[i].values.get(f) is None and not ctx.is_problem(rows[i], f):
+    skipped = ctx.skipped(_skip(check))
+    for i in positions(ctx.column(f), NONE):
+        if i not in skipped and channels[i] == channel and not ctx.is_problem(rows[i], f):
             yield ctx.finding(check, rows[i], f)
 
 
@@ -195,34 +206,57 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
     every = [it.value for it in ctx.rules.lists[col.ref_list].items if not it.part_of]
     conditions_only = str(check.params.get("conditions_only", ""))
     present = ctx.has(f)
-    kinds = ctx.items("kind")
-    multis = ctx.scan(f).multis if present else None
     rows = ctx.rows
-    missing_of: dict[int, str] = {}
-    for i in ctx.active(_skip(check)):
-        k = kinds[i]
-        if k is None or not k.written:
-            continue
-        mm = multis[i] if multis is not None else None
-        if mm is None and present and ctx.is_problem(rows[i], f):
-            continue
-        key = id(mm)
-        detail = missing_of.get(key)
-        if detail is None:
+    kinds = ctx.items("kind")
+    skipped = ctx.skipped(_skip(check))
+    # What is missing depends on the set of items a cell names (a few dozen sets however many cells); which
+    # conditions are named alone, on their order too, so that part is worked out per cell.
+    of_set: dict[frozenset[str], tuple[str, frozenset[str] | None]] = {}
+
+    def missing(mm: MultiMatch | None) -> str:
+        items = mm.items if mm is not None else ()
+        names = mm.names if mm is not None else frozenset()
+        got = of_set.get(names)
+        if got is None:
             # A condition of a duty (part_of) never counts as the duty itself.
-            have = {it.value for it in mm.items if not it.part_of} if mm is not None else set()
+            have = {it.value for it in items if not it.part_of}
             absent = [x for x in every if x not in have]
-            detail = _quote_all(absent)
-            conds = [it.value for it in mm.items if it.part_of in absent] if mm is not None else []
-            if conds and conditions_only:
-                detail += conditions_only.replace("{conditions}", _quote_all(conds))
-            missing_of[key] = detail
-        if detail:
-            row = rows[i]
-            if present:
-                yield ctx.finding(check, row, f, detail=detail, kind=k.value)
+            got = of_set[names] = (_quote_all(absent),
+                                   frozenset(absent) if any(it.part_of in absent for it in items) else None)
+        detail, absent_duties = got
+        if absent_duties is not None and conditions_only:
+            conds = [it.value for it in items if it.part_of in absent_duties]
+            detail += conditions_only.replace("{conditions}", _quote_all(conds))
+        return detail
+
+    if present:
+        # The cells with something missing (once per distinct cell), then those of them on written rows.
+        vals = ctx.column(f)
+        said = {v: d for v, mm in ctx.scan(f).by_value.items() if (d := missing(mm))}
+        empty = missing(None)
+        cand = positions(vals, said)
+        if empty:
+            cand = sorted(cand + positions(vals, NONE))
+        for i in cand:
+            k = kinds[i]
+            if k is None or not k.written or i in skipped:
+                continue
+            v = vals[i]
+            if v is None:
+                if ctx.is_problem(rows[i], f):
+                    continue
+                detail = empty
             else:
-                yield ctx.finding(check, row, "kind", value="", detail=detail, kind=k.value, header=col.header)
+                detail = said[v]
+            yield ctx.finding(check, rows[i], f, detail=detail, kind=k.value)
+        return
+    detail = missing(None)
+    if detail:
+        for i in ctx.where_item("kind", lambda it: it.written):
+            if i not in skipped:
+                k = kinds[i]
+                assert k is not None
+                yield ctx.finding(check, rows[i], "kind", value="", detail=detail, kind=k.value, header=col.header)
 
 
 @check_kind("written_key")
@@ -232,14 +266,14 @@ def check_written_key(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     key_values = set(_str_list(check, "key_values", ["да"]))
     kinds = ctx.items("kind")
-    keys = ctx.items("key")
     rows = ctx.rows
-    for i in ctx.active(_skip(check)):
-        k = kinds[i]
-        if k is None or not k.written:
-            continue
-        it = keys[i]
-        if it is not None and it.value not in key_values:  # an unreadable key cell has its own finding
+    skipped = ctx.skipped(_skip(check))
+    # Written rows whose «Ключевая» is a list value other than key_values (an unreadable cell has its own finding).
+    not_key = set(ctx.where_item("key", lambda it: it.value not in key_values))
+    for i in ctx.where_item("kind", lambda it: it.written):
+        if i in not_key and i not in skipped:
+            k = kinds[i]
+            assert k is not None
             yield ctx.finding(check, rows[i], "key", kind=k.value)
 
 
@@ -251,16 +285,15 @@ def check_same_person(ctx: Context, check: Check) -> Iterator[Finding]:
     if not ctx.has(f, other):
         return
     key = ctx.key
-    for row in ctx.rows:
-        vals = row.values
-        a = vals.get(f)
-        if a is None:
-            continue
-        b = vals.get(other)
-        if b is None:
-            continue
+
+    def same(a: Any, b: Any) -> bool:
         # _key only drops case, ё, repeated spaces and end punctuation: texts of very different
         # lengths cannot match, and most pairs are told apart without building keys.
-        if a == b or (isinstance(a, str) and isinstance(b, str) and abs(len(a) - len(b)) <= 3
-                      and key(a) == key(b)):
-            yield ctx.finding(check, row, f)
+        return a is not None and b is not None and (
+            a == b or (isinstance(a, str) and isinstance(b, str) and abs(len(a) - len(b)) <= 3 and key(a) == key(b)))
+
+    # Once per distinct pair of texts (a few thousand pairs however many rows); equal values give equal answers.
+    pairs = list(zip(ctx.column(f), ctx.column(other), strict=True))
+    rows = ctx.rows
+    for i in positions(pairs, {p for p in set(pairs) if same(*p)}):
+        yield ctx.finding(check, rows[i], f)
