@@ -87,11 +87,22 @@ def _register(tmp_path: Path, n: int, mutate: Any = None) -> Path:
 def test_a_register_is_read_in_pieces_and_gives_what_the_whole_sheet_gives(tmp_path: Path, spy: list[int | None],
                                                                           rules: Rules,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from perechen.reader import register as reg_mod
+
     path = _register(tmp_path, 400)
     whole = _whole(monkeypatch, path, rules)
     spy.clear()
+    used_early: list[bool] = []
+    real_matches = reg_mod._EarlyRows.matches
+
+    def matches(self: Any, *a: Any) -> bool:
+        used_early.append(real_matches(self, *a))
+        return used_early[-1]
+
+    monkeypatch.setattr(reg_mod._EarlyRows, "matches", matches)
     got = _outcome(path, rules)
     assert spy and spy[0] is not None and spy[0] > 20  # really read in pieces
+    assert used_early == [True]  # and the rows were converted while calamine parsed the later pieces
     assert got == whole
     assert len(got[0]) == 400
 

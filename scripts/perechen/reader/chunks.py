@@ -182,11 +182,16 @@ class Unsafe(Exception):
     """A piece the guard's fast test does not pass: the caller guards and reads the sheet whole."""
 
 
-def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules,
-                budget: Callable[[], None]) -> tuple[list[list[Any]], RawScan] | None:
+def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules, budget: Callable[[], None],
+                on_rows: Callable[[list[list[Any]], int, set[int]], None] | None = None,
+                ) -> tuple[list[list[Any]], RawScan] | None:
     """calamine's rows of the whole sheet (``to_python(skip_empty_area=False)``) and its raw scan, or None when
     the sheet must be guarded and read whole after all (a piece the extent guard's fast test does not pass, odd
-    markup, rows out of order, anything calamine stumbles over: the whole read names it)."""
+    markup, rows out of order, anything calamine stumbles over: the whole read names it).
+
+    ``on_rows(rows, start, hidden)`` is called after each piece, while calamine parses the next one: ``rows`` is the
+    grid so far (from A1), ``rows[start:]`` the rows just added (they may still be padded on the right with empty
+    cells), ``hidden`` the hidden rows' numbers the raw scan has found so far (every one up to these rows)."""
     names = set(pkg.zf.namelist())
     shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
     styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
@@ -195,7 +200,7 @@ def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules,
     parser.start()
     mv = memoryview(xml)
     scans: list[RawScan] = []
-    parts: list[list[list[Any]]] = []
+    grid = _Grid(on_rows)
     try:
         for i, (a, b) in enumerate(p.pieces):
             piece = bytes(mv[a:b] if i < len(p.pieces) - 1 else mv[a:])  # the last one with the sheet's tail
@@ -203,14 +208,12 @@ def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules,
                 raise Unsafe
             parser.allowed[i].set()
             scans.append(scan_sheet_xml(piece, b""))
+            grid.hidden.update(scans[-1].hidden_rows)
             del piece
             budget()
             if i:
-                got = _rows_of(parser, i - 1, len(parts) == 0, parts)
-                if got is None:
-                    raise Unsafe
-        if _rows_of(parser, len(p.pieces) - 1, len(parts) == 0, parts) is None:
-            raise Unsafe
+                grid.add(parser, i - 1)
+        grid.add(parser, len(p.pieces) - 1)
     except Unsafe:
         parser.cancel()
         return None
@@ -218,47 +221,57 @@ def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules,
         parser.cancel()
         raise
     parser.join()
-    rows = _join(parts)
-    if rows is None:
-        return None
-    return rows, _join_scans(scans)
+    return grid.finish(), _join_scans(scans)
 
 
-def _rows_of(parser: _Parser, i: int, first: bool, parts: list[list[list[Any]]]) -> bool | None:
-    parser.done[i].wait()
-    if parser.error is not None or parser.sheets[i] is None:
-        return None
-    sheet = parser.sheets[i]
-    parser.sheets[i] = None
-    if first:
-        parts.append(sheet.to_python(skip_empty_area=False))
-        return True
-    start = sheet.start
-    if start is None or not sheet.height:
-        return True  # a piece of empty rows
-    r0, c0 = start
-    got = sheet.to_python(skip_empty_area=True)
-    pad = [""] * c0
-    # (row of the piece's first cell, its rows, each padded to the left as the whole sheet would be)
-    parts.append([[r0], *([pad + r for r in got] if c0 else got)])
-    return True
+class _Grid:
+    """The pieces' rows joined into one grid from A1, as calamine gives the whole sheet."""
 
+    def __init__(self, on_rows: Callable[[list[list[Any]], int, set[int]], None] | None) -> None:
+        self.rows: list[list[Any]] = []
+        self.hidden: set[int] = set()
+        self.first = True
+        self.width = 0
+        self.on_rows = on_rows
 
-def _join(parts: list[list[list[Any]]]) -> list[list[Any]] | None:
-    """The pieces' rows as one grid from A1, like calamine's for the whole sheet; None if pieces overlap."""
-    rows = parts[0]
-    for more in parts[1:]:
-        r0 = more[0][0]
-        if r0 < len(rows):
-            return None  # rows out of order: the whole sheet is read instead
-        width = len(more[1]) if len(more) > 1 else 0
-        rows.extend([[""] * width for _ in range(r0 - len(rows))])
-        rows.extend(more[1:])
-    width = max((len(r) for r in rows), default=0)
-    for r in rows:
-        if len(r) < width:
-            r.extend([""] * (width - len(r)))
-    return rows
+    def add(self, parser: _Parser, i: int) -> None:
+        parser.done[i].wait()
+        if parser.error is not None or parser.sheets[i] is None:
+            raise Unsafe
+        sheet = parser.sheets[i]
+        parser.sheets[i] = None
+        start = len(self.rows)
+        if self.first:
+            self.first = False
+            self.rows = sheet.to_python(skip_empty_area=False)
+            self.width = max((len(r) for r in self.rows), default=0)
+        else:
+            at = sheet.start
+            if at is None or not sheet.height:
+                return  # a piece of empty rows
+            r0, c0 = at
+            if r0 < start:
+                raise Unsafe  # rows out of order: the whole sheet is read instead
+            got = sheet.to_python(skip_empty_area=True)
+            if c0:
+                pad = [""] * c0
+                got = [pad + r for r in got]
+            width = max((len(r) for r in got), default=0)
+            if width < self.width:  # as wide as the grid so far (the header row's cells are in the first piece)
+                fill = [""] * (self.width - width)
+                for r in got:
+                    r.extend(fill)
+            self.width = max(self.width, width)
+            self.rows.extend([[""] * self.width for _ in range(r0 - start)])
+            self.rows.extend(got)
+        if self.on_rows is not None:
+            self.on_rows(self.rows, start, self.hidden)
+
+    def finish(self) -> list[list[Any]]:
+        for r in self.rows:
+            if len(r) < self.width:
+                r.extend([""] * (self.width - len(r)))
+        return self.rows
 
 
 def _join_scans(scans: list[RawScan]) -> RawScan:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cells import col_index, col_letter, ref_key
-from ..models import FileError, Finding, Register
+from ..models import FileError, Finding, Register, Row
 from ..rules import Rules
 from ..text import header_key, mixed_script_words, normalize
 from . import chunks
@@ -38,6 +38,7 @@ class _SheetReader(_CellValues):
         self._norm_cache: dict[str, str] = {}
         self._cell_cache: dict[str, _CellInfo] = {}
         self._plans: dict[str, chunks.Plan] = {}
+        self._early: dict[str, _EarlyRows] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fail(self, code: str, detail: str = "") -> FileError:
@@ -159,10 +160,14 @@ class _SheetReader(_CellValues):
                 continue  # chart sheets
             xml = xmls.pop(md.name, None)
             plan = self._plans.pop(md.name, None)
-            pieces = chunks.read_pieces(xml, plan, self.pkg, self.rules, self._budget) if xml and plan else None
+            early = _EarlyRows(self, md.name) if xml and plan else None
+            pieces = (chunks.read_pieces(xml, plan, self.pkg, self.rules, self._budget, early)
+                      if xml and plan else None)
             if pieces is not None:
                 rows, sp.scan = pieces
                 del xml
+                if early is not None and early.out:
+                    self._early[md.name] = early
             else:
                 if xml is not None:
                     if plan is not None:  # not read in pieces after all: the whole sheet is guarded first
@@ -202,7 +207,8 @@ class _SheetReader(_CellValues):
         if len(candidates) > 1:
             raise self._fail("many_registers", ", ".join(f"«{c[0]}»" for c in candidates))
         name, sp, hdr_idx, mapping, rows = candidates[0]
-        reg = self._read_rows(name, sp.scan or RawScan(), hdr_idx, mapping, rows)
+        reg = self._read_rows(name, sp.scan or RawScan(), hdr_idx, mapping, rows, self._early.pop(name, None))
+        self._early.clear()
         reg.sheet_names = sheet_names
         if info_sheet is not None:
             reg.info_sheet = info_sheet[0]
@@ -235,18 +241,14 @@ class _SheetReader(_CellValues):
                 return best
         return None
 
-    def _read_rows(self, sheet: str, scan: RawScan, hdr_idx: int, mapping: dict[int, str],
-                   rows: list[list[Any]]) -> Register:
+    def _columns(self, sheet: str, header_cells: list[Any], header_row_no: int, mapping: dict[int, str],
+                 findings: list[Finding]) -> tuple[dict[str, str], dict[str, str], list[tuple[int, str]]]:
+        """The header row: field -> column letter, field -> header as written, (column index, field) of the
+        columns read; findings about the header go to ``findings``."""
         rules = self.rules
-        lim = rules.schema.limits
-        header_row_no = hdr_idx + 1
-        header_cells = rows[hdr_idx]
         columns: dict[str, str] = {}
         headers: dict[str, str] = {}
         col_fields: list[tuple[int, str]] = []
-        width = max((len(r) for r in rows[: hdr_idx + 1]), default=0)
-        if width > lim.max_columns:
-            raise self._fail("too_many_columns", f"«{sheet}» {width}")
         for j, v in enumerate(header_cells):
             text = normalize(str(v)) if v not in (None, "") else ""
             if not text:
@@ -254,28 +256,38 @@ class _SheetReader(_CellValues):
             letter = col_letter(j)
             ref = f"{letter}{header_row_no}"
             for word, latin in mixed_script_words(text):
-                self.findings.append(self._finding("mixed-script", sheet, ref, header_row_no, letter, value=text,
-                                                   detail=word, expected=", ".join(latin)))
+                findings.append(self._finding("mixed-script", sheet, ref, header_row_no, letter, value=text,
+                                              detail=word, expected=", ".join(latin)))
             f = mapping.get(j)
             if f is None:
                 if header_key(text) in rules.ignored_headers:
                     continue
-                self.findings.append(self._finding("unknown-column", sheet, ref, header_row_no, letter, value=text))
+                findings.append(self._finding("unknown-column", sheet, ref, header_row_no, letter, value=text))
                 continue
             if f in columns:
                 # A second column of a never-published field (a «Комментарий» beside «Примечание»): a warning.
                 code = ("duplicate-note-column" if rules.has_check("duplicate-note-column")
                         and f in rules.check("duplicate-note-column").params.get("fields", []) else "duplicate-column")
-                self.findings.append(self._finding(code, sheet, ref, header_row_no, letter,
-                                                   value=text, field_name=f))
+                findings.append(self._finding(code, sheet, ref, header_row_no, letter, value=text, field_name=f))
                 continue
             columns[f] = letter
             headers[f] = text
             col_fields.append((j, f))
         for col in rules.schema.columns:
             if col.required and col.field not in columns:
-                self.findings.append(self._finding("missing-column", sheet, f"A{header_row_no}", header_row_no, None,
-                                                   field_name=col.field))
+                findings.append(self._finding("missing-column", sheet, f"A{header_row_no}", header_row_no, None,
+                                              field_name=col.field))
+        return columns, headers, col_fields
+
+    def _read_rows(self, sheet: str, scan: RawScan, hdr_idx: int, mapping: dict[int, str],
+                   rows: list[list[Any]], early: _EarlyRows | None = None) -> Register:
+        rules = self.rules
+        lim = rules.schema.limits
+        header_row_no = hdr_idx + 1
+        width = max((len(r) for r in rows[: hdr_idx + 1]), default=0)
+        if width > lim.max_columns:
+            raise self._fail("too_many_columns", f"«{sheet}» {width}")
+        columns, headers, col_fields = self._columns(sheet, rows[hdr_idx], header_row_no, mapping, self.findings)
         self._budget()
         # Data rows: stop at the last non-empty row; skip blank rows in between.
         last = len(rows)
@@ -287,7 +299,14 @@ class _SheetReader(_CellValues):
         problem_cells: set[str] = set()
         hidden = set(scan.hidden_rows)
         date_fields = {c.field for c in rules.schema.columns if c.type == "date"}
-        out = self._convert_rows(sheet, rows, hdr_idx, last, col_fields, columns, date_fields, hidden)
+        if early is not None and early.matches(sheet, hdr_idx, col_fields) and early.done_to >= last:
+            out = early.out  # converted while calamine parsed the sheet's later pieces
+            findings_early = early.findings
+            pos = {f: n for n, (_, f) in enumerate(col_fields)}
+            findings_early.sort(key=lambda x: (pos.get(x.field or "", -1), x.row or 0))  # as column by column
+            self.findings.extend(findings_early)
+        else:
+            out = self._convert_rows(sheet, rows, hdr_idx, last, col_fields, columns, date_fields, hidden)
         total = n_data
         findings = self.findings
         data_cols = {letter for letter in columns.values()}
@@ -432,3 +451,51 @@ class _Background:
                 raise error
             return result
         return get
+
+
+class _EarlyRows:
+    """Turns a sheet's rows into Row objects piece by piece while calamine parses the next piece (the sheet read
+    in pieces, reader/chunks.py): the header is found in the first rows as :meth:`_SheetReader.read` finds it, and
+    the rows after it converted as they come. Used by :meth:`_SheetReader._read_rows` only when the header and
+    columns it finds are the same; findings about the cells are collected apart and put in the reader's order."""
+
+    def __init__(self, reader: _SheetReader, sheet: str) -> None:
+        self.reader, self.sheet = reader, sheet
+        self.hdr_idx = -1
+        self.col_fields: list[tuple[int, str]] = []
+        self.columns: dict[str, str] = {}
+        self.done_to = 0
+        self.out: list[Row] = []
+        self.findings: list[Finding] = []
+        self.dead = False
+        self._dates = {c.field for c in reader.rules.schema.columns if c.type == "date"}
+
+    def matches(self, sheet: str, hdr_idx: int, col_fields: list[tuple[int, str]]) -> bool:
+        return not self.dead and sheet == self.sheet and hdr_idx == self.hdr_idx and col_fields == self.col_fields
+
+    def __call__(self, rows: list[list[Any]], start: int, hidden: set[int]) -> None:
+        if self.dead:
+            return
+        r = self.reader
+        if self.hdr_idx < 0:
+            need = r.rules.schema.register_spec.header_search_rows
+            if len(rows) < need:
+                return  # the header is looked for in as many rows as a whole read looks in
+            found = r._find_header(rows[:need])
+            if found is None:
+                self.dead = True
+                return
+            self.hdr_idx, mapping = found
+            if max((len(x) for x in rows[: self.hdr_idx + 1]), default=0) > r.rules.schema.limits.max_columns:
+                self.dead = True  # the whole read says so
+                return
+            self.columns, _, self.col_fields = r._columns(self.sheet, rows[self.hdr_idx], self.hdr_idx + 1, mapping,
+                                                          [])
+            self.done_to = self.hdr_idx + 1
+        kept, r.findings = r.findings, self.findings
+        try:
+            self.out.extend(r._convert_rows(self.sheet, rows, self.done_to - 1, len(rows), self.col_fields,
+                                            self.columns, self._dates, hidden))
+        finally:
+            r.findings = kept
+        self.done_to = len(rows)
