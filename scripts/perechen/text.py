@@ -9,6 +9,7 @@ spacing, Latin look-alike letters).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -74,8 +75,10 @@ def value_key(value: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
+@functools.lru_cache(maxsize=65_536)
 def header_key(value: str) -> str:
-    """Key for matching a column header: letters and digits only, case- and ё-insensitive."""
+    """Key for matching a column header: letters and digits only, case- and ё-insensitive (cached: the reader looks
+    for the header row among the first rows of every sheet, and a region run reads sixty workbooks of one layout)."""
     s = fold(value)
     return re.sub(r"[^0-9a-zа-я№]+", "", s)
 
