@@ -302,9 +302,14 @@ def test_region_dashboard_in_chromium(tmp_path: Path) -> None:
         assert not zoomed.horizontal_scroll_at_200, zoomed.scroll_width_at_200
 
 
-def test_agencies_are_read_in_worker_processes(tmp_path: Path) -> None:
-    """The pool's results are the same as reading each agency in this process, in the same order."""
-    from perechen.region import jobs, load_region, read_all
+@pytest.mark.parametrize("spawn", ["", "1"], ids=["fork-if-possible", "spawn"])
+def test_agencies_are_read_in_worker_processes(tmp_path: Path, spawn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's results are the same as reading each agency in this process, in the same order, whichever way
+    the workers start (spawn is what Windows does)."""
+    from perechen.region import _context, jobs, load_region, read_all
+
+    monkeypatch.setenv("PERECHEN_SPAWN", spawn)
+    assert _context().get_start_method() in (("spawn",) if spawn else ("fork", "spawn"))
 
     region = build_region(tmp_path)
     cfg = load_region(region.toml)
