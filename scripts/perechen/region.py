@@ -6,13 +6,13 @@ agency's profile and ``published`` = the agency's ``output/published`` folder) o
 perechen.toml, from which everything is taken).
 
 Each agency is read in a worker process (:class:`concurrent.futures.ProcessPoolExecutor`, started by ``fork`` on
-Linux when no other thread runs, else ``spawn``; at most ``os.cpu_count()`` workers): its check, the state of п.
-5.4 against its last placement and its last act. The state is the one the agency's own ``perechen nightly`` and
+Linux when no other thread runs, else ``spawn``; at most ``os.cpu_count()`` workers): its check, the state of
+п. 5.4 against its last placement and its last act. The state is the one the agency's own ``perechen nightly`` and
 ``perechen diff`` compute: :func:`perechen.diff.compare` against :func:`perechen.store.latest` with the days its
 journal saw each change made (:func:`perechen.clock.observed_days` in the agency's ``[approval] mode``). The
-journal is read from one copy in a temporary folder of the region's output, never opened where it lies. With ``mode
-= "act"`` the term runs from the date of the act that approved a change; changes no act approved yet are counted as
-pending, with no term and never overdue, until an act is recorded (as on the agency's dashboard; no journal: no act
+journal is read from one copy in a temporary folder of the region's output, never opened where it lies. With
+``mode = "act"`` the term runs from the date of the act that approved a change; changes no act approved yet are counted
+as pending, with no term and never overdue, until an act is recorded (as on the agency's dashboard; no journal: no act
 yet). An agency given by ``workbook`` + ``published`` has no settings to name its mode: the journal beside
 ``published`` (its output folder), if there is one, is read in the default mode ``"inclusion"``; without a journal
 — or when its copy cannot be read (``act_note``) — the typed «Дата изменения» counts, as in ``perechen diff``.
