@@ -4,6 +4,7 @@ pieces cannot take is read whole."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,7 +164,8 @@ def test_a_stored_piece_package_opens_in_calamine_with_the_original_strings_and_
     xml = parts[SHEET1]
     p = chunks.plan(xml, pkg, min_bytes=1, piece_bytes=1000)
     assert p is not None and len(p.pieces) > 3
-    package = chunks.build_package(xml, p, pkg, parts.get("xl/sharedStrings.xml"), parts["xl/styles.xml"])
+    package = io.BytesIO()
+    chunks.build_package(xml, p, pkg, parts.get("xl/sharedStrings.xml"), parts["xl/styles.xml"], package)
     with zipfile.ZipFile(package) as z:
         assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
     package.seek(0)
@@ -182,3 +184,26 @@ def test_a_stored_piece_package_opens_in_calamine_with_the_original_strings_and_
         return out
 
     assert cells(whole) == cells(got)
+
+
+def test_no_room_for_the_pieces_file_reads_the_sheet_whole_and_leaves_nothing(tmp_path: Path, spy: list[int | None],
+                                                                               rules: Rules,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    path = _register(tmp_path, 200)
+    whole = _whole(monkeypatch, path, rules)
+    spy.clear()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    real_open = Path.open
+
+    def full_disk(self: Path, mode: str = "r", *a: Any, **k: Any) -> Any:
+        if self.name == "pieces.xlsx":
+            raise OSError(28, "No space left on device")
+        return real_open(self, mode, *a, **k)
+
+    monkeypatch.setattr(Path, "open", full_disk)
+    assert _outcome(path, rules) == whole
+    assert spy == [None]
+    assert list((tmp_path / "temp").iterdir()) == []  # the temporary folder is gone

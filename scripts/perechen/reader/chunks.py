@@ -1,12 +1,13 @@
 """A large register sheet read in pieces, so that guarding and parsing overlap.
 
-calamine parses a worksheet without holding the GIL, but it must not start before the extent guard has passed
-the sheet (a value in XFD1048576 would make it allocate a dense grid of 550 GB). Read whole, the guard, the parse
-and the conversion to Python lists run one after another. Here the sheet's rows are cut into pieces at row
-boundaries and written, each as a worksheet of its own, into one small in-memory workbook (stored, not deflated)
-with the original shared strings and styles; a thread opens it and parses piece after piece, each only after the
-guard has passed that piece, while this thread guards and scans the next piece and turns the parsed pieces into
-Python lists. The rows are then joined into exactly what calamine gives for the whole sheet.
+calamine parses a worksheet without holding the GIL, but it must not start before the extent guard has passed the
+sheet (a value in XFD1048576 would make it allocate a dense grid of 550 GB). Read whole, the guard, the parse and
+the conversion to Python lists run one after another. Here the sheet's rows are cut into pieces at row boundaries
+and written, each as a worksheet of its own, into one workbook in a temporary folder (stored, not deflated:
+calamine reads each piece from the file when it parses it) with the original shared strings and styles; a thread
+opens it and parses piece after piece, each only after the guard has passed that piece, while this thread guards
+and scans the next piece and turns the parsed pieces into Python lists. The rows are then joined into exactly what
+calamine gives for the whole sheet.
 
 Only plain markup is cut (the layout Excel, LibreOffice, Р7 and МойОфис write: no namespace prefix, every row and
 cell with r="…", rows in order, a plain <sheetData>): anything else, a piece the guard's fast test does not pass,
@@ -16,13 +17,14 @@ None). tests/test_reader_chunks.py compares both ways on the corpus and on gener
 
 from __future__ import annotations
 
-import io
 import re
+import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from ..rules import Rules
 from .extent import plain_markup, within_fast_limits
@@ -91,13 +93,12 @@ def plan(xml: bytes, pkg: Package, *, min_bytes: int | None = None, piece_bytes:
 
 
 def build_package(xml: bytes, p: Plan, pkg: Package, shared_strings: bytes | None,
-                  styles: bytes | None) -> io.BytesIO:
+                  styles: bytes | None, out: BinaryIO) -> None:
     """A stored (not deflated) workbook whose sheets are the pieces, with the original strings and styles."""
     n = len(p.pieces)
     tail = _SHEET_DATA_END + b"</worksheet>"
     mv = memoryview(xml)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
         overrides = [f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>']
         overrides += [f'<Override PartName="/xl/worksheets/p{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
                       for i in range(n)]
@@ -134,17 +135,15 @@ def build_package(xml: bytes, p: Plan, pkg: Package, shared_strings: bytes | Non
                 f.write(p.head)
                 f.write(mv[a:b])
                 f.write(tail)
-    buf.seek(0)
-    return buf
 
 
 class _Parser(threading.Thread):
     """Opens the pieces' workbook and parses piece after piece, each once it is allowed to (calamine releases the
     GIL while it works)."""
 
-    def __init__(self, package: io.BytesIO, n: int) -> None:
+    def __init__(self, package: Path, n: int) -> None:
         super().__init__(name="perechen-pieces", daemon=True)
-        self.package: io.BytesIO | None = package
+        self.package = package
         self.allowed = [threading.Event() for _ in range(n)]
         self.done = [threading.Event() for _ in range(n)]
         self.sheets: list[Any] = [None] * n
@@ -155,10 +154,7 @@ class _Parser(threading.Thread):
         import python_calamine as pc
 
         try:
-            package, self.package = self.package, None
-            assert package is not None
-            wb = pc.CalamineWorkbook.from_filelike(package)
-            del package
+            wb = pc.CalamineWorkbook.from_path(str(self.package))  # read from the file piece by piece
             for i in range(len(self.allowed)):
                 self.allowed[i].wait()
                 if self.stop:
@@ -192,11 +188,27 @@ def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules, budget: Callabl
     ``on_rows(rows, start, hidden)`` is called after each piece, while calamine parses the next one: ``rows`` is the
     grid so far (from A1), ``rows[start:]`` the rows just added (they may still be padded on the right with empty
     cells), ``hidden`` the hidden rows' numbers the raw scan has found so far (every one up to these rows)."""
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="perechen-pieces-", ignore_cleanup_errors=True)
+    except OSError:
+        return None
+    with folder as tmp:
+        return _read_pieces(xml, p, pkg, rules, budget, on_rows, Path(tmp) / "pieces.xlsx")
+
+
+def _read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules, budget: Callable[[], None],
+                 on_rows: Callable[[list[list[Any]], int, set[int]], None] | None,
+                 package: Path) -> tuple[list[list[Any]], RawScan] | None:
     names = set(pkg.zf.namelist())
     shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
     styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
-    parser = _Parser(build_package(xml, p, pkg, shared, styles), len(p.pieces))
+    try:  # a file, not memory: calamine then reads each piece from it when it parses that piece
+        with package.open("wb") as f:
+            build_package(xml, p, pkg, shared, styles, f)
+    except OSError:  # no room for it in the temporary folder: read whole
+        return None
     del shared, styles
+    parser = _Parser(package, len(p.pieces))
     parser.start()
     mv = memoryview(xml)
     scans: list[RawScan] = []
