@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..models import Finding, Row
 from ..rules import Check
-from .context import Context, _broken, _param, _str_list
+from .context import ONE, Context, _broken, _param, _str_list, marks, positions
 from .runner import check_kind
 
 # Basis: dates as «26.02.2024» or «26 февраля 2024 г.», numbers as «№ 25-о». Bases vary from row to
@@ -71,14 +72,30 @@ def names_one_of(text: str, stems: Sequence[str]) -> bool:
     return _stems_re(tuple(stems)).search(text.casefold().replace("ё", "е")) is not None
 
 
-def _bases_of_kind(ctx: Context, kind: object) -> Iterator[tuple[Row, str]]:
-    """Each row whose «Вид основания» is ``kind``, with its «Основание» as text (rows without one skipped)."""
+def _bases_of_kind(ctx: Context, kind: object, judge: Callable[[str], str]) -> Iterator[tuple[Row, str]]:
+    """Each row whose «Вид основания» is ``kind`` and whose «Основание» (as text) ``judge`` finds fault with,
+    with what it said; ``judge`` runs once per distinct text (rows without a basis skipped)."""
     rows = ctx.rows
     texts = ctx.column("basis")
+    distinct = [t for t in dict.fromkeys(texts) if t is not None]
+    if all(isinstance(t, str) for t in distinct):
+        # Every distinct text judged (a few hundred), then the rows of the faulty ones that are of this kind.
+        said = {t: v for t in distinct if (v := judge(t))}
+        of_kind = ctx.flags("basis_kind", lambda it: it.value == kind)
+        for i in positions(list(map(operator.mul, of_kind, marks(texts, said))), ONE):
+            yield rows[i], said[texts[i]]
+        return
+    verdicts: dict[str, str] = {}  # a number among the texts: row by row, each as text
     for i in ctx.where_item("basis_kind", lambda it: it.value == kind):
         text = texts[i]
-        if text is not None:
-            yield rows[i], text if isinstance(text, str) else str(text)
+        if text is None:
+            continue
+        text = text if isinstance(text, str) else str(text)
+        verdict = verdicts.get(text)
+        if verdict is None:
+            verdict = verdicts[text] = judge(text)
+        if verdict:
+            yield rows[i], verdict
 
 
 @check_kind("basis")
@@ -94,19 +111,18 @@ def check_basis(ctx: Context, check: Check) -> Iterator[Finding]:
         raise _broken(check, "параметр «missing» должен быть таблицей")
     joiner = str(check.params.get("joiner", "; "))
     unless = _str_list(check, "unless_words", [])
-    verdicts: dict[str, str] = {}
-    for row, text in _bases_of_kind(ctx, kind):
-        verdict = verdicts.get(text)
-        if verdict is None:
-            missing: list[str] = []
-            for what in (need if not (unless and names_one_of(text, unless)) else ()):
-                ok = (names_one_of(text, stems) if what == "name" else has_date(text) if what == "date"
-                      else has_number(text) if what == "number" else True)
-                if not ok:
-                    missing.append(str(missing_text.get(what, what)))
-            verdict = verdicts[text] = joiner.join(missing)
-        if verdict:
-            yield ctx.finding(check, row, "basis", detail=verdict)
+
+    def lacks(text: str) -> str:
+        missing: list[str] = []
+        for what in (need if not (unless and names_one_of(text, unless)) else ()):
+            ok = (names_one_of(text, stems) if what == "name" else has_date(text) if what == "date"
+                  else has_number(text) if what == "number" else True)
+            if not ok:
+                missing.append(str(missing_text.get(what, what)))
+        return joiner.join(missing)
+
+    for row, verdict in _bases_of_kind(ctx, kind, lacks):
+        yield ctx.finding(check, row, "basis", detail=verdict)
 
 
 @check_kind("basis_names_document")
@@ -117,19 +133,16 @@ def check_basis_names_document(ctx: Context, check: Check) -> Iterator[Finding]:
     kind = _param(check, "basis_kind")
     stems = _str_list(check, "words", [])
     rx = _stems_re(tuple(s.casefold().replace("ё", "е") for s in stems))
-    named: dict[str, str] = {}
-    for row, text in _bases_of_kind(ctx, kind):
-        word = named.get(text)
-        if word is None:
-            folded = text.casefold().replace("ё", "е")
-            m = rx.search(folded)
-            if m is None:
-                word = ""
-            else:
-                end = m.end()
-                while end < len(folded) and folded[end].isalpha():
-                    end += 1
-                word = text[m.start():end]
-            named[text] = word
-        if word:
-            yield ctx.finding(check, row, "basis", detail=f"«{word}»")
+
+    def named(text: str) -> str:
+        folded = text.casefold().replace("ё", "е")
+        m = rx.search(folded)
+        if m is None:
+            return ""
+        end = m.end()
+        while end < len(folded) and folded[end].isalpha():
+            end += 1
+        return text[m.start():end]
+
+    for row, word in _bases_of_kind(ctx, kind, named):
+        yield ctx.finding(check, row, "basis", detail=f"«{word}»")

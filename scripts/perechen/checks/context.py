@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 from typing import Any, NamedTuple
 
 from ..models import Finding, Register, Row, RulesError
@@ -77,8 +80,23 @@ class Context:
         on the values)."""
         col = self._cols.get(field_name)
         if col is None:
-            col = self._cols[field_name] = [r.values.get(field_name) for r in self.register.rows]
+            fields = list(self.register.columns)
+            if not self._cols and field_name in self.register.columns and len(fields) > 1:
+                self._pull(fields)
+                col = self._cols.get(field_name)
+            if col is None:
+                col = self._cols[field_name] = [r.values.get(field_name) for r in self.register.rows]
         return col
+
+    def _pull(self, fields: list[str]) -> None:
+        """Every column of the sheet at once: the checks use nearly all of them, and one visit to each row's
+        values (then passes over compact tuples) costs about half as much as a visit per column."""
+        try:
+            cells = list(map(operator.itemgetter(*fields), [r.values for r in self.register.rows]))
+        except KeyError:  # a row without some field: column by column
+            return
+        for j, f in enumerate(fields):
+            self._cols[f] = list(map(operator.itemgetter(j), cells))
 
     def has(self, *fields: str) -> bool:
         """All these columns are on the sheet (a missing one is the reader's finding)."""
@@ -237,6 +255,12 @@ class Context:
         by_value = self.scan(field_name).by_value
         return positions(self.column(field_name), {v for v, it in by_value.items() if it is not None and pred(it)})
 
+    def flags(self, field_name: str, pred: Callable[[ListItem], bool]) -> list[int]:
+        """1 on each row whose single-valued list cell matches an item for which ``pred`` holds, else 0
+        (``pred`` runs once per distinct value; rows are combined with ``map(operator.mul, …)``, in C)."""
+        by_value = self.scan(field_name).by_value
+        return marks(self.column(field_name), [v for v, it in by_value.items() if it is not None and pred(it)])
+
     def item(self, row: Row, field_name: str) -> ListItem | None:
         """The list item a single-valued list cell matches (exactly or loosely), or None."""
         v = row.values.get(field_name)
@@ -291,11 +315,17 @@ class Context:
     def channels(self) -> list[str | None]:
         """Each row's channel: the kind's channel when the kind is known (a «Канал» that disagrees is
         the kind-channel finding, not a reason for more), else «Канал» when it is a list value."""
-        ch = self.cache.get("channels")
+        ch: list[str | None] | None = self.cache.get("channels")
         if ch is None:
-            kinds = self.items("kind")
-            ch = [k.channel if k is not None and k.channel else (c.value if c is not None else None)
-                  for c, k in zip(self.items("channel"), kinds, strict=True)]
+            # The kind's channel row by row (in C), then «Канал» where the kind gives none.
+            of_kind = {v: k.channel for v, k in self.scan("kind").by_value.items() if k is not None and k.channel}
+            ch = list(map(of_kind.get, self.column("kind")))
+            gaps = positions(ch, NONE)
+            if gaps:
+                chans = self.items("channel")
+                for i in gaps:
+                    c = chans[i]
+                    ch[i] = c.value if c is not None else None
             self.cache["channels"] = ch
         return ch
 
@@ -308,31 +338,27 @@ class Context:
 
 
 NONE = (None,)
+ONE = (1,)
+TRUE = (True,)
 
 
 def positions(values: list[Any], wanted: Collection[Any]) -> list[int]:
-    """Indexes, in order, of the items of ``values`` equal to one of ``wanted`` (``NONE``: the empty cells).
-
-    Rare values (most cells are the same few strings) are found by ``list.count`` and ``list.index``, scans
-    in C; many values, or many cells, by one pass testing membership.
-    """
+    """Indexes, in order, of the items of ``values`` equal to one of ``wanted`` (``NONE``: the empty cells;
+    ``ONE``: the rows flagged 1 by ``marks``), found in one pass in C."""
     if not wanted:
         return []
-    if len(wanted) > 8 or sum(map(values.count, wanted)) > len(values) >> 5:
-        return [i for i, v in enumerate(values) if v in wanted]
-    out: list[int] = []
-    find = values.index
-    for w in wanted:
-        i = -1
-        try:
-            while True:
-                i = find(w, i + 1)
-                out.append(i)
-        except ValueError:
-            pass
-    if len(wanted) > 1:
-        out.sort()
-    return out
+    if wanted is NONE:  # identity: the values themselves are not even looked at
+        chosen: Iterable[Any] = map(operator.is_, values, repeat(None))
+    else:
+        chosen = map((wanted if isinstance(wanted, (set, frozenset, dict)) else set(wanted)).__contains__, values)
+    return list(compress(range(len(values)), chosen))
+
+
+def marks(values: list[Any], wanted: Collection[Any]) -> list[int]:
+    """1 where the value is one of ``wanted`` (None may be wanted), else 0: rows are combined with
+    ``map(operator.mul, …)`` and picked with ``positions(…, ONE)``, all in C."""
+    flag = dict.fromkeys(wanted, 1)
+    return list(map(flag.get, values, repeat(0)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -424,18 +450,14 @@ def _groups(ctx: Context, skip: Sequence[str], field_name: str) -> list[list[int
     col = ctx.column(field_name)
     key = ctx.key
     key_of = {v: key(v) for v in dict.fromkeys(col) if isinstance(v, str)}  # a text's key, once per text
-    out: dict[str, list[int]] = {}
-    for i in ctx.active(skip):
-        v = col[i]
-        if v is None:
-            continue
-        k = key_of.get(v)
-        if k is None:  # not a text
-            k = key(str(v))
-        g = out.get(k)
-        if g is None:
-            out[k] = [i]
-        else:
-            g.append(i)
+    out: defaultdict[str, list[int]] = defaultdict(list)
+    active = ctx.active(skip)
+    for i, k in zip(active, map(key_of.get, map(col.__getitem__, active)), strict=True):
+        if k is None:
+            v = col[i]
+            if v is None:
+                continue
+            k = key(str(v))  # not a text
+        out[k].append(i)
     groups = ctx.cache[ck] = list(out.values())
     return groups

@@ -4,6 +4,7 @@ offline touchpoint, the written kinds' functions (3.2.1), the checker not the re
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,8 @@ from ..rules import Check
 from .context import (
     _NO,
     NONE,
+    ONE,
+    TRUE,
     Context,
     MultiMatch,
     _broken,
@@ -22,6 +25,7 @@ from .context import (
     _show,
     _skip,
     _str_list,
+    marks,
     positions,
 )
 from .runner import check_kind
@@ -90,9 +94,10 @@ def check_required_if(ctx: Context, check: Check) -> Iterator[Finding]:
                   for v, it in ctx.scan(when).by_value.items()}
     else:
         hit_of = {v: v for v in values}
-    targets = ctx.column(target)
-    for i in positions(whens, {v for v, h in hit_of.items() if h is not None}):
-        if targets[i] is None and not ctx.is_problem(rows[i], target):
+    # Rows with a hit and the target empty, found in C.
+    hits = marks(whens, [v for v, h in hit_of.items() if h is not None])
+    for i in positions(list(map(operator.mul, hits, marks(ctx.column(target), NONE))), ONE):
+        if not ctx.is_problem(rows[i], target):
             hit = hit_of[whens[i]] if col.ref_list else whens[i]
             yield ctx.finding(check, rows[i], target, detail=hit)
 
@@ -138,7 +143,14 @@ def check_kind_channel(ctx: Context, check: Check) -> Iterator[Finding]:
         return
     where_order = str(check.params.get("where_order", "п. {clause} Порядка"))
     where_extra = str(check.params.get("where_extra", "справочник видов точек"))
-    for i, (k, c) in enumerate(zip(ctx.items("kind"), ctx.items("channel"), strict=True)):
+    kinds = ctx.items("kind")
+    chans = ctx.items("channel")
+    # The kind's channel and the «Канал» value row by row (in C); the rows where they differ.
+    of_kind = {v: k.channel for v, k in ctx.scan("kind").by_value.items() if k is not None and k.channel}
+    of_chan = {v: c.value for v, c in ctx.scan("channel").by_value.items() if c is not None}
+    differ = list(map(operator.ne, map(of_kind.get, ctx.column("kind")), map(of_chan.get, ctx.column("channel"))))
+    for i in positions(differ, TRUE):
+        k, c = kinds[i], chans[i]
         if k is None or c is None or not k.channel or c.value == k.channel:
             continue
         in_order = bool(k.clause) and "." in (k.clause or "")
@@ -213,34 +225,39 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
     # conditions are named alone, on their order too, so that part is worked out per cell.
     of_set: dict[frozenset[str], tuple[str, frozenset[str] | None]] = {}
 
-    def missing(mm: MultiMatch | None) -> str:
-        items = mm.items if mm is not None else ()
-        names = mm.names if mm is not None else frozenset()
+    part_of = {it.value: it.part_of for it in ctx.rules.lists[col.ref_list].items}
+
+    def missing_of_set(names: frozenset[str]) -> tuple[str, frozenset[str] | None]:
         got = of_set.get(names)
         if got is None:
             # A condition of a duty (part_of) never counts as the duty itself.
-            have = {it.value for it in items if not it.part_of}
-            absent = [x for x in every if x not in have]
+            absent = [x for x in every if x not in names]
             got = of_set[names] = (_quote_all(absent),
-                                   frozenset(absent) if any(it.part_of in absent for it in items) else None)
-        detail, absent_duties = got
+                                   frozenset(absent) if any(part_of.get(n) in absent for n in names) else None)
+        return got
+
+    def missing(mm: MultiMatch | None) -> str:
+        items = mm.items if mm is not None else ()
+        detail, absent_duties = missing_of_set(mm.names if mm is not None else frozenset())
         if absent_duties is not None and conditions_only:
             conds = [it.value for it in items if it.part_of in absent_duties]
             detail += conditions_only.replace("{conditions}", _quote_all(conds))
         return detail
 
     if present:
-        # The cells with something missing (once per distinct cell), then those of them on written rows.
+        # The cells with something missing (once per distinct set of items, then per such cell), then those of
+        # them on written rows.
         vals = ctx.column(f)
-        said = {v: d for v, mm in ctx.scan(f).by_value.items() if (d := missing(mm))}
+        by_value = ctx.scan(f).by_value
+        lacking = {n for n in {mm.names for mm in by_value.values()} if missing_of_set(n)[0]}
+        said = {v: missing(mm) for v, mm in by_value.items() if mm.names in lacking}
         empty = missing(None)
-        cand = positions(vals, said)
-        if empty:
-            cand = sorted(cand + positions(vals, NONE))
-        for i in cand:
-            k = kinds[i]
-            if k is None or not k.written or i in skipped:
+        faulty = marks(vals, [*said, None] if empty else said)
+        for i in positions(list(map(operator.mul, ctx.flags("kind", lambda it: it.written), faulty)), ONE):
+            if i in skipped:
                 continue
+            k = kinds[i]
+            assert k is not None
             v = vals[i]
             if v is None:
                 if ctx.is_problem(rows[i], f):
@@ -269,9 +286,10 @@ def check_written_key(ctx: Context, check: Check) -> Iterator[Finding]:
     rows = ctx.rows
     skipped = ctx.skipped(_skip(check))
     # Written rows whose «Ключевая» is a list value other than key_values (an unreadable cell has its own finding).
-    not_key = set(ctx.where_item("key", lambda it: it.value not in key_values))
-    for i in ctx.where_item("kind", lambda it: it.written):
-        if i in not_key and i not in skipped:
+    written = ctx.flags("kind", lambda it: it.written)
+    not_key = ctx.flags("key", lambda it: it.value not in key_values)
+    for i in positions(list(map(operator.mul, written, not_key)), ONE):
+        if i not in skipped:
             k = kinds[i]
             assert k is not None
             yield ctx.finding(check, rows[i], "key", kind=k.value)
@@ -292,8 +310,19 @@ def check_same_person(ctx: Context, check: Check) -> Iterator[Finding]:
         return a is not None and b is not None and (
             a == b or (isinstance(a, str) and isinstance(b, str) and abs(len(a) - len(b)) <= 3 and key(a) == key(b)))
 
-    # Once per distinct pair of texts (a few thousand pairs however many rows); equal values give equal answers.
-    pairs = list(zip(ctx.column(f), ctx.column(other), strict=True))
     rows = ctx.rows
-    for i in positions(pairs, {p for p in set(pairs) if same(*p)}):
-        yield ctx.finding(check, rows[i], f)
+    a_col, b_col = ctx.column(f), ctx.column(other)
+    a_vals, b_vals = dict.fromkeys(a_col), dict.fromkeys(b_col)
+    if all(v is None or isinstance(v, str) for v in (*a_vals, *b_vals)):
+        # Texts only: a pair can be the same person only when the keys agree (equal texts have equal keys),
+        # so the rule runs on the rows whose keys agree, found in C.
+        a_key = {v: key(v) for v in a_vals if v is not None}
+        b_key = {v: key(v) for v in b_vals if v is not None}
+        agree = list(map(operator.eq, map(a_key.get, a_col), map(b_key.get, b_col)))
+        cand = positions(agree, TRUE)
+    else:  # a number or a date among them: every pair, once per distinct pair
+        pairs = list(zip(a_col, b_col, strict=True))
+        cand = positions(pairs, {p for p in set(pairs) if same(*p)})
+    for i in cand:
+        if same(a_col[i], b_col[i]):
+            yield ctx.finding(check, rows[i], f)
