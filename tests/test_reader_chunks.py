@@ -24,16 +24,16 @@ SHEET1 = "xl/worksheets/sheet1.xml"
 def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int | None]]:
     """Pieces forced on every sheet (one piece per ~300 bytes of rows); records how many pieces each read used."""
     used: list[int | None] = []
-    real = chunks.read_pieces
+    real = chunks.Pieces.read
 
-    def recording(xml: bytes, p: chunks.Plan, *a: Any, **k: Any) -> Any:
-        got = real(xml, p, *a, **k)
-        used.append(len(p.pieces) if got is not None else None)
+    def recording(self: chunks.Pieces, *a: Any, **k: Any) -> Any:
+        got = real(self, *a, **k)
+        used.append(len(self.p.pieces) if got is not None else None)
         return got
 
     monkeypatch.setattr(chunks, "MIN_BYTES", 1)
     monkeypatch.setattr(chunks, "PIECE_BYTES", 300)
-    monkeypatch.setattr(chunks, "read_pieces", recording)
+    monkeypatch.setattr(chunks.Pieces, "read", recording)
     yield used
 
 
@@ -59,12 +59,18 @@ def _facts(reg: Register) -> Any:
 
 @pytest.mark.parametrize("case", mc.CASES, ids=[c.name for c in mc.CASES])
 def test_every_corpus_workbook_reads_the_same_in_pieces(case: mc.Case, spy: list[int | None], rules: Rules,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = mc.corpus_dir()[case.name]
     if path is None:
         pytest.skip(f"needs {case.needs}")
+    import tempfile
+
     whole = _whole(monkeypatch, path, rules)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     assert _outcome(path, rules) == whole
+    assert list(temp.iterdir()) == []  # the pieces' folder is gone, whatever the outcome
 
 
 def _register(tmp_path: Path, n: int, mutate: Any = None) -> Path:
@@ -205,5 +211,5 @@ def test_no_room_for_the_pieces_file_reads_the_sheet_whole_and_leaves_nothing(tm
 
     monkeypatch.setattr(Path, "open", full_disk)
     assert _outcome(path, rules) == whole
-    assert spy == [None]
+    assert spy == []  # never read in pieces
     assert list((tmp_path / "temp").iterdir()) == []  # the temporary folder is gone

@@ -188,52 +188,81 @@ def read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules, budget: Callabl
     ``on_rows(rows, start, hidden)`` is called after each piece, while calamine parses the next one: ``rows`` is the
     grid so far (from A1), ``rows[start:]`` the rows just added (they may still be padded on the right with empty
     cells), ``hidden`` the hidden rows' numbers the raw scan has found so far (every one up to these rows)."""
-    try:
-        folder = tempfile.TemporaryDirectory(prefix="perechen-pieces-", ignore_cleanup_errors=True)
-    except OSError:
-        return None
-    with folder as tmp:
-        return _read_pieces(xml, p, pkg, rules, budget, on_rows, Path(tmp) / "pieces.xlsx")
+    pieces = Pieces.start(xml, p, pkg)
+    return pieces.read(rules, budget, on_rows) if pieces is not None else None
 
 
-def _read_pieces(xml: bytes, p: Plan, pkg: Package, rules: Rules, budget: Callable[[], None],
-                 on_rows: Callable[[list[list[Any]], int, set[int]], None] | None,
-                 package: Path) -> tuple[list[list[Any]], RawScan] | None:
-    names = set(pkg.zf.namelist())
-    shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
-    styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
-    try:  # a file, not memory: calamine then reads each piece from it when it parses that piece
-        with package.open("wb") as f:
-            build_package(xml, p, pkg, shared, styles, f)
-    except OSError:  # no room for it in the temporary folder: read whole
-        return None
-    del shared, styles
-    parser = _Parser(package, len(p.pieces))
-    parser.start()
-    mv = memoryview(xml)
-    scans: list[RawScan] = []
-    grid = _Grid(on_rows)
-    try:
-        for i, (a, b) in enumerate(p.pieces):
-            piece = bytes(mv[a:b] if i < len(p.pieces) - 1 else mv[a:])  # the last one with the sheet's tail
-            if not (plain_markup(piece) and within_fast_limits(piece, rules)):
-                raise Unsafe
-            parser.allowed[i].set()
-            scans.append(scan_sheet_xml(piece, b""))
-            grid.hidden.update(scans[-1].hidden_rows)
-            del piece
-            budget()
-            if i:
-                grid.add(parser, i - 1)
-        grid.add(parser, len(p.pieces) - 1)
-    except Unsafe:
-        parser.cancel()
-        return None
-    except BaseException:
-        parser.cancel()
-        raise
-    parser.join()
-    return grid.finish(), _join_scans(scans)
+class Pieces:
+    """The pieces' workbook written into a temporary folder and its parser started: it opens the workbook (the
+    shared strings and styles) at once and parses each piece once :meth:`read` has guarded it. :meth:`close`
+    (also at the end of :meth:`read`) stops the parser and removes the folder."""
+
+    def __init__(self, xml: bytes, p: Plan, folder: tempfile.TemporaryDirectory[str], parser: _Parser) -> None:
+        self.xml, self.p, self.folder, self.parser = xml, p, folder, parser
+
+    @classmethod
+    def start(cls, xml: bytes, p: Plan, pkg: Package) -> Pieces | None:
+        """None when the workbook cannot be written (no room in the temporary folder): read the sheet whole."""
+        try:
+            folder = tempfile.TemporaryDirectory(prefix="perechen-pieces-", ignore_cleanup_errors=True)
+        except OSError:
+            return None
+        package = Path(folder.name) / "pieces.xlsx"
+        names = set(pkg.zf.namelist())
+        try:  # a file, not memory: calamine then reads each piece from it when it parses that piece
+            shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+            styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
+            with package.open("wb") as f:
+                build_package(xml, p, pkg, shared, styles, f)
+        except Exception:  # no room for it, or a part the whole read will name: read whole
+            folder.cleanup()
+            return None
+        parser = _Parser(package, len(p.pieces))
+        parser.start()
+        return cls(xml, p, folder, parser)
+
+    def close(self) -> None:
+        if self.parser.is_alive():
+            self.parser.cancel()
+        self.folder.cleanup()
+
+    def read(self, rules: Rules, budget: Callable[[], None],
+             on_rows: Callable[[list[list[Any]], int, set[int]], None] | None = None,
+             ) -> tuple[list[list[Any]], RawScan] | None:
+        """See :func:`read_pieces`."""
+        try:
+            return self._read(rules, budget, on_rows)
+        finally:
+            self.close()
+
+    def _read(self, rules: Rules, budget: Callable[[], None],
+              on_rows: Callable[[list[list[Any]], int, set[int]], None] | None,
+              ) -> tuple[list[list[Any]], RawScan] | None:
+        p, parser = self.p, self.parser
+        mv = memoryview(self.xml)
+        scans: list[RawScan] = []
+        grid = _Grid(on_rows)
+        try:
+            for i, (a, b) in enumerate(p.pieces):
+                piece = bytes(mv[a:b] if i < len(p.pieces) - 1 else mv[a:])  # the last one with the sheet's tail
+                if not (plain_markup(piece) and within_fast_limits(piece, rules)):
+                    raise Unsafe
+                parser.allowed[i].set()
+                scans.append(scan_sheet_xml(piece, b""))
+                grid.hidden.update(scans[-1].hidden_rows)
+                del piece
+                budget()
+                if i:
+                    grid.add(parser, i - 1)
+            grid.add(parser, len(p.pieces) - 1)
+        except Unsafe:
+            parser.cancel()
+            return None
+        except BaseException:
+            parser.cancel()
+            raise
+        parser.join()
+        return grid.finish(), _join_scans(scans)
 
 
 class _Grid:

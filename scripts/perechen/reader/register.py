@@ -38,6 +38,7 @@ class _SheetReader(_CellValues):
         self._norm_cache: dict[str, str] = {}
         self._cell_cache: dict[str, _CellInfo] = {}
         self._plans: dict[str, chunks.Plan] = {}
+        self._pieces: dict[str, chunks.Pieces | None] = {}
         self._early: dict[str, _EarlyRows] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -121,7 +122,10 @@ class _SheetReader(_CellValues):
             if plan is None:
                 check_extent(xml, sp.name, self.path, self.rules, prefix)
             else:
-                self._plans[sp.name] = plan  # guarded piece by piece while calamine parses (reader/chunks.py)
+                # Guarded piece by piece while calamine parses (reader/chunks.py); its workbook of pieces is opened
+                # now, while the other sheets are inflated and guarded.
+                self._plans[sp.name] = plan
+                self._pieces[sp.name] = chunks.Pieces.start(xml, plan, self.pkg)
             if sp is largest:
                 out[sp.name] = xml
             else:
@@ -131,6 +135,15 @@ class _SheetReader(_CellValues):
         return out
 
     def read(self) -> Register:
+        try:
+            return self._read()
+        finally:
+            for started in self._pieces.values():  # a sheet not reached (an error on the way): its parser stops
+                if started is not None:
+                    started.close()
+            self._pieces.clear()
+
+    def _read(self) -> Register:
         import python_calamine as pc
 
         if self.progress:
@@ -160,9 +173,9 @@ class _SheetReader(_CellValues):
                 continue  # chart sheets
             xml = xmls.pop(md.name, None)
             plan = self._plans.pop(md.name, None)
-            early = _EarlyRows(self, md.name) if xml and plan else None
-            pieces = (chunks.read_pieces(xml, plan, self.pkg, self.rules, self._budget, early)
-                      if xml and plan else None)
+            started = self._pieces.pop(md.name, None)
+            early = _EarlyRows(self, md.name) if xml and started else None
+            pieces = started.read(self.rules, self._budget, early) if xml and started else None
             if pieces is not None:
                 rows, sp.scan = pieces
                 del xml
