@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("click", {"cli", "__main__", "commands"}),
     ("facade", {"api"}),
     ("region", {"region", "region_render"}),
-    ("nightly", {"nightly", "nightly_log", "summary", "mail", "dashboard"}),
+    ("nightly", {"nightly", "nightly_log", "nightly_text", "summary", "mail", "dashboard"}),
     ("publish", {"publish", "targets", "approval", "compliance", "clock"}),
     ("stages", {"stages", "template"}),
     ("diff / store / renderers", {"diff", "store", "retention", "journal", "journal_rebuild", "annotate",

@@ -47,6 +47,7 @@ from .fsutil import atomic_write, new_run_dir
 from .locks import LockInfo, RunLock
 from .models import FileError, PerechenError, Register
 from .nightly_log import start_logging, stop_logging
+from .nightly_text import OutputLine, output_lines
 from .remote import is_url
 from .retention import prune_reports
 from .summary import (
@@ -86,12 +87,6 @@ STAGE_NAMES = {"rules": "загрузка правил", "read": "чтение �
 # The fields of the summary a printed line reports (``perechen nightly --quiet`` prints only QUIET_FIELDS).
 # «overdue»: the deadline lines of a run whose exit code 1 comes from п. 5.4, not from errors — cron says why.
 QUIET_FIELDS = frozenset({"file_error", "check", "errors", "overdue", "dashboard"})
-
-
-@dataclass(frozen=True)
-class OutputLine:
-    field: str  # a field of NightlySummary (or "dashboard", "report_dir", "log_file")
-    text: str
 
 
 @dataclass
@@ -240,7 +235,8 @@ class _Run:
                  STATUS_TEXT.get(self.s.status or "", self.s.status))
         assert self.s.exit_code is not None
         return NightlyResult(self.s.exit_code, self.s, self.run_dir, dashboard, self.log_file,
-                             self._lines(dashboard))
+                             output_lines(self.s, run_dir=self.run_dir, log_file=self.log_file,
+                                          dashboard=dashboard))
 
     def _stage(self, name: str, fn: Callable[[], Any]) -> bool:
         t0 = time.monotonic()
@@ -723,63 +719,6 @@ class _Run:
             log.error("Сводка index.html не обновлена: %s\n%s", e, "".join(traceback.format_exception(e)))
             self.s.errors.append(RunError(stage="dashboard", code="dashboard", message=str(e)))
             return None
-
-    def _lines(self, dashboard: Path | None) -> list[OutputLine]:
-        """What the command prints, each line tagged with the summary field it reports."""
-        from .mail import deadline_lines
-
-        s = self.s
-        out: list[OutputLine] = []
-
-        def add(field_name: str, text: str) -> None:
-            out.append(OutputLine(field_name, text))
-
-        if s.recovered_lock:
-            add("recovered_lock", "Снята блокировка прерванного запуска"
-                + (f" (процесс {s.recovered_lock.pid})." if s.recovered_lock.pid else "."))
-        if s.file_error:
-            add("file_error", f"{s.failure_title or 'Запуск не выполнен'}: {s.file_error.message}")
-        elif s.check:
-            c = s.check
-            add("check", f"Проверка: строк {c.rows}, ошибок {c.errors}, предупреждений {c.warnings}.")
-        if s.lock_owner and not s.file_error:
-            add("lock_owner", f"Книга была открыта пользователем {s.lock_owner}; проверена сохранённая версия.")
-        if s.diff:
-            if s.diff.published_now and s.diff.first_placement:
-                add("diff", "Перечень впервые размещён на официальном сайте в этом запуске (п. 5.2).")
-            elif s.diff.published_now:
-                add("diff", f"Изменения ({s.diff.pending_changes}) размещены на официальном сайте в этом запуске.")
-            else:
-                for ln in deadline_lines(s.diff):
-                    add("overdue" if s.overdue else "diff", ln)
-        if s.publish and s.publish.text:
-            add("publish", f"Публикация: {s.publish.text}")
-        if s.approval is not None:
-            from .diff import act_waiting_line
-
-            a = s.approval
-            for w in a.warnings:
-                add("approval", f"Журнал изменений: {w}")
-            if a.demo_act:
-                add("approval", f"Демонстрация: {a.demo_act}")
-            add("approval", a.act or "Приказ об утверждении перечня не записан: страница не ссылается на "
-                                     "утверждающий документ.")
-            if a.waiting_for_act is not None:
-                add("approval", act_waiting_line({"count": a.waiting_for_act, "since": a.waiting_since,
-                                                  "codes": a.waiting_codes}))
-        for err in s.errors:
-            if err.stage == "publish":
-                continue  # already in the «Публикация:» line
-            if err.message and (not s.file_error or err.message != s.file_error.message):
-                add("errors", f"Ошибка: {err.message}")
-        add("mail", f"Письма: {s.mail.text}")
-        if self.run_dir is not None:
-            add("report_dir", f"Отчёты: {self.run_dir}")
-        if self.log_file is not None:
-            add("log_file", f"Журнал: {self.log_file}")
-        if dashboard is not None:
-            add("dashboard", f"Сводка: {dashboard.resolve()}")
-        return out
 
 
 def _href(url: str | None) -> str | None:
