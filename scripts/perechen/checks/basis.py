@@ -8,6 +8,7 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
+from itertools import compress
 
 from ..models import Finding, Row
 from ..rules import Check
@@ -77,11 +78,12 @@ def _bases_of_kind(ctx: Context, kind: object, judge: Callable[[str], str]) -> I
     with what it said; ``judge`` runs once per distinct text (rows without a basis skipped)."""
     rows = ctx.rows
     texts = ctx.column("basis")
-    distinct = [t for t in dict.fromkeys(texts) if t is not None]
+    of_kind = ctx.flags("basis_kind", lambda it: it.value == kind)
+    distinct = set(compress(texts, of_kind))  # the texts of this kind's rows
+    distinct.discard(None)
     if all(isinstance(t, str) for t in distinct):
-        # Every distinct text judged (a few hundred), then the rows of the faulty ones that are of this kind.
+        # Each distinct text judged once (a few hundred), then the rows of this kind with a faulty one.
         said = {t: v for t in distinct if (v := judge(t))}
-        of_kind = ctx.flags("basis_kind", lambda it: it.value == kind)
         for i in positions(list(map(operator.mul, of_kind, marks(texts, said))), ONE):
             yield rows[i], said[texts[i]]
         return

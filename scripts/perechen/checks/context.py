@@ -177,17 +177,9 @@ class Context:
 
     def _multi_match(self, list_name: str, value: str) -> MultiMatch:
         exact, whole = self._exact_parts(list_name)
-        # Fast path: every part an exact spelling. In a cell written «a; b; c» (no line break), splitting on
-        # «; » gives the very parts split_multi gives (a list spelling has no «;» and no surrounding spaces),
-        # and the corrected text is the cell itself when no part repeats.
-        if "\n" not in value:
-            parts = value.split("; ")
-            names = frozenset(parts)
-            if names <= whole:
-                if len(names) == len(parts):
-                    return MultiMatch(tuple(map(exact.__getitem__, parts)), (), False, value, names)
-                uniq = list(dict.fromkeys(parts))
-                return MultiMatch(tuple(map(exact.__getitem__, uniq)), (), False, "; ".join(uniq), names)
+        plain = _plain_multi(value, exact, whole)
+        if plain is not None:
+            return plain
         parts = split_multi(value)
         if whole.issuperset(parts):  # split_multi's parts are stripped, without «;» or line breaks
             uniq = list(dict.fromkeys(parts))
@@ -229,10 +221,22 @@ class Context:
             bad: set[Any]
             loose: set[Any]
             if col.multi:
-                mm_of = by_value = {v: self.multi(lname, v if isinstance(v, str) else str(v)) for v in distinct}
+                exact, whole = self._exact_parts(lname)
+                cache = self._multi.setdefault(lname, {})
+                mm_of: dict[Any, MultiMatch] = {}
+                odd: list[Any] = []  # values with an unknown or inexact part (never a plain cell)
+                for v in distinct:
+                    text = v if isinstance(v, str) else str(v)
+                    mm = cache.get(text)
+                    if mm is None:
+                        mm = cache[text] = _plain_multi(text, exact, whole) or self._multi_match(lname, text)
+                    mm_of[v] = mm
+                    if mm.unknown or mm.inexact:
+                        odd.append(v)
+                by_value = mm_of
                 multis = list(map(mm_of.get, vals))
-                bad = {v for v, mm in mm_of.items() if mm.unknown}
-                loose = {v for v, mm in mm_of.items() if mm.inexact}
+                bad = {v for v in odd if mm_of[v].unknown}
+                loose = {v for v in odd if mm_of[v].inexact}
             else:
                 m_of = {v: self.match(lname, v if isinstance(v, str) else str(v)) for v in distinct}
                 item_of = {v: m.item for v, m in m_of.items() if m is not None}
@@ -340,6 +344,21 @@ class Context:
 NONE = (None,)
 ONE = (1,)
 TRUE = (True,)
+
+
+_new_tuple = tuple.__new__
+
+
+def _plain_multi(value: str, exact: dict[str, ListItem], whole: frozenset[str]) -> MultiMatch | None:
+    """The match of a plain multi-valued cell — «a; b; c», every part an exact spelling, none repeated — or
+    None. Splitting such a cell on «; » gives the very parts split_multi gives (a list spelling has no «;», no
+    line break and no surrounding spaces), and the corrected text is the cell itself. Registers hold tens of
+    thousands of distinct such cells: this runs in C but for the call (no NamedTuple __new__ frame)."""
+    parts = value.split("; ")
+    names = frozenset(parts)
+    if len(names) == len(parts) and names <= whole:
+        return _new_tuple(MultiMatch, (tuple(map(exact.__getitem__, parts)), (), False, value, names))
+    return None
 
 
 def positions(values: list[Any], wanted: Collection[Any]) -> list[int]:

@@ -57,7 +57,10 @@ def check_required(ctx: Context, check: Check) -> Iterator[Finding]:
     # The empty cells of each column (most columns have none), then row by row in the columns' order.
     empty: dict[int, list[str]] = {}
     for f in fields:
-        for i in positions(ctx.column(f), NONE):
+        col = ctx.column(f)
+        if None not in col:  # the common case, told without building anything
+            continue
+        for i in positions(col, NONE):
             got = empty.get(i)
             if got is None:
                 empty[i] = [f]
