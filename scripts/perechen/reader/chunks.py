@@ -174,7 +174,7 @@ class _Parser(threading.Thread):
         self.join()
 
 
-class Unsafe(Exception):
+class _Unsafe(Exception):
     """A piece the guard's fast test does not pass: the caller guards and reads the sheet whole."""
 
 
@@ -246,7 +246,7 @@ class Pieces:
             for i, (a, b) in enumerate(p.pieces):
                 piece = bytes(mv[a:b] if i < len(p.pieces) - 1 else mv[a:])  # the last one with the sheet's tail
                 if not (plain_markup(piece) and within_fast_limits(piece, rules)):
-                    raise Unsafe
+                    raise _Unsafe
                 parser.allowed[i].set()
                 scans.append(scan_sheet_xml(piece, b""))
                 grid.hidden.update(scans[-1].hidden_rows)
@@ -255,7 +255,7 @@ class Pieces:
                 if i:
                     grid.add(parser, i - 1)
             grid.add(parser, len(p.pieces) - 1)
-        except Unsafe:
+        except _Unsafe:
             parser.cancel()
             return None
         except BaseException:
@@ -278,7 +278,7 @@ class _Grid:
     def add(self, parser: _Parser, i: int) -> None:
         parser.done[i].wait()
         if parser.error is not None or parser.sheets[i] is None:
-            raise Unsafe
+            raise _Unsafe
         sheet = parser.sheets[i]
         parser.sheets[i] = None
         start = len(self.rows)
@@ -292,7 +292,7 @@ class _Grid:
                 return  # a piece of empty rows
             r0, c0 = at
             if r0 < start:
-                raise Unsafe  # rows out of order: the whole sheet is read instead
+                raise _Unsafe  # rows out of order: the whole sheet is read instead
             got = sheet.to_python(skip_empty_area=True)
             if c0:
                 pad = [""] * c0
