@@ -68,7 +68,7 @@ class Context:
     _keys: dict[str, str] = field(default_factory=dict)
     _base: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
     _cols: dict[str, list[Any]] = field(default_factory=dict)
-    _exact: dict[str, tuple[dict[str, ListItem], frozenset[str]]] = field(default_factory=dict)
+    _exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[Row]:
@@ -155,13 +155,14 @@ class Context:
             m = cache[value] = self.rules.match(list_name, value)
             return m
 
-    def _exact_parts(self, list_name: str) -> tuple[dict[str, ListItem], frozenset[str]]:
+    def _exact_parts(self, list_name: str) -> tuple[dict[str, ListItem], dict[str, str]]:
         """The list's exact spellings, and those of them a part of a split cell can be (not empty, no «;», no
         line break, no surrounding spaces)."""
         got = self._exact.get(list_name)
         if got is None:
             exact = self.rules.exact_index(list_name)
-            whole = frozenset(v for v in exact if v and v == v.strip() and ";" not in v and "\n" not in v)
+            # Each such spelling mapped to itself: a cell's part is replaced by the list's own string object.
+            whole = {v: v for v in exact if v and v == v.strip() and ";" not in v and "\n" not in v}
             got = self._exact[list_name] = (exact, whole)
         return got
 
@@ -181,7 +182,7 @@ class Context:
         if plain is not None:
             return plain
         parts = split_multi(value)
-        if whole.issuperset(parts):  # split_multi's parts are stripped, without «;» or line breaks
+        if whole.keys() >= set(parts):  # split_multi's parts are stripped, without «;» or line breaks
             uniq = list(dict.fromkeys(parts))
             return MultiMatch(tuple(map(exact.__getitem__, uniq)), (), False, "; ".join(uniq), frozenset(uniq))
         items: dict[str, ListItem] = {}
@@ -349,16 +350,19 @@ TRUE = (True,)
 _new_tuple = tuple.__new__
 
 
-def _plain_multi(value: str, exact: dict[str, ListItem], whole: frozenset[str]) -> MultiMatch | None:
+def _plain_multi(value: str, exact: dict[str, ListItem], whole: dict[str, str]) -> MultiMatch | None:
     """The match of a plain multi-valued cell — «a; b; c», every part an exact spelling, none repeated — or
     None. Splitting such a cell on «; » gives the very parts split_multi gives (a list spelling has no «;», no
     line break and no surrounding spaces), and the corrected text is the cell itself. Registers hold tens of
     thousands of distinct such cells: this runs in C but for the call (no NamedTuple __new__ frame)."""
     parts = value.split("; ")
-    names = frozenset(parts)
-    if len(names) == len(parts) and names <= whole:
-        return _new_tuple(MultiMatch, (tuple(map(exact.__getitem__, parts)), (), False, value, names))
-    return None
+    try:
+        names = frozenset(map(whole.__getitem__, parts))  # the list's strings: the cell's parts are not kept
+    except KeyError:  # a part that is not an exact spelling
+        return None
+    if len(names) != len(parts):  # a part repeated
+        return None
+    return _new_tuple(MultiMatch, (tuple(map(exact.__getitem__, parts)), (), False, value, names))
 
 
 def positions(values: list[Any], wanted: Collection[Any]) -> list[int]:
