@@ -472,15 +472,35 @@ def _groups(ctx: Context, skip: Sequence[str], field_name: str) -> list[list[int
         return cached
     col = ctx.column(field_name)
     key = ctx.key
-    key_of = {v: key(v) for v in dict.fromkeys(col) if isinstance(v, str)}  # a text's key, once per text
-    out: defaultdict[str, list[int]] = defaultdict(list)
+    distinct = dict.fromkeys(col)
+    key_of = {v: key(v) for v in distinct if isinstance(v, str)}  # a text's key, once per text
     active = ctx.active(skip)
-    for i, k in zip(active, map(key_of.get, map(col.__getitem__, active)), strict=True):
-        if k is None:
-            v = col[i]
-            if v is None:
-                continue
-            k = key(str(v))  # not a text
-        out[k].append(i)
+    out: dict[str, list[int]]
+    if len(key_of) + (None in distinct) == len(distinct):  # texts only: rows by text, then texts by key
+        by_text: defaultdict[Any, list[int]] = defaultdict(list)
+        for i, v in zip(active, map(col.__getitem__, active), strict=True):
+            by_text[v].append(i)
+        by_text.pop(None, None)
+        out = {}
+        merged: set[str] = set()
+        for v, idx in by_text.items():  # in the order of each text's first row
+            text_key = key_of[v]
+            g = out.get(text_key)
+            if g is None:
+                out[text_key] = idx
+            else:
+                g.extend(idx)
+                merged.add(text_key)
+        for text_key in merged:
+            out[text_key].sort()
+    else:
+        out = defaultdict(list)
+        for i, k in zip(active, map(key_of.get, map(col.__getitem__, active)), strict=True):
+            if k is None:
+                v = col[i]
+                if v is None:
+                    continue
+                k = key(str(v))  # not a text
+            out[k].append(i)
     groups = ctx.cache[ck] = list(out.values())
     return groups
