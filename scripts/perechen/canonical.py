@@ -24,10 +24,15 @@ store, a register.json, an old .xlsx).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,8 @@ DATE_FIELD = "changed_on"
 
 _CACHE_LIMIT = 200_000
 _TEXT, _LIST, _MULTI, _DATE = 0, 1, 2, 3
+_PLAIN_TYPES = {type(None), str, dt.date}
+_STORED_TYPES = {type(None), str, list, int, float, bool}
 
 
 class Canonicalizer:
@@ -72,6 +79,7 @@ class Canonicalizer:
         # of distinct cells; each part is normalised and matched once.
         self._parts: dict[tuple[str, str], tuple[str | None, int, str, str]] = {}
         self._order: dict[str, dict[str, int]] = {}
+        self._plain: dict[str, dict[str, int]] = {}
 
     def value(self, field_name: str, value: Any) -> Any:
         col = self.rules.columns.get(field_name)
@@ -107,15 +115,35 @@ class Canonicalizer:
                 out[f] = _canonical_value(self.rules, f, v)
         return out
 
+    def _plain_values(self, list_name: str) -> dict[str, int]:
+        """The list's values as they are written (normal text without «;» that matches itself exactly) and their
+        places in the list: a multi-valued cell of only these needs no normalising and no matching."""
+        plain = self._plain.get(list_name)
+        if plain is None:
+            order = self._order[list_name] = {v: i for i, v in enumerate(self.rules.lists[list_name].values)}
+            plain = self._plain[list_name] = {v: order[v] for v in order if normalize(v) == v and v and ";" not in v
+                                              and (m := self.rules.match(list_name, v)) is not None
+                                              and m.item.value == v}
+        return plain
+
+    def multi_parts(self, list_name: str, parts: tuple[str, ...]) -> list[str]:
+        """A multi-valued cell given as its parts: ``_multi(list_name, "\\n".join(parts))``, faster."""
+        plain = self._plain_values(list_name)
+        if all(map(plain.__contains__, parts)):
+            return sorted(dict.fromkeys(parts), key=plain.__getitem__)
+        return self._multi(list_name, "\n".join(parts))
+
     def _multi(self, list_name: str, text: str) -> list[str]:
         """_canonical_multi with its parts cached (same result)."""
-        order = self._order.get(list_name)
-        if order is None:
-            order = self._order[list_name] = {v: i for i, v in enumerate(self.rules.lists[list_name].values)}
+        plain = self._plain_values(list_name)
+        order = self._order[list_name]
+        split = split_multi(text)
+        if all(map(plain.__contains__, split)):
+            return sorted(dict.fromkeys(split), key=plain.__getitem__)
         known: dict[str, int] = {}
         unknown: dict[str, str] = {}
         parts = self._parts
-        for raw in split_multi(text):
+        for raw in split:
             hit = parts.get((list_name, raw))
             if hit is None:
                 p = normalize(raw)
@@ -134,9 +162,78 @@ class Canonicalizer:
         return out
 
     def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
-        """Canonical rows of a read register (text values from the reader are already normalised)."""
-        row = self.row
-        return [row(r.values, normalized=True) for r in rows]
+        """Canonical rows of a read register (text values from the reader are already normalised).
+
+        The same as ``row(r.values, normalized=True)`` for each row, column by column: each field's column is
+        pulled once, each distinct value converted once, and the rows built from the columns. Every list value
+        is a list object of its own row.
+        """
+        if not rows:
+            return []
+        with gc_paused():
+            fields = [f for f, _ in self.plan]
+            columns = [self._column(f, kind, col) for (f, kind), col in
+                       zip(self.plan, _columns([r.values for r in rows], fields), strict=True)]
+            return [dict(zip(fields, t, strict=True)) for t in zip(*columns, strict=True)]
+
+    def _column(self, f: str, kind: int, col: Sequence[Any]) -> Sequence[Any]:
+        """One field's canonical values (as :meth:`row` gives them, ``normalized=True``)."""
+        # Only None, str and date values are converted per distinct value: other types (1, 1.0 and True are one
+        # key of a dict; a list is no key) are rare and go cell by cell.
+        try:
+            distinct = dict.fromkeys(col)
+        except TypeError:
+            return [self._cell(f, kind, v) for v in col]
+        if not set(map(type, distinct)) <= _PLAIN_TYPES:
+            return [self._cell(f, kind, v) for v in col]
+        if kind == _TEXT:  # text from the reader is normalised: only "" becomes None
+            return [v or None for v in col] if "" in distinct else col
+        for k in distinct:
+            distinct[k] = self._cell(f, kind, k)
+        out = list(map(distinct.__getitem__, col))
+        if kind == _MULTI or (kind == _LIST and any(type(v) is list for v in distinct.values())):
+            out = [list(v) if type(v) is list else v for v in out]
+        return out
+
+    def _cell(self, f: str, kind: int, v: Any) -> Any:
+        if v is None:
+            return [] if kind == _MULTI else None
+        if type(v) is str and kind == _TEXT:
+            return v or None
+        if type(v) is dt.date and kind == _DATE:
+            return v.isoformat()
+        if type(v) is str and (kind == _LIST or kind == _MULTI):
+            return self.value(f, v)
+        return _canonical_value(self.rules, f, v)
+
+
+def _columns(rows: list[dict[str, Any]], fields: list[str]) -> list[Sequence[Any]]:
+    """Each field's values (``None`` when a row lacks it), in one pass over the rows when every row has every field."""
+    if not fields:
+        return []
+    try:
+        if len(fields) == 1:
+            return [list(map(itemgetter(fields[0]), rows))]
+        return list(zip(*map(itemgetter(*fields), rows), strict=True)) or [() for _ in fields]
+    except KeyError:
+        return [list(map(dict.get, rows, repeat(f))) for f in fields]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No automatic garbage collection while a large set of rows is built.
+
+    The rows are plain dicts and lists (no reference cycles), but each of the hundreds of thousands of new
+    containers counts towards the collector's thresholds, and every full collection walks the whole heap
+    (the register read is in it). Collection resumes, as it was, when the block ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _CANONICALIZERS: weakref.WeakKeyDictionary[Rules, Canonicalizer] = weakref.WeakKeyDictionary()
@@ -259,16 +356,20 @@ def publication_rows(rows: list[dict[str, Any]], baseline: PublishedVersion | No
     Without a baseline it is simply the «включено» rows.
     """
     base = baseline.rows_by_code if baseline is not None else {}
+    if not rows:
+        return []
+    statuses, raw_codes = _columns(rows, ["status", "code"])
+    if not base:
+        return [r for r, status in zip(rows, statuses, strict=True) if status == INCLUDED]
+    codes = [str(c) if c else "" for c in raw_codes]
     out: list[dict[str, Any]] = []
     kept: set[str] = set()
-    included_codes = {str(r.get("code")) for r in rows if r.get("status") == INCLUDED and r.get("code")}
-    excluded_codes = {str(r.get("code")) for r in rows if r.get("status") == EXCLUDED and r.get("code")}
-    for r in rows:
-        status = r.get("status")
-        code = str(r.get("code") or "")
+    included_codes = {c for s, c in zip(statuses, codes, strict=True) if s == INCLUDED and c}
+    excluded_codes = {c for s, c in zip(statuses, codes, strict=True) if s == EXCLUDED and c}
+    for r, status, code in zip(rows, statuses, codes, strict=True):
         old = base.get(code) if code else None
         if status == INCLUDED:
-            if old is not None and code not in kept and same_content(old, r):
+            if old is not None and code not in kept and (old == r or same_content(old, r)):
                 kept.add(code)
                 out.append(old)
             else:
@@ -349,7 +450,55 @@ class PublishedVersion:
 
 def with_current_lists(version: PublishedVersion, rules: Rules) -> PublishedVersion:
     """The version with its reference-list values in the current canonical spelling (rules/lists.toml may
-    have made an old canonical value an alias, e.g. «консультация» → «получение консультации»)."""
+    have made an old canonical value an alias, e.g. «консультация» → «получение консультации»).
+
+    Each distinct value of a list field is matched once (a list as the tuple of its values); when none changes,
+    which is the usual case, the version is returned as it is, without a pass over its rows.
+    """
+    canon = canonicalizer(rules)
+    list_fields = [c.field for c in rules.schema.columns if c.ref_list]
+    rows = version.rows
+    with gc_paused():
+        renames: list[tuple[str, dict[Any, Any], Sequence[Any]]] = []
+        for f, col in zip(list_fields, _columns(rows, list_fields), strict=True):
+            types = set(map(type, col))
+            if not types <= _STORED_TYPES:  # anything else: row by row
+                return _with_current_lists_by_row(version, rules)
+            keys = [tuple(v) if type(v) is list else v for v in col] if list in types else col
+            try:
+                distinct = dict.fromkeys(keys)
+            except TypeError:  # a list holding lists or dicts
+                return _with_current_lists_by_row(version, rules)
+            changed: dict[Any, Any] = {}
+            col_def = rules.columns[f]
+            multi = col_def.ref_list if col_def.multi and col_def.type != "date" else None
+            for k in distinct:
+                if type(k) is tuple and k and all(isinstance(x, str) for x in k):
+                    nv = canon.multi_parts(multi, k) if multi else canon.value(f, "\n".join(k))
+                    if nv != list(k):
+                        changed[k] = nv
+                elif type(k) is str:
+                    nv = canon.value(f, k)
+                    if nv != k:
+                        changed[k] = nv
+            if changed:
+                renames.append((f, changed, keys))
+        if not renames:
+            return version
+        out = list(rows)
+        for f, changed, keys in renames:
+            for i, k in enumerate(keys):
+                if k in changed:
+                    nr = out[i]
+                    if nr is rows[i]:
+                        nr = out[i] = dict(nr)
+                    nv = changed[k]
+                    nr[f] = list(nv) if type(nv) is list else nv
+    return replace(version, register={**version.register, "rows": out}, _by_code=None)
+
+
+def _with_current_lists_by_row(version: PublishedVersion, rules: Rules) -> PublishedVersion:
+    """:func:`with_current_lists` row by row (a version with values of unexpected types)."""
     canon = canonicalizer(rules)
     list_fields = [c.field for c in rules.schema.columns if c.ref_list]
     rows: list[dict[str, Any]] = []
