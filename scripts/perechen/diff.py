@@ -52,6 +52,7 @@ from .canonical import (
     canonical_info,
     canonicalizer,
     fingerprint,
+    gc_paused,
     publication_rows,
     with_current_lists,
 )
@@ -352,6 +353,7 @@ def _fields_list(rules: Rules, baseline: PublishedVersion | None) -> list[str]:
     return names
 
 
+@gc_paused()  # hundreds of thousands of acyclic containers (see perechen.canonical.gc_paused)
 def compare(register: Register, rules: Rules, baseline: PublishedVersion | None, *, today: dt.date,
             calendar: Any = None, observed: dict[str, dt.date] | None = None,
             term_from_act: bool = False) -> DiffReport:
@@ -403,9 +405,12 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     pending_set: set[str] = set()
     for code in order:
         entries = by_code[code]
-        inc = [e for e in entries if e[1].get("status") == INCLUDED]
-        excl = [e for e in entries if e[1].get("status") == EXCLUDED]
-        pick = inc[0] if inc else excl[0] if excl else entries[0]
+        if len(entries) == 1:  # the usual case: the code's one row is compared
+            pick, inc = entries[0], entries
+        else:
+            inc = [e for e in entries if e[1].get("status") == INCLUDED]
+            excl = [e for e in entries if e[1].get("status") == EXCLUDED]
+            pick = inc[0] if inc else excl[0] if excl else entries[0]
         if len(inc) > 1:
             # Compare the row that is the published one (equal, else same name), else the first.
             prev = base_rows.get(code)
@@ -604,9 +609,12 @@ def _deadline(report: DiffReport, rules: Rules, calendar: Any) -> None:
     try:
         cal = calendar if calendar is not None else WorkCalendar.load(rules.directory)
         st = cal.status(earliest, report.today)
+        by_day = {earliest: st}  # one status per distinct day (a thousand changes share a few dozen days)
         for c in report.changes:
             if c.change_date is not None:
-                cst = st if c.change_date == earliest else cal.status(c.change_date, report.today)
+                cst = by_day.get(c.change_date)
+                if cst is None:
+                    cst = by_day[c.change_date] = cal.status(c.change_date, report.today)
                 c.deadline, c.working_days_left, c.overdue = cst.deadline, cst.working_days_left, cst.overdue
     except CalendarError as e:
         raise DiffError("calendar", f"Не удалось рассчитать срок размещения (п. 5.4): {e}") from None
