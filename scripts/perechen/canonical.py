@@ -356,20 +356,16 @@ def publication_rows(rows: list[dict[str, Any]], baseline: PublishedVersion | No
     Without a baseline it is simply the «включено» rows.
     """
     base = baseline.rows_by_code if baseline is not None else {}
-    if not rows:
-        return []
-    statuses, raw_codes = _columns(rows, ["status", "code"])
-    if not base:
-        return [r for r, status in zip(rows, statuses, strict=True) if status == INCLUDED]
-    codes = [str(c) if c else "" for c in raw_codes]
     out: list[dict[str, Any]] = []
     kept: set[str] = set()
-    included_codes = {c for s, c in zip(statuses, codes, strict=True) if s == INCLUDED and c}
-    excluded_codes = {c for s, c in zip(statuses, codes, strict=True) if s == EXCLUDED and c}
-    for r, status, code in zip(rows, statuses, codes, strict=True):
+    included_codes = {str(r.get("code")) for r in rows if r.get("status") == INCLUDED and r.get("code")}
+    excluded_codes = {str(r.get("code")) for r in rows if r.get("status") == EXCLUDED and r.get("code")}
+    for r in rows:
+        status = r.get("status")
+        code = str(r.get("code") or "")
         old = base.get(code) if code else None
         if status == INCLUDED:
-            if old is not None and code not in kept and (old == r or same_content(old, r)):
+            if old is not None and code not in kept and same_content(old, r):
                 kept.add(code)
                 out.append(old)
             else:
