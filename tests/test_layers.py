@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",
                      "locks", "jinja", "cells", "poryadok", "bundled", "check_params", "remote", "console",
-                     "printing", "profiles"}),
+                     "printing", "xlsx_plain", "profiles"}),
 ]
 
 

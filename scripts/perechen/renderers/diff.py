@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-import io
 from pathlib import Path
 from typing import Any
 
+from .. import xlsx_plain
 from ..diff import (
     AWAITS_ACT,
     CASES,
@@ -22,7 +21,6 @@ from ..diff import (
 )
 from ..fsutil import atomic_write, make_dir
 from ..jinja import TemplateSet, get_template
-from ..printing import a4_landscape
 from ..rules import Rules
 from ..text import ru_date, work_days
 
@@ -87,46 +85,19 @@ def render_html(report: DiffReport, rules: Rules, *, limit: int = HTML_LIMIT) ->
     )
 
 
+_STYLES = [xlsx_plain.Style(bold=True), xlsx_plain.Style(), xlsx_plain.Style(fill=_FILL_OLD),
+           xlsx_plain.Style(fill=_FILL_NEW), xlsx_plain.Style(fill=_FILL_CHANGED)]
+_BOLD, _PLAIN, _OLD, _NEW, _CHANGED = 1, 2, 3, 4, 5  # indexes of the cell styles above (0: none)
+
+
 def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     """Old and new values side by side, one line per code; the cells of changed fields highlighted.
 
-    Written with openpyxl in write-only mode; every text cell is a string (``data_type = "s"``), so a value
-    starting with «=» stays text.
+    Written as SpreadsheetML directly (:mod:`perechen.xlsx_plain`): every text an inline string, so a value
+    starting with «=» stays text; printed on A4 landscape fitted to the width, the header row repeated.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Изменения")
-    bold = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    fill_changed = PatternFill("solid", fgColor=_FILL_CHANGED)
-    fill_old = PatternFill("solid", fgColor=_FILL_OLD)
-    fill_new = PatternFill("solid", fgColor=_FILL_NEW)
     cols = list(rules.schema.columns)
     have_old = report.baseline is not None
-
-    styles: dict[tuple[int, int], Any] = {}  # (font, fill) → the style array, set once (openpyxl hashes each set)
-
-    def cell(value: Any, *, font: Font | None = None, fill: PatternFill | None = None) -> WriteOnlyCell:
-        c = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str):
-            c.data_type = "s"
-        key = (id(font), id(fill))
-        style = styles.get(key)
-        if style is None:
-            if font is not None:
-                c.font = font
-            if fill is not None:
-                c.fill = fill
-            c.alignment = wrap
-            styles[key] = copy.copy(c._style)
-        else:
-            c._style = copy.copy(style)
-        return c
-
     head = ["Код", "Случаи", "Пункты", "Строка книги", "Изменение внесено"]
     for col in cols:
         if have_old:
@@ -135,12 +106,8 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
     widths = [12, 34, 14, 10, 14]
     for col in cols:
         widths.extend([max(12, min(col.width, 40))] * (2 if have_old else 1))
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}1"
-    a4_landscape(ws)
-    ws.append([cell(h, font=bold) for h in head])
+    changes_sheet = xlsx_plain.Sheet("Изменения", widths, [[(h, _BOLD) for h in head]], freeze=(1, 1),
+                                     autofilter=len(head))
 
     grouped: dict[str, list[Change]] = {}
     for ch in report.changes:
@@ -153,27 +120,24 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         first = chs[0]
         when = ("ждёт приказа" if first.awaits_act else
                 ru_date(first.change_date) if first.change_date and not first.date_from_run else "")
-        line = [cell(code, font=bold),
-                cell("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs)),
-                cell("; ".join(c.clause for c in chs if c.clause) or "—"),
-                cell(first.row if first.row is not None else "удалена"),
-                cell(when)]
+        line: list[tuple[Any, int]] = [
+            (code, _BOLD),
+            ("; ".join(CASES[c.kind][1].split(" (")[0] for c in chs), _PLAIN),
+            ("; ".join(c.clause for c in chs if c.clause) or "—", _PLAIN),
+            (first.row if first.row is not None else "удалена", _PLAIN),
+            (when, _PLAIN)]
         added = any(c.kind == "added" for c in chs)
         for col in cols:
             f = col.field
             hit = f in changed and not added
             if have_old:
                 ov = old.get(f)
-                line.append(cell("" if is_empty(ov) else show_value(f, ov), fill=fill_old if hit else None))
+                line.append(("" if is_empty(ov) else show_value(f, ov), _OLD if hit else _PLAIN))
             nv = new.get(f)
-            line.append(cell("" if is_empty(nv) else show_value(f, nv),
-                             fill=fill_new if hit else (fill_changed if added and not is_empty(nv) else None)))
-        ws.append(line)
+            line.append(("" if is_empty(nv) else show_value(f, nv),
+                         _NEW if hit else (_CHANGED if added and not is_empty(nv) else _PLAIN)))
+        changes_sheet.rows.append(line)
 
-    ss = wb.create_sheet("Сводка")
-    ss.column_dimensions["A"].width = 34
-    ss.column_dimensions["B"].width = 90
-    a4_landscape(ss, title_rows=0)
     summary: list[tuple[str, Any]] = [
         ("Книга", report.workbook),
         ("Базовая версия", report.baseline_name or "нет (ничего не опубликовано)"),
@@ -191,10 +155,7 @@ def render_xlsx(report: DiffReport, rules: Rules) -> bytes:
         ("Просрочено", f"ПРОСРОЧЕНО на {work_days(report.overdue_working_days)}" if report.overdue else "нет"),
         ("Ждут проверки", ", ".join(report.pending_review) or "—"),
     ]
-    for k, v in summary:
-        ss.append([cell(k, font=bold), cell(v)])
-    for warn in report.warnings:
-        ss.append([cell("Предупреждение", font=bold), cell(warn.message)])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    summary_rows = [[(k, _BOLD), (v, _PLAIN)] for k, v in summary]
+    summary_rows += [[("Предупреждение", _BOLD), (warn.message, _PLAIN)] for warn in report.warnings]
+    summary_sheet = xlsx_plain.Sheet("Сводка", [34, 90], summary_rows, title_rows=0)
+    return xlsx_plain.write([changes_sheet, summary_sheet], _STYLES, title="Изменения перечня точек взаимодействия")
