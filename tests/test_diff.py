@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from perechen import canonical, diff, store
+from perechen import canonical, diff, diff_text, store
 from perechen.diff import compare
 from perechen.reader import read_register
 from perechen.rules import Rules
@@ -44,7 +44,7 @@ def test_same_register_has_no_changes(rules: Rules, make_workbook: Any, good_row
     assert d == {"baseline": r.baseline_name, "changes": [], "pending_review": [], "warnings": [],
                  "publication_required": False, "earliest_change": None, "deadline": None,
                  "working_days_left": None, "overdue": False}
-    assert "Неопубликованных изменений нет" in diff.deadline_line(r)
+    assert "Неопубликованных изменений нет" in diff_text.deadline_line(r)
 
 
 def test_added_row_is_5_3_1(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]]) -> None:
@@ -203,8 +203,8 @@ def test_no_baseline_every_included_row_is_new(rules: Rules, make_workbook: Any,
     # The first publication is the placement of the approved Перечень (п. 5.2), which has no term (issue 11
     # item 3; this test expected a 5.4 deadline of 12.03.2024 before).
     assert r.deadline is None and not r.overdue and r.to_dict()["deadline"] is None
-    assert "Опубликованной версии нет" in diff.baseline_line(r)
-    assert "(п. 5.2)" in diff.deadline_line(r) and "ПРОСРОЧЕНО" not in diff.render_text(r, rules)
+    assert "Опубликованной версии нет" in diff_text.baseline_line(r)
+    assert "(п. 5.2)" in diff_text.deadline_line(r) and "ПРОСРОЧЕНО" not in diff_text.render_text(r, rules)
 
 
 def test_info_change_requires_publication(rules: Rules, make_workbook: Any, good_rows: list[dict[str, Any]],
@@ -253,7 +253,7 @@ def test_render_text_groups_by_case(rules: Rules, make_workbook: Any, good_rows:
     _by(new, "ТВ-02").update(kind="СЭД", changed_on=D)
     _by(new, "ТВ-04").update(status="исключено", changed_on=D)
     r = _run(rules, make_workbook, good_rows, new, today=dt.date(2026, 3, 20))
-    text = diff.render_text(r, rules)
+    text = diff_text.render_text(r, rules)
     assert "Изменение вида точки взаимодействия (п. 5.3.2): 1" in text
     assert "Исключение точки взаимодействия (п. 5.3.4): 1" in text
     assert "Вид точки: «электронная почта Службы» → «система электронного документооборота (СЭД)»" in text
@@ -263,7 +263,7 @@ def test_render_text_groups_by_case(rules: Rules, make_workbook: Any, good_rows:
 
 
 def test_plural_forms() -> None:
-    assert [diff.work_days(n) for n in (1, 2, 5, 11, 21, 22, 112)] == [
+    assert [diff_text.work_days(n) for n in (1, 2, 5, 11, 21, 22, 112)] == [
         "1 рабочий день", "2 рабочих дня", "5 рабочих дней", "11 рабочих дней", "21 рабочий день",
         "22 рабочих дня", "112 рабочих дней"]
 

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("nightly", {"nightly", "nightly_log", "nightly_text", "summary", "mail", "dashboard"}),
     ("publish", {"publish", "targets", "approval", "compliance", "clock"}),
     ("stages", {"stages", "template"}),
-    ("diff / store / renderers", {"diff", "store", "retention", "journal", "journal_rebuild", "annotate",
+    ("diff / store / renderers", {"diff", "diff_text", "store", "retention", "journal", "journal_rebuild", "annotate",
                                   "renderers", "opendata", "act_docx"}),
     ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MailConfig
-from .diff import awaiting_act_text
+from .diff_text import awaiting_act_text
 from .errors import describe
 from .models import CodedError
 from .summary import DiffPart, NightlySummary

@@ -18,7 +18,7 @@ class OutputLine:
 def output_lines(s: NightlySummary, *, run_dir: Path | None, log_file: Path | None,
                  dashboard: Path | None) -> list[OutputLine]:
     """What ``perechen nightly`` prints, each line tagged with the summary field it reports."""
-    from .diff import act_waiting_line
+    from .diff_text import act_waiting_line
     from .mail import deadline_lines
 
     out: list[OutputLine] = []

@@ -42,7 +42,7 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
     прошёл; 2 — сравнение невозможно.
     """
     from .. import api
-    from ..diff import render_text
+    from ..diff_text import render_text
 
     cfg = load_config(config_path)
     wb = workbook or cfg.fetch_workbook()

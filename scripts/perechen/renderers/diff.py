@@ -6,14 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import xlsx_plain
-from ..diff import (
-    AWAITS_ACT,
-    CASES,
-    Change,
-    DiffReport,
+from ..diff import AWAITS_ACT, CASES, Change, DiffReport, is_empty
+from ..diff_text import (
     baseline_line,
     deadline_line,
-    is_empty,
     printed_warnings,
     show_value,
     summary_line,
