@@ -4,6 +4,7 @@ formula; every part is well-formed XML."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -15,7 +16,8 @@ from perechen import xlsx_plain
 from tests.test_paper import assert_prints_a4_landscape_fitted
 from tests.test_render_libreoffice import convert, lo_profile  # noqa: F401 - fixture
 
-STYLES = [xlsx_plain.Style(bold=True), xlsx_plain.Style(), xlsx_plain.Style(fill="DCF2DF")]
+STYLES = [xlsx_plain.Style(bold=True), xlsx_plain.Style(), xlsx_plain.Style(fill="DCF2DF"),
+          xlsx_plain.Style(date=True, wrap=False)]
 
 
 def _book() -> bytes:
@@ -24,6 +26,7 @@ def _book() -> bytes:
         [("ТВ-01", 1), ('=HYPERLINK("http://example.invalid","x")', 3), (7, 2)],
         [("ТВ-02", 1), ("текст\x01 с управляющим символом & <угловыми>", 2), (2.5, 2)],
         [("ТВ-03", 1), ("", 3), (None, 0)],
+        [("ТВ-04", 1), (dt.date(2026, 12, 6), 4), (None, 0)],
     ], freeze=(1, 1), autofilter=3)
     summary = xlsx_plain.Sheet("Сводка", [34, 90], [[("Изменений", 1), (3, 2)]], title_rows=0)
     return xlsx_plain.write([table, summary], STYLES, title="Проверка")
@@ -39,6 +42,8 @@ def test_values_types_and_styles_read_back() -> None:
     assert ws["B2"].fill.fgColor.rgb == "FFDCF2DF" and ws["B3"].fill.fill_type is None
     assert ws["B2"].alignment.wrap_text and ws["B2"].alignment.vertical == "top"
     assert ws["B4"].value is None and ws["C4"].value is None
+    assert ws["B5"].value == dt.datetime(2026, 12, 6) and ws["B5"].number_format == "DD.MM.YYYY"
+    assert not ws["B5"].alignment.wrap_text
     assert ws.column_dimensions["B"].width == 40
     assert ws.freeze_panes == "B2" and ws.auto_filter.ref == "A1:C1"
     assert_prints_a4_landscape_fitted(ws)
