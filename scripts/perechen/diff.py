@@ -27,8 +27,9 @@ deadline. A change on «Сведения» is reported (``info_changes``) and ne
 any more: the date of the comparison run (``today``) is used — the earliest day the tool can prove the change
 existed — and a warning says so. The same applies to a changed row whose Дата изменения is empty or not a date.
 
-``[approval] mode = "act"`` (``term_from_act``): the Перечень and its changes are approved by a document (п. 5.1),
-so a change counts as made on the date of the act that approved it (the journal's act dates, ``observed``); a
+``[approval] mode = "act"`` (``term_from_act``): the agency approves the Перечень and its changes by an act (its
+choice: п. 5.1 leaves the form of the approving document to the Служба), so a change is made in the Перечень — the
+day п. 5.4 counts from — on the date of the act that approved it (the journal's act dates, ``observed``); a
 change no act approved yet waits for the act — it has no day made, no deadline and is never overdue
 (:data:`AWAITS_ACT`). The same rule for ``perechen diff``, the nightly run, the dashboard and ``perechen region``.
 """
@@ -101,7 +102,7 @@ class Change:
     deadline: dt.date | None = None  # п. 5.4 for this change (None: first placement, or calendar unknown)
     working_days_left: int | None = None
     overdue: bool = False
-    awaits_act: bool = False  # "act" mode: no act approved it yet — not made in the Перечень, no term (п. 5.1, 5.4)
+    awaits_act: bool = False  # "act" mode: no act approved it yet — not made in the Перечень, no п. 5.4 term
     typed_on: dt.date | None = None  # the typed «Дата изменения» of a change waiting for the act (for the journal)
 
     @property
