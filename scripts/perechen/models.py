@@ -155,25 +155,122 @@ class Row:
         return self.original.get(name, self.values.get(name))
 
 
-@dataclass
-class Register:
-    """What the reader found in a workbook."""
+@dataclass(slots=True)
+class Table:
+    """The data rows column by column, as the reader builds them.
 
-    path: Path
-    sheet: str
-    header_row: int
-    columns: dict[str, str]  # field -> column letter
-    headers: dict[str, str]  # field -> header text as in the file
-    rows: list[Row]
-    info: dict[str, str] = field(default_factory=dict)
-    info_sheet: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    sheet_names: list[str] = field(default_factory=list)
-    lock_owner: str | None = None
-    sha256: str = ""
-    data: bytes = b""  # the private copy's bytes
-    problem_cells: set[str] = field(default_factory=set)  # cells the reader already reported
-    formula_cells: set[str] = field(default_factory=set)
+    ``numbers[i]`` is the sheet row of data row i; ``cols[f][i]`` its normalised value of field ``f`` (None where
+    empty); ``originals[i]`` the cells of row i as typed where normalisation changed them; ``hidden`` the sheet rows
+    that are hidden. The checks work on these lists; Row objects are built only when something asks for them.
+    """
+
+    fields: list[str]
+    numbers: list[int]
+    cols: dict[str, list[Any]]
+    originals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    hidden: set[int] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def row(self, i: int) -> Row:
+        rn = self.numbers[i]
+        return Row(rn, {f: self.cols[f][i] for f in self.fields}, dict(self.originals.get(i) or {}),
+                   rn in self.hidden)
+
+    def rows(self) -> list[Row]:
+        fields, originals, hidden = self.fields, self.originals, self.hidden
+        if not fields:
+            return [Row(rn, {}, {}, rn in hidden) for rn in self.numbers]
+        cols = [self.cols[f] for f in fields]
+        return [Row(rn, dict(zip(fields, vals, strict=True)), dict(originals.get(k) or {}), rn in hidden)
+                for k, (rn, vals) in enumerate(zip(self.numbers, zip(*cols, strict=True), strict=True))]
+
+    def extend(self, other: Table) -> None:
+        """Append ``other``'s rows (the same fields)."""
+        at = len(self.numbers)
+        self.numbers.extend(other.numbers)
+        for f in self.fields:
+            self.cols[f].extend(other.cols[f])
+        for k, orig in other.originals.items():
+            self.originals[at + k] = orig
+        self.hidden |= other.hidden
+
+
+class Register:
+    """What the reader found in a workbook.
+
+    The data rows are kept as the reader built them, column by column (:class:`Table`): :meth:`column` and
+    :meth:`row` read them without building every Row. ``rows`` builds the Row objects on first use; from then on the
+    rows are what counts (code may change a Row's values) and the columns are taken from them.
+    """
+
+    def __init__(self, path: Path, sheet: str, header_row: int, columns: dict[str, str], headers: dict[str, str],
+                 rows: list[Row] | None = None, info: dict[str, str] | None = None, info_sheet: str | None = None,
+                 findings: list[Finding] | None = None, sheet_names: list[str] | None = None,
+                 lock_owner: str | None = None, sha256: str = "", data: bytes = b"",
+                 problem_cells: set[str] | None = None, formula_cells: set[str] | None = None, *,
+                 table: Table | None = None) -> None:
+        self.path = path
+        self.sheet = sheet
+        self.header_row = header_row
+        self.columns = columns  # field -> column letter
+        self.headers = headers  # field -> header text as in the file
+        self._rows: list[Row] | None = rows
+        self._table: Table | None = table if rows is None else None
+        self._built: dict[int, Row] = {}
+        self.info: dict[str, str] = info if info is not None else {}
+        self.info_sheet = info_sheet
+        self.findings: list[Finding] = findings if findings is not None else []
+        self.sheet_names: list[str] = sheet_names if sheet_names is not None else []
+        self.lock_owner = lock_owner
+        self.sha256 = sha256
+        self.data = data  # the private copy's bytes
+        self.problem_cells: set[str] = problem_cells if problem_cells is not None else set()  # reported by the reader
+        self.formula_cells: set[str] = formula_cells if formula_cells is not None else set()
+
+    def __repr__(self) -> str:
+        return f"Register(path={self.path!r}, sheet={self.sheet!r}, header_row={self.header_row}, rows={self.n_rows})"
+
+    @property
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            table = self._table
+            self._rows = table.rows() if table is not None else []
+            for i, r in self._built.items():  # a row already handed out stays the same object
+                self._rows[i] = r
+            self._table = None
+            self._built = {}
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[Row]) -> None:
+        self._rows = rows
+        self._table = None
+        self._built = {}
+
+    @property
+    def n_rows(self) -> int:
+        """How many data rows (without building them)."""
+        return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
+
+    def row(self, i: int) -> Row:
+        """Data row i (0-based), built alone when the rows are still columns."""
+        if self._rows is None and self._table is not None:
+            r = self._built.get(i)
+            if r is None:
+                r = self._built[i] = self._table.row(i)
+            return r
+        return self.rows[i]
+
+    def column(self, field_name: str) -> list[Any] | None:
+        """The reader's own column of ``field_name`` (read-only: shared, not a copy; all None for a field not on
+        the sheet), or None once the rows are Row objects (take the values from them)."""
+        table = self._table
+        if self._rows is None and table is not None:
+            col = table.cols.get(field_name)
+            return col if col is not None else [None] * len(table.numbers)
+        return None
 
     def cell(self, field_name: str, row: int) -> str | None:
         col = self.columns.get(field_name)

@@ -307,7 +307,7 @@ class _Run:
         if self.register.lock_owner:
             log.info("Книга открыта пользователем %s; проверена последняя сохранённая версия.",
                      self.register.lock_owner)
-        log.info("Книга прочитана: лист «%s», строк %d.", self.register.sheet, len(self.register.rows))
+        log.info("Книга прочитана: лист «%s», строк %d.", self.register.sheet, self.register.n_rows)
 
     def _file_error_report(self) -> None:
         assert self.run_dir is not None

@@ -271,7 +271,7 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     else:
         path = _resolve(wb_base, workbook)
     register = read_register(path, rules)
-    res.rows = len(register.rows)
+    res.rows = register.n_rows
     res.inn = res.inn or re.sub(r"\s", "", register.info.get("inn") or "")
     res.email = res.email or (register.info.get("email") or "").strip()
     report_dir = out / REPORT_DIR

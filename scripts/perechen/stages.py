@@ -42,7 +42,7 @@ def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None
     reg = register or read_register(workbook, rules, progress=progress)
     params = {"review-overdue": {"review_days": config.review_days}} if config.review_days else None
     findings = run_checks(reg, rules, today=today, params=params)
-    report = CheckReport(workbook=str(workbook), rows=len(reg.rows), findings=findings, register=reg)
+    report = CheckReport(workbook=str(workbook), rows=reg.n_rows, findings=findings, register=reg)
     if write_reports:
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         make_dir(out)

@@ -7,10 +7,10 @@ import datetime as dt
 import functools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from ..models import Finding, Register, Row, RulesError
 from ..rules import Check, ListItem, ListMatch, Rules
@@ -71,15 +71,24 @@ class Context:
     _exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]] = field(default_factory=dict)
 
     @property
-    def rows(self) -> list[Row]:
-        return self.register.rows
+    def rows(self) -> Sequence[Row]:
+        """The data rows, read-only: ``rows[i]`` builds row i alone while the register is still the reader's columns
+        (the checks take values from :meth:`column` and a Row only for a row that has a finding)."""
+        view = self.cache.get("rows")
+        if view is None:
+            view = self.cache["rows"] = _Rows(self.register)
+        return view
 
     def column(self, field_name: str) -> list[Any]:
-        """Every row's value of ``field_name`` (None where empty or absent), aligned with ``rows``; pulled once
-        per run and shared by every check (a pass over 100,000 Row objects costs more than most checks' work
-        on the values)."""
+        """Every row's value of ``field_name`` (None where empty or absent), aligned with ``rows``, shared by every
+        check (read-only): the reader's own column, or pulled once per run from the Row objects (a pass over
+        100,000 Row objects costs more than most checks' work on the values)."""
         col = self._cols.get(field_name)
         if col is None:
+            col = self.register.column(field_name)
+            if col is not None:
+                self._cols[field_name] = col
+                return col
             fields = list(self.register.columns)
             if not self._cols and field_name in self.register.columns and len(fields) > 1:
                 self._pull(fields)
@@ -340,6 +349,30 @@ class Context:
         if k is None:
             k = self._keys[s] = _key(s)
         return k
+
+
+class _Rows(Sequence[Row]):
+    """The register's rows as a read-only sequence: an item is built alone (Register.row), iteration builds all."""
+
+    def __init__(self, register: Register) -> None:
+        self._register = register
+
+    def __len__(self) -> int:
+        return self._register.n_rows
+
+    @overload
+    def __getitem__(self, i: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Row]: ...
+
+    def __getitem__(self, i: int | slice) -> Row | list[Row]:
+        if isinstance(i, slice):
+            return self._register.rows[i]
+        return self._register.row(i)
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._register.rows)
 
 
 NONE = (None,)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cells import col_index, col_letter, ref_key
-from ..models import FileError, Finding, Register, Row
+from ..models import FileError, Finding, Register, Table
 from ..rules import Rules
 from ..text import header_key, mixed_script_words, normalize
 from . import chunks
@@ -312,19 +312,29 @@ class _SheetReader(_CellValues):
         problem_cells: set[str] = set()
         hidden = set(scan.hidden_rows)
         date_fields = {c.field for c in rules.schema.columns if c.type == "date"}
-        if early is not None and early.matches(sheet, hdr_idx, col_fields) and early.done_to >= last:
-            out = early.out  # converted while calamine parsed the sheet's later pieces
+        table: Table | None = None
+        if (early is not None and early.out is not None and early.matches(sheet, hdr_idx, col_fields)
+                and early.done_to >= last):
+            table = early.out  # converted while calamine parsed the sheet's later pieces
             findings_early = early.findings
             pos = {f: n for n, (_, f) in enumerate(col_fields)}
             findings_early.sort(key=lambda x: (pos.get(x.field or "", -1), x.row or 0))  # as column by column
             self.findings.extend(findings_early)
         else:
-            out = self._convert_rows(sheet, rows, hdr_idx, last, col_fields, columns, date_fields, hidden)
+            table = self._convert_rows(sheet, rows, hdr_idx, last, col_fields, columns, date_fields, hidden)
         total = n_data
         findings = self.findings
         data_cols = {letter for letter in columns.values()}
-        known_rows = {r.number for r in out}
-        last_row = out[-1].number if out else header_row_no
+        numbers = table.numbers
+        last_row = numbers[-1] if numbers else header_row_no
+        table.hidden = hidden.intersection(numbers) if hidden else set()
+        index_of: dict[int, int] = {}
+
+        def data_row(rn: int) -> int | None:
+            """The index of sheet row ``rn`` among the data rows (None: not a data row)."""
+            if not index_of:
+                index_of.update(zip(numbers, range(len(numbers)), strict=True))
+            return index_of.get(rn)
 
         def in_data(ref: str) -> tuple[str, int] | None:
             m = _REF_SPLIT.fullmatch(ref)
@@ -336,7 +346,6 @@ class _SheetReader(_CellValues):
             return letter, rn
 
         field_of = {letter: f for f, letter in columns.items()}
-        row_by_no = {r.number: r for r in out}
         for ref, text in sorted(scan.errors.items(), key=lambda kv: ref_key(kv[0])):
             loc = in_data(ref)
             if loc is None:
@@ -344,9 +353,10 @@ class _SheetReader(_CellValues):
             letter, rn = loc
             problem_cells.add(ref)
             f = field_of[letter]
-            if rn in row_by_no:
-                row_by_no[rn].values[f] = None
-                row_by_no[rn].original[f] = text
+            i = data_row(rn)
+            if i is not None:
+                table.cols[f][i] = None
+                table.originals.setdefault(i, {})[f] = text
             findings.append(self._finding("error-value", sheet, ref, rn, letter, value=text, field_name=f))
         stale = {ref: "" for ref in scan.formulas_cached} if self.pkg.stale_formulas else {}
         for ref, ftext in sorted({**stale, **scan.formulas_without_value}.items(), key=lambda kv: ref_key(kv[0])):
@@ -358,11 +368,12 @@ class _SheetReader(_CellValues):
             f = field_of[letter]
             if not ftext:  # cached by a writer that does not calculate (fullCalcOnLoad): not to be trusted
                 ftext = "(значение не пересчитано)"
-                if rn in row_by_no:
-                    row = row_by_no[rn]
-                    if row.values.get(f) is not None:
-                        row.original.setdefault(f, row.values[f])
-                    row.values[f] = None
+                i = data_row(rn)
+                if i is not None:
+                    col = table.cols[f]
+                    if col[i] is not None:
+                        table.originals.setdefault(i, {}).setdefault(f, col[i])
+                    col[i] = None
             findings.append(self._finding("formula-no-value", sheet, ref, rn, letter, value=ftext,
                                           field_name=f, detail=ftext))
         data_idx = sorted(col_index(letter) for letter in data_cols)
@@ -383,13 +394,13 @@ class _SheetReader(_CellValues):
             letter = col_letter(c1) if col_letter(c1) in data_cols else touched[0]
             findings.append(self._finding("merged-cells", sheet, a, r1, letter, value=rng,
                                           field_name=field_of.get(letter), detail=rng))
-        hidden_data = sorted(r for r in hidden if r in known_rows)
+        hidden_data = sorted(table.hidden)
         if hidden_data:
             by = " фильтром" if scan.autofilter else ""
             findings.append(self._finding("hidden-rows", sheet, f"A{hidden_data[0]}", hidden_data[0], None,
                                           detail=_ranges(hidden_data), expected=by))
         reg = Register(path=self.path, sheet=sheet, header_row=header_row_no, columns=columns, headers=headers,
-                       rows=out)
+                       table=table)
         reg.problem_cells = problem_cells
         reg.formula_cells = scan.formulas
         reg.lock_owner = lock_owner(self.path)
@@ -478,7 +489,7 @@ class _EarlyRows:
         self.col_fields: list[tuple[int, str]] = []
         self.columns: dict[str, str] = {}
         self.done_to = 0
-        self.out: list[Row] = []
+        self.out: Table | None = None
         self.findings: list[Finding] = []
         self.dead = False
         self._dates = {c.field for c in reader.rules.schema.columns if c.type == "date"}
@@ -507,8 +518,12 @@ class _EarlyRows:
             self.done_to = self.hdr_idx + 1
         kept, r.findings = r.findings, self.findings
         try:
-            self.out.extend(r._convert_rows(self.sheet, rows, self.done_to - 1, len(rows), self.col_fields,
-                                            self.columns, self._dates, hidden))
+            got = r._convert_rows(self.sheet, rows, self.done_to - 1, len(rows), self.col_fields, self.columns,
+                                  self._dates, hidden)
+            if self.out is None:
+                self.out = got
+            else:
+                self.out.extend(got)
         finally:
             r.findings = kept
         self.done_to = len(rows)

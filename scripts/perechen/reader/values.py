@@ -9,7 +9,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from ..models import Finding, Row
+from ..models import Finding, Table
 from ..text import mixed_script_words, normalize, parse_date_text, ru_date
 from .package import Package, Progress
 
@@ -54,8 +54,8 @@ class _CellValues:
 
     def _convert_rows(self, sheet: str, rows: list[list[Any]], hdr_idx: int, last: int,
                       col_fields: list[tuple[int, str]], columns: dict[str, str], date_fields: set[str],
-                      hidden: set[int]) -> list[Row]:
-        """Turn calamine's rows into Row objects, column by column.
+                      hidden: set[int]) -> Table:
+        """Turn calamine's rows into the register's columns (:class:`Table`), column by column.
 
         Each distinct value of a column is converted once; per cell only list comprehensions and dict lookups run
         (this is the hot loop of a 100,000-row register).
@@ -126,13 +126,8 @@ class _CellValues:
                     elif (v is not None and not isinstance(v, (int, str))) or isinstance(v, bool):
                         originals.setdefault(k, {})[f] = v
             columns_out.append(vals)
-        if not fields:
-            return [Row(rn, {}, {}, rn in hidden) for rn in numbers]
-        if hidden:
-            return [Row(rn, dict(zip(fields, vals_row, strict=True)), originals.get(k) or {}, rn in hidden)
-                    for k, (rn, vals_row) in enumerate(zip(numbers, zip(*columns_out, strict=True), strict=True))]
-        return [Row(rn, dict(zip(fields, vals_row, strict=True)), originals.get(k) or {})
-                for k, (rn, vals_row) in enumerate(zip(numbers, zip(*columns_out, strict=True), strict=True))]
+        return Table(fields, numbers, dict(zip(fields, columns_out, strict=True)), originals,
+                     hidden.intersection(numbers) if hidden else set())
 
     def _mixed_findings(self, sheet: str, letter: str, f: str, rn: int, value: Any,
                         words: list[tuple[str, str]] | None) -> None:
