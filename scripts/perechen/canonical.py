@@ -161,6 +161,19 @@ class Canonicalizer:
         out.extend(unknown[k] for k in sorted(unknown))
         return out
 
+    def register_rows(self, register: Register) -> list[dict[str, Any]]:
+        """:meth:`rows` of a read register, taken from the reader's columns when it still has them."""
+        fields = [f for f, _ in self.plan]
+        cols = [register.column(f) for f in fields]
+        if not fields or any(c is None for c in cols):
+            return self.rows(register.rows)
+        if not register.n_rows:
+            return []
+        with gc_paused():
+            columns = [self._column(f, kind, col) for (f, kind), col in zip(self.plan, cols, strict=True)
+                       if col is not None]
+            return [dict(zip(fields, t, strict=True)) for t in zip(*columns, strict=True)]
+
     def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
         """Canonical rows of a read register (text values from the reader are already normalised).
 
@@ -384,7 +397,7 @@ def canonical_register(register: Register, rules: Rules,
     Without ``baseline``, the «включено» rows in workbook order. Deterministic: the same data gives the same
     dict (and the same ``fingerprint``) whatever the file.
     """
-    rows = publication_rows(canonicalizer(rules).rows(register.rows), baseline)
+    rows = publication_rows(canonicalizer(rules).register_rows(register), baseline)
     info = canonical_info(register.info, rules)
     return {
         "format": FORMAT,

@@ -143,7 +143,7 @@ def review_changes(register: Register, rules: Rules, report: DiffReport) -> list
     base = report.baseline.rows_by_code if report.baseline is not None else {}
     changed = {c.code for c in report.changes}
     out: list[ObservedChange] = []
-    for c in canonicalizer(rules).rows(register.rows):
+    for c in canonicalizer(rules).register_rows(register):
         code = c.get("code")
         if not code or c.get("status") not in REVIEW_STATUSES or str(code) in changed:
             continue
@@ -167,7 +167,7 @@ def observe(journal: Journal, report: DiffReport, register: Register, rules: Rul
     changes = changes_from_diff(report) + review_changes(register, rules, report)
     return journal.observe(changes, fingerprint=report.fingerprint, observed_at=observed_at, source=source,
                            workbook=str(register.path), workbook_sha256=register.sha256,
-                           row_count=len(register.rows))
+                           row_count=register.n_rows)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -314,5 +314,5 @@ def act_citation(journal: Journal, *, upto: ActRecord | None = None) -> str:
 
 
 def included_codes(register: Register, rules: Rules) -> list[str]:
-    return [str(c.get("code")) for c in canonicalizer(rules).rows(register.rows)
+    return [str(c.get("code")) for c in canonicalizer(rules).register_rows(register)
             if c.get("status") == INCLUDED and c.get("code")]

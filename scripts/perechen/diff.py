@@ -379,27 +379,27 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     header = {c.field: c.header for c in rules.schema.columns}
 
     # Current rows, canonical, grouped by code.
-    canonical_rows = canonicalizer(rules).rows(register.rows)
+    canonical_rows = canonicalizer(rules).register_rows(register)
     # What would be on the site now: «включено» rows, plus published rows under review in their published form.
     included_rows = publication_rows(canonical_rows, baseline)
     by_code: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     order: list[str] = []
-    for r, c in zip(register.rows, canonical_rows, strict=True):
+    for number, c in zip(register.numbers, canonical_rows, strict=True):
         status = c.get("status")
         code = c.get("code")
         if not code:
             if status == INCLUDED:
-                warnings.append(DiffWarning("no-code", f"Строка {r.number}: включённая точка без кода — её нельзя "
-                                                       "сопоставить с опубликованной версией.", None, r.number))
+                warnings.append(DiffWarning("no-code", f"Строка {number}: включённая точка без кода — её нельзя "
+                                                       "сопоставить с опубликованной версией.", None, number))
             elif status in REVIEW_STATUSES:
-                warnings.append(DiffWarning("no-code", f"Строка {r.number}: точка «{status}» без кода.", None,
-                                            r.number))
+                warnings.append(DiffWarning("no-code", f"Строка {number}: точка «{status}» без кода.", None,
+                                            number))
             continue
         code = str(code)
         if code not in by_code:
             by_code[code] = []
             order.append(code)
-        by_code[code].append((r.number, c))
+        by_code[code].append((number, c))
 
     base_rows = baseline.rows_by_code if baseline is not None else {}
     current: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -568,7 +568,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     report = DiffReport(workbook=str(register.path), baseline=baseline, changes=changes, pending_review=pending,
                         warnings=warnings, today=today, info_changes=info_changes,
                         current_rows={code: c for code, (_, c) in current.items()},
-                        rows_total=len(register.rows), rows_included=len(included_rows),
+                        rows_total=register.n_rows, rows_included=len(included_rows),
                         included_rows=included_rows, info=info_now, term_from_act=term_from_act)
     if changes and baseline is not None:  # the first placement (п. 5.2) has no term
         _deadline(report, rules, calendar)

@@ -254,6 +254,13 @@ class Register:
         """How many data rows (without building them)."""
         return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
 
+    @property
+    def numbers(self) -> list[int]:
+        """Each data row's sheet row number (read-only)."""
+        if self._rows is None and self._table is not None:
+            return self._table.numbers
+        return [r.number for r in self.rows]
+
     def row(self, i: int) -> Row:
         """Data row i (0-based), built alone when the rows are still columns."""
         if self._rows is None and self._table is not None:
