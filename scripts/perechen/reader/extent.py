@@ -14,7 +14,7 @@ from pathlib import Path
 from ..cells import col_index, col_letter
 from ..models import FileError
 from ..rules import Rules
-from .scan import sheet_prefix
+from .scan import find_lit, sheet_prefix
 
 # Cells calamine may allocate for one sheet (it builds a dense width × height grid of 32-byte cells,
 # and aborts the whole process when an allocation fails). A register of 200,000 rows × 30 columns fits.
@@ -79,10 +79,15 @@ def _beyond_prefilter(max_col: int | None, max_row: int | None) -> re.Pattern[by
     """
     if max_col is not None and max_col < 26:
         return None  # a one-letter column may be beyond: no cheap test
-    alts = [b"[A-Za-z]"]
-    if max_row is not None:
-        s = str(max_row)
-        alts += [b"0", b"[" + s[0].encode() + rb"-9]\d{%d}" % (len(s) - 1), rb"[1-9]\d{%d}" % len(s)]
+    if max_row is None:
+        return re.compile(b'r="[A-Za-z][A-Za-z]')
+    # A second letter or a leading zero (one class: each alternative costs the engine at every r="), then as many
+    # digits as max_row starting with its first digit or higher, or more digits (whose first len(s) digits the
+    # previous alternative already takes unless they start lower).
+    s = str(max_row)
+    alts = [b"[A-Za-z0]", b"[" + s[0].encode() + rb"-9]\d{%d}" % (len(s) - 1)]
+    if s[0] > "1":
+        alts.append(b"[1-" + str(int(s[0]) - 1).encode() + rb"]\d{%d}" % len(s))
     return re.compile(b'r="[A-Za-z](?:' + b"|".join(alts) + b")")
 
 
@@ -102,11 +107,14 @@ _HUGE = 10**12  # calamine parses numbers with wrapping arithmetic: 99999999999 
 # Markup the fast path does not model: prefixed cell parts, r attributes quoted with ' or spaced around =,
 # cells or rows whose first attribute is not r= (calamine then counts positions).
 _ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
-_ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # may also hit text: then only the slower exact path runs
+# r = "…", r= "…", r='…' (and r=x, which is no attribute: cheaper for the engine than naming \s and ' after r=).
+# It may also hit text: then only the slower exact path runs.
+_ODD_R = re.compile(rb'r(?:=[^"]|\s+=)')
 # Cells and rows whose first attribute is not r=" (two literal-led passes: one alternation led by "<" is
-# slower than both together; "<c\tr=" counts as odd too, which only sends it to the exact path).
+# slower than both together; "<c\tr=" counts as odd too, which only sends it to the exact path). Rows are found
+# from their "w", a byte rarer than "<" (the engine tests fewer places).
 _RLESS_C = re.compile(rb'<c(?! r=")[\s>/]')
-_RLESS_ROW = re.compile(rb'<row(?! r=")[\s>/]')
+_RLESS_ROW = re.compile(rb'w(?<=<row)(?! r=")[\s>/]')
 
 
 def _big_int(digits: bytes) -> int:
@@ -350,8 +358,11 @@ def plain_markup(xml: bytes) -> bool:
     the XML declaration, no prefixed cell parts, every row and cell with r="…" first (a conservative test: it may
     say no to plain markup, never yes to odd markup)."""
     body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
-    return not (xml.find(b"<!", body_at) >= 0 or xml.find(b"<?", body_at) >= 0 or _ODD_PREFIXED.search(xml)
-                or _ODD_R.search(xml) or _RLESS_C.search(xml) or _RLESS_ROW.search(xml))
+    if find_lit(xml, b"<!", b"!", body_at) >= 0 or find_lit(xml, b"<?", b"?", body_at) >= 0:
+        return False
+    colon = xml.find(b":")
+    return not ((colon >= 0 and _ODD_PREFIXED.search(xml, colon)) or _ODD_R.search(xml) or _RLESS_C.search(xml)
+                or _RLESS_ROW.search(xml))
 
 
 def within_fast_limits(xml: bytes, rules: Rules) -> bool:
