@@ -49,7 +49,6 @@ def _old_modules(rev: str, folder: Path) -> tuple[ModuleType, ModuleType]:
 
 def _inputs(arg: str, pieces: int, files: int) -> list[tuple[str, bytes]]:
     from perechen.reader import chunks
-    from perechen.reader.package import Package  # noqa: F401  (chunks.plan's argument)
 
     p = Path(arg)
     if p.is_dir():
@@ -69,7 +68,7 @@ def _inputs(arg: str, pieces: int, files: int) -> list[tuple[str, bytes]]:
     assert plan is not None, "not a sheet chunks.plan cuts"
     bounds = plan.pieces
     step = max(1, len(bounds) // pieces)
-    chosen = [i for i in range(0, len(bounds), step)][:pieces - 1] + [len(bounds) - 1]
+    chosen = [*list(range(0, len(bounds), step))[:pieces - 1], len(bounds) - 1]
     return [(f"{p.name} piece {i}", xml[a:b] if i < len(bounds) - 1 else xml[a:]) for i in chosen
             for a, b in [bounds[i]]]
 
