@@ -215,6 +215,7 @@ class WorkCalendar:
     def __init__(self, years: Mapping[int, _Year], source: str) -> None:
         self._years: dict[int, _Year] = dict(years)
         self._source = source
+        self._counts: dict[int, list[int]] = {}  # year -> working days among its first k days, k = 0..366
 
     # -- loading -------------------------------------------------------------------------------------------
 
@@ -328,7 +329,27 @@ class WorkCalendar:
             return 0
         if b < a:
             return -self.working_days_between(b, a)
-        return sum(1 for d in _days(a + _ONE_DAY, b) if self.is_working_day(d))
+        # Year by year through running counts (the same years examined, in the same order, as day by day).
+        first = a + _ONE_DAY
+        total = 0
+        for year in range(first.year, b.year + 1):
+            counts = self._running_counts(year)
+            jan1 = date(year, 1, 1).toordinal()
+            lo = first.toordinal() - jan1 if year == first.year else 0
+            hi = b.toordinal() - jan1 + 1 if year == b.year else len(counts) - 1
+            total += counts[hi] - counts[lo]
+        return total
+
+    def _running_counts(self, year: int) -> list[int]:
+        """``counts[k]``: the working days among the first k days of ``year`` (raises for a year not in the file)."""
+        counts = self._counts.get(year)
+        if counts is None:
+            self._year(year)
+            counts = [0]
+            for d in _days(date(year, 1, 1), date(year, 12, 31)):
+                counts.append(counts[-1] + self.is_working_day(d))
+            self._counts[year] = counts
+        return counts
 
     def deadline(self, change_day: date, n: int = DEFAULT_WORKING_DAYS) -> date:
         """Publication deadline (п. 5.4): the n-th working day after the day of the change."""
