@@ -42,7 +42,9 @@ def _texts(seed: int, n: int, parts: int = 12) -> list[bytes]:
     return out
 
 
-def test_find_from_a_rare_byte_is_bytes_find() -> None:
+@pytest.mark.parametrize("window", [1, 2, 7, scan._WINDOW])
+def test_find_from_a_rare_byte_is_bytes_find(window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_WINDOW", window)
     rnd = random.Random(1)
     for text in _texts(1, 20_000, parts=40):
         for lit, rare in [(b"<!", b"!"), (b"<f", b"f"), (b'hidden="', b"h"), (b'hidden="', b'"'), (b't="e"', b"e"),
@@ -53,8 +55,9 @@ def test_find_from_a_rare_byte_is_bytes_find() -> None:
             assert scan.rfind_lit(text, lit, rare) == text.rfind(lit), (text, lit)
 
 
-def test_find_from_a_rare_byte_when_the_rare_byte_is_everywhere() -> None:
-    # More hits of the rare byte than it tries one by one: the literal itself is searched for, from where it stopped.
+def test_find_from_a_rare_byte_when_the_rare_byte_is_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rare byte everywhere: the literal is searched for window after window.
+    monkeypatch.setattr(scan, "_WINDOW", 8)
     text = b"f" * 100 + b"<x" + b"f" * 50 + b"<f" + b"f" * 30
     assert scan.find_lit(text, b"<f", b"f") == text.find(b"<f") == 152
     assert scan.find_lit(text, b"<f", b"f", 153) == -1
