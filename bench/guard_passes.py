@@ -117,27 +117,28 @@ def main() -> None:
         "scan_sheet_xml": (lambda x: _scan_facts(old_scan.scan_sheet_xml(x)),
                            lambda x: _scan_facts(new_scan.scan_sheet_xml(x))),
     }
-    data = [d for a in args.inputs for d in _inputs(a, args.pieces, args.files)]
-    print(f"{len(data)} inputs, {sum(len(x) for _, x in data) / 1e6:.1f} MB; old = {args.old}, new = work tree; "
-          f"min of {args.repeat} repeats, alternating")
-    for name, (old, new) in funcs.items():
-        t_old = t_new = 0.0
-        for label, xml in data:
-            a, b = old(xml), new(xml)
-            assert a == b, (name, label, a, b)
-            best_old = best_new = float("inf")
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                old(xml)
-                best_old = min(best_old, time.perf_counter() - t)
-                t = time.perf_counter()
-                new(xml)
-                best_new = min(best_new, time.perf_counter() - t)
-            t_old += best_old
-            t_new += best_new
-        n = len(data)
-        print(f"  {name:36s} old {t_old / n * 1000:7.2f} ms  new {t_new / n * 1000:7.2f} ms per input "
-              f"({t_new / t_old:.2f}×)")
+    print(f"old = {args.old}, new = work tree; min of {args.repeat} repeats, alternating")
+    for arg in args.inputs:
+        data = _inputs(arg, args.pieces, args.files)
+        print(f"{arg}: {len(data)} inputs, {sum(len(x) for _, x in data) / len(data) / 1e6:.2f} MB each")
+        for name, (old, new) in funcs.items():
+            t_old = t_new = 0.0
+            for label, xml in data:
+                a, b = old(xml), new(xml)
+                assert a == b, (name, label, a, b)
+                best_old = best_new = float("inf")
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    old(xml)
+                    best_old = min(best_old, time.perf_counter() - t)
+                    t = time.perf_counter()
+                    new(xml)
+                    best_new = min(best_new, time.perf_counter() - t)
+                t_old += best_old
+                t_new += best_new
+            n = len(data)
+            print(f"  {name:36s} old {t_old / n * 1000:7.2f} ms  new {t_new / n * 1000:7.2f} ms per input "
+                  f"({t_new / t_old:.2f}×)")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from ..rules import Rules
 from .extent import plain_markup, within_fast_limits
 from .package import Package
-from .scan import RawScan, scan_sheet_xml
+from .scan import RawScan, find_lit, scan_sheet_xml
 
 #: Sheets smaller than this are read whole (the pieces' set-up costs more than it saves).
 MIN_BYTES = 8_000_000
@@ -67,7 +67,7 @@ def plan(xml: bytes, pkg: Package, *, min_bytes: int | None = None, piece_bytes:
         return None
     data_at = xml.find(_SHEET_DATA, root.end())
     end = xml.rfind(_SHEET_DATA_END)
-    if data_at < 0 or end < data_at or xml.find(_SHEET_DATA, data_at + 1) >= 0:
+    if data_at < 0 or end < data_at or find_lit(xml, _SHEET_DATA, b"h", data_at + 1) >= 0:  # «h»: a memchr
         return None
     body = data_at + len(_SHEET_DATA)
     first_row = xml.find(b"<row ", body, end)
