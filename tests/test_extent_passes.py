@@ -67,6 +67,24 @@ def test_find_from_a_rare_byte_when_the_rare_byte_is_everywhere(monkeypatch: pyt
     assert m is not None and m.start() == 41
 
 
+@pytest.mark.parametrize("window", [1, 3, scan._WINDOW])
+def test_searches_from_a_byte_and_through_a_prefilter_are_the_plain_searches(window: int,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_WINDOW", window)
+    for text in _texts(3, 20_000, parts=30):
+        text = text.replace(b"x", b"r ")  # more «r » than the prefilter's hits are confirmed one by one
+        m, want = scan.search_short(extent._ODD_PREFIXED, text, b":", 5), extent._ODD_PREFIXED.search(text)
+        assert (m and m.span()) == (want and want.span()), text
+        assert extent._odd_r(text) == bool(extent._ODD_R.search(text)), text
+
+
+def test_odd_r_past_many_harmless_prefilter_hits() -> None:
+    for lead in (b"r " * 40, b"Mr Smith, printer " * 40, b"<autoFilter ref=\"A1:B2\"/>" * 40):
+        assert extent._odd_r(lead + b'<c r="A1" r =\t"XFD1">')
+        assert extent._odd_r(lead + b"<c r='A1'>")
+        assert not extent._odd_r(lead + b'<c r="A1" t="s">')
+
+
 def test_new_gates_call_odd_whatever_the_old_gates_called_odd() -> None:
     for text in _texts(2, 40_000):
         if OLD_ODD_R.search(text):

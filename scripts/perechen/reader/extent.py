@@ -14,7 +14,7 @@ from pathlib import Path
 from ..cells import col_index, col_letter
 from ..models import FileError
 from ..rules import Rules
-from .scan import find_lit, sheet_prefix
+from .scan import find_lit, search_short, sheet_prefix
 
 # Cells calamine may allocate for one sheet (it builds a dense width × height grid of 32-byte cells,
 # and aborts the whole process when an allocation fails). A register of 200,000 rows × 30 columns fits.
@@ -110,6 +110,9 @@ _ODD_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s>/]")
 # r = "…", r= "…", r='…' (and r=x, which is no attribute: cheaper for the engine than naming \s and ' after r=).
 # It may also hit text: then only the slower exact path runs.
 _ODD_R = re.compile(rb'r(?:=[^"]|\s+=)')
+# A superset of _ODD_R the engine tests faster ("r", then "=" but not '="', or whitespace); its hits are confirmed
+# by _ODD_R one by one, a few of them (whitespace after an "r" is common in text, and in <autoFilter ref=…>).
+_ODD_R_PRE = re.compile(rb'r(?!=")[=\s]')
 # Cells and rows whose first attribute is not r=" (two literal-led passes: one alternation led by "<" is
 # slower than both together; "<c\tr=" counts as odd too, which only sends it to the exact path). Rows are found
 # from their "w", a byte rarer than "<" (the engine tests fewer places).
@@ -360,9 +363,21 @@ def plain_markup(xml: bytes) -> bool:
     body_at = xml.find(b"?>") + 2 if xml.startswith(b"<?") else 0
     if find_lit(xml, b"<!", b"!", body_at) >= 0 or find_lit(xml, b"<?", b"?", body_at) >= 0:
         return False
-    colon = xml.find(b":")
-    return not ((colon >= 0 and _ODD_PREFIXED.search(xml, colon)) or _ODD_R.search(xml) or _RLESS_C.search(xml)
+    return not (search_short(_ODD_PREFIXED, xml, b":", 5) or _odd_r(xml) or _RLESS_C.search(xml)
                 or _RLESS_ROW.search(xml))
+
+
+def _odd_r(xml: bytes) -> bool:
+    """Whether _ODD_R matches anywhere: every match of it starts where _ODD_R_PRE matches."""
+    pos = 0
+    for _ in range(32):
+        m = _ODD_R_PRE.search(xml, pos)
+        if m is None:
+            return False
+        if _ODD_R.match(xml, m.start()):
+            return True
+        pos = m.start() + 1
+    return _ODD_R.search(xml, pos) is not None
 
 
 def within_fast_limits(xml: bytes, rules: Rules) -> bool:

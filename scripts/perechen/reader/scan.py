@@ -64,6 +64,22 @@ def search_lit(pat: re.Pattern[bytes], xml: bytes, lit: bytes, rare: bytes, pos:
     return None if at < 0 else pat.search(xml, at)
 
 
+def search_short(pat: re.Pattern[bytes], xml: bytes, rare: bytes, span: int) -> re.Match[bytes] | None:
+    """``pat.search(xml)`` for a pattern whose every match starts with the byte ``rare`` and is at most ``span``
+    bytes long (and needs nothing after it: no lookahead, no ``\\b`` or ``$`` at its end): searched for in a window
+    from each ``rare`` (see :func:`find_lit`)."""
+    n = len(xml)
+    pos = 0
+    while True:
+        i = xml.find(rare, pos)
+        if i < 0:
+            return None
+        m = pat.search(xml, i, min(i + _WINDOW + span, n))  # a match starting in [i, i + _WINDOW]
+        if m is not None:
+            return m
+        pos = i + _WINDOW + 1
+
+
 @dataclass
 class RawScan:
     formulas_without_value: dict[str, str] = field(default_factory=dict)  # ref -> formula text
