@@ -54,7 +54,7 @@ for name in wb.sheet_names:
                 n += 1
 print(n)
 """
-PERECHEN = "import sys; from perechen.cli import main; sys.argv[0] = 'perechen'; main()"
+PERECHEN = "import sys; from perechen.cli import run; sys.argv[0] = 'perechen'; run()"  # as the installed command
 
 
 @dataclass

@@ -51,7 +51,7 @@ for path in sys.argv[1:]:
                     n += 1
 print(n)
 """
-PERECHEN = "import sys; from perechen.cli import main; sys.argv[0] = 'perechen'; main()"
+PERECHEN = "import sys; from perechen.cli import run; sys.argv[0] = 'perechen'; run()"  # as the installed command
 
 # Started for each measured command: runs it, samples the RSS of its process tree, waits for it.
 LAUNCHER = """\

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..console import echo_json
-from ._common import CONTEXT, config_option, guarded, load_config, progress_printer, today_option
+from ._common import CONTEXT, config_option, end_at_once, guarded, load_config, progress_printer, today_option
 
 
 @click.command("check", context_settings=CONTEXT)
@@ -42,4 +42,5 @@ def command(workbook: Path | None, fmt: str, report_dir: Path | None, no_report:
         echo_json(report.to_json())
     else:
         click.echo(render_text(report, color=use_color(sys.stdout), quiet=quiet))
+    end_at_once()
     sys.exit(report.exit_code)

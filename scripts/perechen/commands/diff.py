@@ -9,7 +9,17 @@ from pathlib import Path
 import click
 
 from ..console import echo_json
-from ._common import CONTEXT, EXIT_ERRORS, EXIT_OK, config_option, guarded, load_config, progress_printer, today_option
+from ._common import (
+    CONTEXT,
+    EXIT_ERRORS,
+    EXIT_OK,
+    config_option,
+    end_at_once,
+    guarded,
+    load_config,
+    progress_printer,
+    today_option,
+)
 
 
 @click.command("diff", context_settings=CONTEXT)
@@ -54,4 +64,5 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
         echo_json(report.to_json())
     else:
         click.echo(render_text(report, rules))
+    end_at_once()
     sys.exit(EXIT_ERRORS if fail_if_overdue and report.overdue else EXIT_OK)

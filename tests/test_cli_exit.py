@@ -1,0 +1,66 @@
+"""The installed command ends at once after ``check`` and ``diff`` (cli.run: no teardown of the register's objects):
+everything it prints still arrives whole through a pipe, with the right exit code, and nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _perechen(cwd: Path, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PERECHEN_CONFIG"}
+    env.update({"TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp)})
+    return subprocess.run([sys.executable, "-m", "perechen", *args], capture_output=True, text=True, encoding="utf-8",
+                          cwd=cwd, env=env, check=False, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 rows with mistakes: hundreds of findings, a JSON of hundreds of kilobytes."""
+    out = tmp_path_factory.mktemp("exit") / "perechen.xlsx"
+    subprocess.run([sys.executable, "-m", "bench.make_register", "--rows", "3000", "--error-rate", "0.05",
+                    "--out", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_check_json_arrives_whole_with_exit_code_1(register: Path, tmp_path: Path) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    p = _perechen(tmp_path, "check", str(register), "--no-report", "--format", "json", tmp=temp)
+    assert p.returncode == 1, p.stderr
+    data = json.loads(p.stdout)  # the whole document, not cut off by the quick end
+    assert data["rows"] == 3000
+    assert len(data["findings"]) > 100
+    assert len(p.stdout) > 100_000
+    assert list(temp.iterdir()) == []  # the pieces' folder and any other temporary file removed
+    assert "Traceback" not in p.stderr
+
+
+def test_check_text_and_reports_written(register: Path, tmp_path: Path) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    reports = tmp_path / "reports"
+    p = _perechen(tmp_path, "check", str(register), "--report-dir", str(reports), tmp=temp)
+    assert p.returncode == 1, p.stderr
+    assert p.stdout.rstrip().endswith(".")  # the summary line, the last thing printed
+    assert "строк 3000" in p.stdout
+    report = json.loads((reports / "report.json").read_text(encoding="utf-8"))
+    assert report["rows"] == 3000
+    assert (reports / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert list(temp.iterdir()) == []
+
+
+def test_diff_json_arrives_whole(register: Path, tmp_path: Path) -> None:
+    temp = Path(tempfile.mkdtemp(dir=tmp_path))
+    p = _perechen(tmp_path, "diff", str(register), "--against", str(register), "--format", "json", tmp=temp)
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["changes"] == []
