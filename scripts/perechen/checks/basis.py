@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
 
 from ..models import Finding, Row
 from ..rules import Check
-from .context import ONE, Context, _broken, _param, _str_list, marks, positions
+from .context import Context, _broken, _param, _str_list
 from .runner import check_kind
 
 # Basis: dates as «26.02.2024» or «26 февраля 2024 г.», numbers as «№ 25-о». Bases vary from row to
@@ -78,18 +77,20 @@ def _bases_of_kind(ctx: Context, kind: object, judge: Callable[[str], str]) -> I
     with what it said; ``judge`` runs once per distinct text (rows without a basis skipped)."""
     rows = ctx.rows
     texts = ctx.column("basis")
-    of_kind = ctx.flags("basis_kind", lambda it: it.value == kind)
-    distinct = set(compress(texts, of_kind))  # the texts of this kind's rows
+    # The rows of this kind (once per run and kind, shared by the checks of that kind) and their texts.
+    idx = ctx.with_value("basis_kind", (kind,)) if isinstance(kind, str) else \
+        ctx.where_item("basis_kind", lambda it: it.value == kind)
+    of_kind = list(map(texts.__getitem__, idx))
+    distinct = set(of_kind)
     distinct.discard(None)
     if all(isinstance(t, str) for t in distinct):
         # Each distinct text judged once (a few hundred), then the rows of this kind with a faulty one.
         said = {t: v for t in distinct if (v := judge(t))}
-        for i in positions(list(map(operator.mul, of_kind, marks(texts, said))), ONE):
-            yield rows[i], said[texts[i]]
+        for i, t in compress(zip(idx, of_kind, strict=True), map(said.__contains__, of_kind)):
+            yield rows[i], said[t]
         return
     verdicts: dict[str, str] = {}  # a number among the texts: row by row, each as text
-    for i in ctx.where_item("basis_kind", lambda it: it.value == kind):
-        text = texts[i]
+    for i, text in zip(idx, of_kind, strict=True):
         if text is None:
             continue
         text = text if isinstance(text, str) else str(text)

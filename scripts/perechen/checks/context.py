@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections import defaultdict
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -297,6 +297,45 @@ class Context:
         """Empty, and not because of a cell problem the reader already reported."""
         return row.values.get(field_name) is None and not self.is_problem(row, field_name)
 
+    def distinct(self, field_name: str) -> dict[Any, None]:
+        """The column's distinct values (None among them where a cell is empty), in the order of their first row;
+        once per run, shared by the checks that work once per distinct value."""
+        key = "distinct:" + field_name
+        got: dict[Any, None] | None = self.cache.get(key)
+        if got is None:
+            got = self.cache[key] = dict.fromkeys(self.column(field_name))
+        return got
+
+    def empty(self, field_name: str) -> list[int]:
+        """Indexes, in order, of the rows whose ``field_name`` is empty (None); once per run, shared by the
+        checks of empty cells (most columns have few or none)."""
+        key = "empty:" + field_name
+        got: list[int] | None = self.cache.get(key)
+        if got is None:
+            col = self.column(field_name)
+            seen: dict[Any, None] | None = self.cache.get("distinct:" + field_name)
+            has_none = None in seen if seen is not None else None in col  # the list's search stops at the first
+            got = self.cache[key] = positions(col, NONE) if has_none else []
+        return got
+
+    def with_value(self, field_name: str, values: Collection[str]) -> list[int]:
+        """Indexes, in order, of the rows whose single-valued list cell matches an item whose value is one of
+        ``values`` (exactly or loosely); once per run for each field and set of values."""
+        key = "with:" + field_name + "\x1f" + "\x1f".join(sorted(values))
+        got: list[int] | None = self.cache.get(key)
+        if got is None:
+            wanted = set(values)
+            got = self.cache[key] = self.where_item(field_name, lambda it: it.value in wanted)
+        return got
+
+    def written(self) -> list[int]:
+        """Indexes, in order, of the rows of a written kind (lists.toml ``written = true``); once per run."""
+        got: list[int] | None = self.cache.get("written")
+        if got is None:
+            got = self.cache["written"] = self.where_item("kind", lambda it: it.written) if "kind" in \
+                self.register.columns else []
+        return got
+
     def skipped(self, skip_statuses: Sequence[str] | None = None) -> frozenset[int]:
         """Indexes of rows whose status is one of ``skip_statuses`` (default «исключено»)."""
         skip = tuple(skip_statuses) if skip_statuses is not None else _DEFAULT_SKIP
@@ -306,8 +345,7 @@ class Context:
             if not skip or "status" not in self.register.columns:
                 got = frozenset()
             else:
-                skipset = set(skip)
-                got = frozenset(self.where_item("status", lambda it: it.value in skipset))
+                got = frozenset(self.with_value("status", skip))
             self.cache[key] = got
         return got
 
@@ -505,35 +543,19 @@ def _groups(ctx: Context, skip: Sequence[str], field_name: str) -> list[list[int
         return cached
     col = ctx.column(field_name)
     key = ctx.key
-    distinct = dict.fromkeys(col)
-    key_of = {v: key(v) for v in distinct if isinstance(v, str)}  # a text's key, once per text
+    # A value's key once per distinct value (a number or a date: the key of its text), then each active row's
+    # key, and the rows appended to their key's group, all in C; the groups come in the order of their first row.
+    distinct = ctx.distinct(field_name)
+    key_of = {v: key(v) for v in distinct if isinstance(v, str)}
     active = ctx.active(skip)
-    out: dict[str, list[int]]
-    if len(key_of) + (None in distinct) == len(distinct):  # texts only: rows by text, then texts by key
-        by_text: defaultdict[Any, list[int]] = defaultdict(list)
-        for i, v in zip(active, map(col.__getitem__, active), strict=True):
-            by_text[v].append(i)
-        by_text.pop(None, None)
-        out = {}
-        merged: set[str] = set()
-        for v, idx in by_text.items():  # in the order of each text's first row
-            text_key = key_of[v]
-            g = out.get(text_key)
-            if g is None:
-                out[text_key] = idx
-            else:
-                g.extend(idx)
-                merged.add(text_key)
-        for text_key in merged:
-            out[text_key].sort()
-    else:
-        out = defaultdict(list)
-        for i, k in zip(active, map(key_of.get, map(col.__getitem__, active)), strict=True):
-            if k is None:
-                v = col[i]
-                if v is None:
-                    continue
-                k = key(str(v))  # not a text
-            out[k].append(i)
+    vals: Iterable[Any] = col if len(active) == len(col) else map(col.__getitem__, active)
+    row_keys: list[str | None]
+    if len(key_of) + (None in distinct) == len(distinct):  # texts only
+        row_keys = list(map(key_of.get, vals))  # None: an empty cell
+    else:  # a number or a date among them: the key of its text, row by row (1 and 1.0 are different texts)
+        row_keys = [key_of[v] if isinstance(v, str) else None if v is None else key(str(v)) for v in vals]
+    out: dict[str | None, list[int]] = {k: [] for k in dict.fromkeys(row_keys)}
+    deque(map(list.append, map(out.__getitem__, row_keys), active), maxlen=0)
+    out.pop(None, None)
     groups = ctx.cache[ck] = list(out.values())
     return groups

@@ -3,8 +3,10 @@ a code used twice, a process whose touchpoints are all on one channel."""
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterator
+from itertools import compress, repeat
 
 from ..models import Finding, Row
 from ..rules import Check
@@ -30,12 +32,12 @@ def check_duplicate(ctx: Context, check: Check) -> Iterator[Finding]:
         key_of = {v: "\x00" + it.value if it is not None else _key(v)
                   for v, it in ctx.scan(by).by_value.items() if isinstance(v, str)}
     else:
-        key_of = {v: _key(v) for v in dict.fromkeys(vals) if isinstance(v, str)}
+        key_of = {v: _key(v) for v in ctx.distinct(by) if isinstance(v, str)}
     keys = list(map(key_of.get, vals))
     for group in _groups(ctx, _skip(check), within):
         if len(group) < 2:
             continue
-        ks = [keys[i] for i in group]
+        ks = list(map(keys.__getitem__, group))
         if len(set(ks)) == len(ks) and None not in ks:  # no two rows alike: the common case, told in C
             continue
         seen: dict[str, list[int]] = {}
@@ -80,6 +82,8 @@ def check_area_key(ctx: Context, check: Check) -> Iterator[Finding]:
     # 3.2: written interaction is a key touchpoint, whatever «Ключевая» says (written-not-key tells the clerk).
     kinds = ctx.items("kind") if check.params.get("written_is_key") and ctx.has("kind") else None
     rows = ctx.rows
+    key_col = ctx.column("key")
+    pc = ctx.register.problem_cells
     for group in _groups(ctx, _skip(check), "area"):
         unknown = False
         for i in group:
@@ -88,7 +92,7 @@ def check_area_key(ctx: Context, check: Check) -> Iterator[Finding]:
                 break
             if kinds is not None and (k := kinds[i]) is not None and k.written:
                 break
-            if it is None and (rows[i].values.get("key") is not None or ctx.is_problem(rows[i], "key")):
+            if it is None and (key_col[i] is not None or (pc and ctx.is_problem(rows[i], "key"))):
                 unknown = True  # a key cell we cannot read: its own finding says so
         else:
             if not unknown:
@@ -107,7 +111,9 @@ def check_code_unique(ctx: Context, check: Check) -> Iterator[Finding]:
         folded = list(map(str.casefold, codes))  # every code a text: one pass in C
     except TypeError:  # an empty cell or a number among them
         folded = [(v if isinstance(v, str) else str(v)).casefold() if v is not None else None for v in codes]
-    twice = {k for k, c in Counter(folded).items() if c > 1 and k is not None}
+    counts = Counter(folded)
+    twice = set(compress(counts, map(operator.gt, counts.values(), repeat(1))))  # in C
+    twice.discard(None)
     dups: dict[str, list[Row]] = {}  # in the order the second row of each code comes
     first: dict[str, Row] = {}
     rows = ctx.rows
@@ -136,8 +142,7 @@ def check_process_channels(ctx: Context, check: Check) -> Iterator[Finding]:
     channels = ctx.channels()
     rows = ctx.rows
     for group in _groups(ctx, _skip(check), "process"):
-        first = channels[group[0]]
-        if first != only or any(channels[i] != only for i in group):
+        if channels[group[0]] != only or not all(map(operator.eq, map(channels.__getitem__, group), repeat(only))):
             continue
         kinds = list(dict.fromkeys(rows[i].text("kind") for i in group if rows[i].values.get("kind")))
         yield ctx.finding(check, rows[group[0]], "process", detail=", ".join(kinds) or f"стр. {rows[group[0]].number}")

@@ -32,7 +32,7 @@ def check_date_valid(ctx: Context, check: Check) -> Iterator[Finding]:
     for f in _date_fields(ctx, check):
         vals = ctx.column(f)
         # Once per distinct value (a few hundred dates); equal values get the same answer.
-        bad = {v for v in set(vals) if v is not None and not (isinstance(v, date) and v >= earliest)}
+        bad = {v for v in ctx.distinct(f) if v is not None and not (isinstance(v, date) and v >= earliest)}
         for i in positions(vals, bad):
             v = vals[i]
             detail = too_early.format(earliest=_fmt_date(earliest)) if isinstance(v, date) else ""
@@ -47,7 +47,7 @@ def check_date_future(ctx: Context, check: Check) -> Iterator[Finding]:
     rows = ctx.rows
     for f in _date_fields(ctx, check):
         vals = ctx.column(f)
-        for i in positions(vals, {v for v in set(vals) if isinstance(v, date) and v > today}):
+        for i in positions(vals, {v for v in ctx.distinct(f) if isinstance(v, date) and v > today}):
             yield ctx.finding(check, rows[i], f, value=_fmt_date(vals[i]))
 
 

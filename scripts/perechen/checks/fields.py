@@ -7,6 +7,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterator
+from itertools import compress
 from typing import Any
 
 from ..models import AGENCY_RULE, Finding
@@ -14,7 +15,6 @@ from ..rules import Check
 from .context import (
     _NO,
     NONE,
-    ONE,
     TRUE,
     Context,
     MultiMatch,
@@ -25,7 +25,6 @@ from .context import (
     _show,
     _skip,
     _str_list,
-    marks,
     positions,
 )
 from .runner import check_kind
@@ -57,10 +56,7 @@ def check_required(ctx: Context, check: Check) -> Iterator[Finding]:
     # The empty cells of each column (most columns have none), then row by row in the columns' order.
     empty: dict[int, list[str]] = {}
     for f in fields:
-        col = ctx.column(f)
-        if None not in col:  # the common case, told without building anything
-            continue
-        for i in positions(col, NONE):
+        for i in ctx.empty(f):
             got = empty.get(i)
             if got is None:
                 empty[i] = [f]
@@ -97,9 +93,10 @@ def check_required_if(ctx: Context, check: Check) -> Iterator[Finding]:
                   for v, it in ctx.scan(when).by_value.items()}
     else:
         hit_of = {v: v for v in values}
-    # Rows with a hit and the target empty, found in C.
-    hits = marks(whens, [v for v, h in hit_of.items() if h is not None])
-    for i in positions(list(map(operator.mul, hits, marks(ctx.column(target), NONE))), ONE):
+    # The rows with the target empty (few), then those of them with a hit.
+    wanted = {v for v, h in hit_of.items() if h is not None}
+    empty = ctx.empty(target)
+    for i in compress(empty, map(wanted.__contains__, map(whens.__getitem__, empty))):
         if not ctx.is_problem(rows[i], target):
             hit = hit_of[whens[i]] if col.ref_list else whens[i]
             yield ctx.finding(check, rows[i], target, detail=hit)
@@ -206,7 +203,7 @@ def check_offline_accessibility(ctx: Context, check: Check) -> Iterator[Finding]
     channels = ctx.channels()
     rows = ctx.rows
     skipped = ctx.skipped(_skip(check))
-    for i in positions(ctx.column(f), NONE):
+    for i in ctx.empty(f):
         if i not in skipped and channels[i] == channel and not ctx.is_problem(rows[i], f):
             yield ctx.finding(check, rows[i], f)
 
@@ -252,11 +249,14 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
         # them on written rows.
         vals = ctx.column(f)
         by_value = ctx.scan(f).by_value
-        lacking = {n for n in {mm.names for mm in by_value.values()} if missing_of_set(n)[0]}
-        said = {v: missing(mm) for v, mm in by_value.items() if mm.names in lacking}
+        names = operator.attrgetter("names")
+        lacking = {n for n in set(map(names, by_value.values())) if missing_of_set(n)[0]}
+        said = {v: missing(by_value[v]) for v in compress(by_value, map(lacking.__contains__,
+                                                                         map(names, by_value.values())))}
         empty = missing(None)
-        faulty = marks(vals, [*said, None] if empty else said)
-        for i in positions(list(map(operator.mul, ctx.flags("kind", lambda it: it.written), faulty)), ONE):
+        faulty = {*said, None} if empty else set(said)
+        written = ctx.written()
+        for i in compress(written, map(faulty.__contains__, map(vals.__getitem__, written))):
             if i in skipped:
                 continue
             k = kinds[i]
@@ -289,9 +289,9 @@ def check_written_key(ctx: Context, check: Check) -> Iterator[Finding]:
     rows = ctx.rows
     skipped = ctx.skipped(_skip(check))
     # Written rows whose «Ключевая» is a list value other than key_values (an unreadable cell has its own finding).
-    written = ctx.flags("kind", lambda it: it.written)
-    not_key = ctx.flags("key", lambda it: it.value not in key_values)
-    for i in positions(list(map(operator.mul, written, not_key)), ONE):
+    not_key = {v for v, it in ctx.scan("key").by_value.items() if it is not None and it.value not in key_values}
+    written = ctx.written()
+    for i in compress(written, map(not_key.__contains__, map(ctx.column("key").__getitem__, written))):
         if i not in skipped:
             k = kinds[i]
             assert k is not None
