@@ -125,6 +125,17 @@ class RulesError(PerechenError):
     """A broken rules/ file or perechen.toml."""
 
 
+def value_text(v: Any) -> str:
+    """A cell's normalised value as text (:meth:`Row.text`): "" for empty, a date as «дд.мм.гггг», 5.0 as «5»."""
+    if v is None:
+        return ""
+    if isinstance(v, dt.date):  # a datetime too: its date
+        return ru_date(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 @dataclass(slots=True)
 class Row:
     """One data row of the register sheet.
@@ -142,14 +153,7 @@ class Row:
         return self.values.get(name)
 
     def text(self, name: str) -> str:
-        v = self.values.get(name)
-        if v is None:
-            return ""
-        if isinstance(v, dt.date):  # a datetime too: its date
-            return ru_date(v)
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
+        return value_text(self.values.get(name))
 
     def raw(self, name: str) -> Any:
         return self.original.get(name, self.values.get(name))

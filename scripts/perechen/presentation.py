@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from .models import SEVERITY_ORDER, Finding, Register, Severity
+from .models import SEVERITY_ORDER, Finding, Register, Severity, value_text
 from .text import plural, ru_date, ru_date_or_time
 
 RESPONSIBLE_FIELD = "responsible"
@@ -45,9 +45,15 @@ class Responsible:
         wanted = {f.row for f in findings if f.row and self._on_register(f)}
         self.by_row: dict[int, str] = {}
         if register is not None and wanted:
-            for r in register.rows:
-                if r.number in wanted:
-                    self.by_row[r.number] = r.text(RESPONSIBLE_FIELD)
+            col = register.column(RESPONSIBLE_FIELD)  # the reader's column: no Row objects built for this
+            if col is not None:
+                for number, v in zip(register.numbers, col, strict=True):
+                    if number in wanted:
+                        self.by_row[number] = value_text(v)
+            else:
+                for r in register.rows:
+                    if r.number in wanted:
+                        self.by_row[r.number] = r.text(RESPONSIBLE_FIELD)
 
     def _on_register(self, f: Finding) -> bool:
         return f.sheet is None or f.sheet == self.sheet
