@@ -183,6 +183,11 @@ _PAGES = TemplateSet("check-report", globals={"counts_text": _counts_text, "more
                                               "plural": plural})
 
 
+
+def warm() -> None:
+    """Compile the report page's template now (a region run does it once before its worker processes fork)."""
+    get_template("report.html.j2", _PAGES)
+
 def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = None, notes: Sequence[str] = (),
                 limit: int = HTML_GROUP_LIMIT, max_groups: int = HTML_MAX_GROUPS,
                 now: dt.datetime | None = None, responsible: Responsible | None = None) -> str:
