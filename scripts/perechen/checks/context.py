@@ -42,8 +42,8 @@ class MultiMatch(NamedTuple):
 class ListScan:
     """One list column matched row by row (aligned with ``register.rows``), computed once per run."""
 
-    items: list[ListItem | None]  # single-valued: the matched item (exact or loose); None if empty/unknown
-    multis: list[MultiMatch | None]  # multi-valued: the cell's match; None if empty
+    items: Sequence[ListItem | None]  # single-valued: the matched item (exact or loose); None if empty/unknown
+    multis: Sequence[MultiMatch | None]  # multi-valued: the cell's match; None if empty
     unknown: list[int]  # row indexes with a value (or a part) not in the list
     inexact: list[int]  # row indexes with a value that matched only after normalisation / by alias
     # Each distinct value of the column: its item (single-valued; None if not in the list) or its MultiMatch.
@@ -218,8 +218,8 @@ class Context:
             return sc
         col = self.rules.columns.get(field_name)
         n = len(self.rows)
-        items: list[ListItem | None] = [None] * n
-        multis: list[MultiMatch | None] = [None] * n
+        items: Sequence[ListItem | None] = [None] * n
+        multis: Sequence[MultiMatch | None] = [None] * n
         unknown: list[int] = []
         inexact: list[int] = []
         by_value: dict[Any, Any] = {}
@@ -227,7 +227,7 @@ class Context:
             lname = col.ref_list
             vals = self.column(field_name)
             # Keyed by the cell's value, as the row loop was: of equal values (1 and 1.0) the first is matched.
-            distinct = [v for v in dict.fromkeys(vals) if v is not None]
+            distinct = [v for v in self.distinct(field_name) if v is not None]
             bad: set[Any]
             loose: set[Any]
             if col.multi:
@@ -244,22 +244,26 @@ class Context:
                     if mm.unknown or mm.inexact:
                         odd.append(v)
                 by_value = mm_of
-                multis = list(map(mm_of.get, vals))
+                multis = _ByRow(vals, mm_of)
                 bad = {v for v in odd if mm_of[v].unknown}
                 loose = {v for v in odd if mm_of[v].inexact}
             else:
                 m_of = {v: self.match(lname, v if isinstance(v, str) else str(v)) for v in distinct}
                 item_of = {v: m.item for v, m in m_of.items() if m is not None}
-                items = list(map(item_of.get, vals))
+                items = _ByRow(vals, item_of)
                 by_value = {v: m.item if m is not None else None for v, m in m_of.items()}
                 bad = {v for v, m in m_of.items() if m is None}
                 loose = {v for v, m in m_of.items() if m is not None and not m.exact}
-            unknown = positions(vals, bad)
-            inexact = positions(vals, loose)
+            if bad or loose:  # the rows of either (few) in one pass, then told apart
+                odd_rows = positions(vals, bad | loose)
+                unknown = odd_rows if not loose else list(compress(odd_rows, map(bad.__contains__,
+                                                                                 map(vals.__getitem__, odd_rows))))
+                inexact = odd_rows if not bad else list(compress(odd_rows, map(loose.__contains__,
+                                                                               map(vals.__getitem__, odd_rows))))
         sc = self._scans[field_name] = ListScan(items, multis, unknown, inexact, by_value)
         return sc
 
-    def items(self, field_name: str) -> list[ListItem | None]:
+    def items(self, field_name: str) -> Sequence[ListItem | None]:
         """Matched list item of a single-valued list column, row by row."""
         return self.scan(field_name).items
 
@@ -387,6 +391,31 @@ class Context:
         if k is None:
             k = self._keys[s] = _key(s)
         return k
+
+
+class _ByRow(Sequence[Any]):
+    """Each row's entry of a per-value table, looked up from the row's cell when asked (``of.get(column[i])``): the
+    checks ask for the rows with a finding, and a list of every row's would cost a pass over the column."""
+
+    __slots__ = ("_col", "_get")
+
+    def __init__(self, col: list[Any], of: dict[Any, Any]) -> None:
+        self._col = col
+        self._get = of.get
+
+    def __len__(self) -> int:
+        return len(self._col)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return list(map(self._get, self._col[i]))
+        return self._get(self._col[i])
 
 
 class _Rows(Sequence[Row]):

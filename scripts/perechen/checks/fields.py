@@ -14,7 +14,6 @@ from ..models import AGENCY_RULE, Finding
 from ..rules import Check
 from .context import (
     _NO,
-    NONE,
     TRUE,
     Context,
     MultiMatch,
@@ -185,7 +184,7 @@ def check_code_pattern(ctx: Context, check: Check) -> Iterator[Finding]:
     codes = ctx.column("code")
     rows = ctx.rows
     try:
-        bad = positions(list(map(fullmatch, codes)), NONE)  # every code a text: one pass in C
+        bad = list(compress(range(len(codes)), map(operator.not_, map(fullmatch, codes))))  # texts: in C
     except TypeError:  # an empty cell or a number among them
         bad = [i for i, v in enumerate(codes)
                if v is not None and fullmatch(v if isinstance(v, str) else str(v)) is None]
@@ -315,14 +314,13 @@ def check_same_person(ctx: Context, check: Check) -> Iterator[Finding]:
 
     rows = ctx.rows
     a_col, b_col = ctx.column(f), ctx.column(other)
-    a_vals, b_vals = dict.fromkeys(a_col), dict.fromkeys(b_col)
+    a_vals, b_vals = ctx.distinct(f), ctx.distinct(other)
     if all(v is None or isinstance(v, str) for v in (*a_vals, *b_vals)):
         # Texts only: a pair can be the same person only when the keys agree (equal texts have equal keys),
         # so the rule runs on the rows whose keys agree, found in C.
         a_key = {v: key(v) for v in a_vals if v is not None}
         b_key = {v: key(v) for v in b_vals if v is not None}
-        agree = list(map(operator.eq, map(a_key.get, a_col), map(b_key.get, b_col)))
-        cand = positions(agree, TRUE)
+        cand = list(compress(range(len(a_col)), map(operator.eq, map(a_key.get, a_col), map(b_key.get, b_col))))
     else:  # a number or a date among them: every pair, once per distinct pair
         pairs = list(zip(a_col, b_col, strict=True))
         cand = positions(pairs, {p for p in set(pairs) if same(*p)})
