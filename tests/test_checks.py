@@ -185,6 +185,32 @@ def test_exact_list_values_pass(make_workbook, good_rows: Rows, rules: Rules) ->
     assert check(make_workbook, rules, good_rows) == []
 
 
+def test_one_rules_object_for_many_registers_gives_each_its_own_findings(make_workbook, good_rows: Rows,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that checks workbook after workbook with one Rules object (the region's workers, the nightly run)
+    shares what depends only on the rules and a cell's text between the runs; each register still gets exactly
+    the findings it gets alone — also when a shared table outgrows its bound and is emptied."""
+    from perechen.checks import context
+
+    monkeypatch.setattr(context, "_SHARED_MAX", 2)
+    a = copy.deepcopy(good_rows)
+    a[0]["needs"] = ["консультация", "обратная связь"]
+    a[1]["needs"] = "получение консультации\nполучение форм документов;предоставление обратной связи"
+    a[2]["channel"] = "цифpовая"  # Latin p
+    a[3]["written_features"] = "первичная обратная связь; чужое"
+    b = copy.deepcopy(good_rows)
+    b[0]["needs"] = "получение консультации; получение консультации"
+    b[1]["kind"] = "телеграм-бот"
+    b[2]["process"] = str(b[3]["process"]).upper()
+    paths = [make_workbook(a), make_workbook(b), make_workbook(good_rows)]
+    shared = Rules.load(ROOT / "rules")
+    alone = [summary(run_checks(read_register(p, Rules.load(ROOT / "rules")), Rules.load(ROOT / "rules"),
+                                today=TODAY)) for p in paths]
+    assert alone[0] and alone[1] and alone[0] != alone[1]
+    for _ in range(2):
+        assert [summary(run_checks(read_register(p, shared), shared, today=TODAY)) for p in paths] == alone
+
+
 # -- 3. kind vs channel (3.1, 4) ---------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,21 @@ class Context:
     _base: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
     _cols: dict[str, list[Any]] = field(default_factory=dict)
     _exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # What depends only on the rules and a cell's text (list matches, split multi-valued cells, comparison
+        # keys) is shared by every run with the same Rules object: a region's agencies of one profile repeat
+        # most of each other's values. Each table is bounded (see :meth:`release`).
+        shared = _shared(self.rules)
+        self._match, self._multi, self._keys, self._exact = shared.match, shared.multi, shared.keys, shared.exact
+
+    def release(self) -> None:
+        """End of the run: a shared table grown past its bound is emptied (one large register's tens of thousands
+        of distinct cells are not kept for the next run)."""
+        _trim(self._match)
+        _trim(self._multi)
+        if len(self._keys) > _SHARED_MAX:
+            self._keys.clear()
 
     @property
     def rows(self) -> Sequence[Row]:
@@ -440,6 +456,33 @@ class _Rows(Sequence[Row]):
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self._register.rows)
+
+
+# How many texts a shared table (per list, or of comparison keys) keeps between runs.
+_SHARED_MAX = 20_000
+
+
+class _Shared(NamedTuple):
+    match: dict[str, dict[str, ListMatch | None]]
+    multi: dict[str, dict[str, MultiMatch]]
+    keys: dict[str, str]
+    exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]]
+
+
+_SHARED: weakref.WeakKeyDictionary[Rules, _Shared] = weakref.WeakKeyDictionary()
+
+
+def _shared(rules: Rules) -> _Shared:
+    got = _SHARED.get(rules)
+    if got is None:
+        got = _SHARED[rules] = _Shared({}, {}, {}, {})
+    return got
+
+
+def _trim(tables: dict[str, dict[str, Any]]) -> None:
+    for table in tables.values():
+        if len(table) > _SHARED_MAX:
+            table.clear()
 
 
 NONE = (None,)

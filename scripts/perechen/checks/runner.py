@@ -44,6 +44,7 @@ def run_checks(register: Register, rules: Rules, *, today: dt.date | None = None
     try:
         out = _run(ctx, params)
         list_cells = ctx.cache.get("list_cells", set())
+        ctx.release()
         del ctx
         reader = [f for f in register.findings
                   if not (f.code == "mixed-script" and f.cell in list_cells and f.sheet == register.sheet)]
