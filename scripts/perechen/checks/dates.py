@@ -71,7 +71,6 @@ def check_review_overdue(ctx: Context, check: Check) -> Iterator[Finding]:
     rows = ctx.rows
     changed_on = ctx.column("changed_on")
     for i in ctx.where_item("status", lambda it: it.value in statuses):
-        row = rows[i]
         changed = changed_on[i]
         if not isinstance(changed, dt.date):
             continue
@@ -87,7 +86,7 @@ def check_review_overdue(ctx: Context, check: Check) -> Iterator[Finding]:
             got = deadlines[changed] = _review_deadline(cal, changed, today, n, unit, unit_calendar)
         deadline, unit_text = got
         if today > deadline:
-            yield ctx.finding(check, row, "status", changed=_fmt_date(changed), deadline=_fmt_date(deadline),
+            yield ctx.finding(check, rows[i], "status", changed=_fmt_date(changed), deadline=_fmt_date(deadline),
                               unit=unit_text, review_days=n)
 
 
