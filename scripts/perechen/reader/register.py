@@ -37,6 +37,7 @@ class _SheetReader(_CellValues):
         self.findings: list[Finding] = []
         self._norm_cache: dict[str, str] = {}
         self._cell_cache: dict[str, _CellInfo] = {}
+        self._distinct: dict[str, float] = {}
         self._plans: dict[str, chunks.Plan] = {}
         self._pieces: dict[str, chunks.Pieces | None] = {}
         self._early: dict[str, _EarlyRows] = {}

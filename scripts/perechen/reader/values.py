@@ -30,6 +30,7 @@ class _CellValues:
     findings: list[Finding]
     _norm_cache: dict[str, str]
     _cell_cache: dict[str, _CellInfo]
+    _distinct: dict[str, float]  # field -> share of distinct values in the column's last piece
 
     if TYPE_CHECKING:
         def _budget(self) -> None: ...
@@ -81,7 +82,14 @@ class _CellValues:
             self._budget()
             if self.progress:
                 self.progress("Чтение строк", n_col, len(fields))
+            if f not in date_fields and self._distinct.get(f, 0.0) > 0.5 and _plain_column(col):
+                # Mostly distinct values (codes, names), all normalised texts: no set of them (the previous piece
+                # of this column was mostly distinct; a whole read or a first piece always takes the set).
+                columns_out.append(list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col))
+                continue
             uniq = set(col)
+            if col:
+                self._distinct[f] = len(uniq) / len(col)
             if f in date_fields:
                 if any(v.__class__ is bool for v in uniq):  # True == 1 == 1.0: one key for three values
                     columns_out.append([None if v is None or v == "" else self._to_date(v) for v in col])
@@ -197,6 +205,11 @@ def _blank(row: list[Any]) -> bool:
 
 
 _PLAIN_JOINED = re.compile(r"[^\x00 \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@_\[\]-]")
+
+
+def _plain_column(col: tuple[Any, ...]) -> bool:
+    """Every cell a text, every text normalised (:func:`_plain_texts` over the cells themselves, not their set)."""
+    return set(map(type, col)) <= {str} and _plain_texts([v for v in col if v] if "" in col else list(col))
 
 
 _SPACE_OR_BREAK = repeat((" ", "\n"))  # endless: every map() below takes what it needs
