@@ -34,6 +34,18 @@ def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
     assert p.read_bytes() == b"second" and [x.name for x in p.parent.iterdir()] == ["a.json"]
 
 
+def test_atomic_write_without_fsync_still_replaces_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sync=False (a region run's copies of the agencies' reports): no fsync, still a temporary name + rename."""
+    synced: list[int] = []
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: synced.append(fd))
+    p = tmp_path / "report.html"
+    fsutil.atomic_write(p, "старый")
+    assert len(synced) == 1
+    fsutil.atomic_write(p, "новый", sync=False)
+    assert len(synced) == 1 and p.read_text(encoding="utf-8") == "новый"
+    assert [x.name for x in tmp_path.iterdir()] == ["report.html"]
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
 def test_atomic_write_private_mode(tmp_path: Path) -> None:
     p = fsutil.atomic_write(tmp_path / "copy.xlsx", b"x", mode=0o600)

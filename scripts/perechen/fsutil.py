@@ -20,14 +20,17 @@ from .errors import describe
 from .models import PerechenError
 
 
-def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> Path:
+def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None, sync: bool = True) -> Path:
     """Write to a temporary name in the same folder, fsync, then rename over ``path``.
 
     A full disk or a crash never leaves a half-written file under the final name. ``mode``: the file's
     permissions (``0o600`` for a private copy); by default what the umask allows, like any new file.
+    ``sync=False`` skips the fsync (a reader still never sees a half-written file, but a power cut may lose the
+    file's content): only for files a run rebuilds from scratch in a folder of its own, such as the region run's
+    copies of the agencies' check reports (see :mod:`perechen.region`).
     """
     try:
-        write_replace(path, data, mode=mode)
+        write_replace(path, data, mode=mode, sync=sync)
     except OSError as e:
         if is_locked(e):
             raise PerechenError("file_locked", f"Не удалось заменить {path}: файл открыт в другой программе "
@@ -36,7 +39,7 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> P
     return path
 
 
-def write_replace(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+def write_replace(path: Path, data: bytes | str, *, mode: int | None = None, sync: bool = True) -> None:
     """:func:`atomic_write`'s work, raising the OSError for a caller that words its own message (the store's
     LATEST, the private copy of a remote workbook). The temporary file never outlives a failure."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -45,8 +48,9 @@ def write_replace(path: Path, data: bytes | str, *, mode: int | None = None) -> 
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         # mkstemp creates 0600; reports are meant for colleagues on a shared folder: honour the umask.
         os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)
         replace(tmp, path)

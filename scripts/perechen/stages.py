@@ -33,9 +33,10 @@ def load_rules(config: Config) -> Rules:
 def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None,
                    report_dir: Path | None = None, write_reports: bool = True, today: dt.date | None = None,
                    progress: Progress | None = None, register: Register | None = None,
-                   annotated: bool = True) -> CheckReport:
+                   annotated: bool = True, sync: bool = True) -> CheckReport:
     """Read the workbook, run every rule, and (unless told not to) write the reports folder (``annotated=False``:
-    report.json and the HTML page without the annotated copy of the workbook)."""
+    report.json and the HTML page without the annotated copy of the workbook; ``sync=False``: written without
+    fsync, for a copy its run rebuilds from scratch — see :func:`perechen.fsutil.atomic_write`)."""
     from .checks import run_checks
 
     rules = rules or load_rules(config)
@@ -47,17 +48,17 @@ def check_workbook(workbook: Path, config: Config, *, rules: Rules | None = None
         out = report_dir if report_dir is not None else new_run_dir(config.output_dir / "reports")
         make_dir(out)
         report.report_dir = out
-        write_check_reports(report, rules, out, progress=progress, annotated=annotated)
+        write_check_reports(report, rules, out, progress=progress, annotated=annotated, sync=sync)
     return report
 
 
 def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None,
-                        annotated: bool = True) -> None:
+                        annotated: bool = True, sync: bool = True) -> None:
     """report.json, the HTML page and (unless ``annotated=False``) the annotated copy of the workbook."""
     from .renderers import check  # the OOXML engine: only a run that writes reports pays for importing it
 
-    report.files["json"] = atomic_write(out / "report.json", report.to_json())
-    check.write_check_reports(report, rules, out, progress=progress, annotated=annotated)
+    report.files["json"] = atomic_write(out / "report.json", report.to_json(), sync=sync)
+    check.write_check_reports(report, rules, out, progress=progress, annotated=annotated, sync=sync)
 
 
 def diff_workbook(workbook: Path, config: Config, *, rules: Rules | None = None, against: Path | None = None,

@@ -33,9 +33,9 @@ HTML_VALUE_CHARS = 300
 
 
 def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progress: Progress | None = None,
-                        annotated: bool = True) -> None:
+                        annotated: bool = True, sync: bool = True) -> None:
     """Write the annotated workbook copy (unless ``annotated=False``) and the HTML page into ``out``; record them in
-    ``report.files``.
+    ``report.files`` (``sync``: as :func:`perechen.fsutil.atomic_write`).
 
     The copy's parts are compressed in worker threads while the HTML page is rendered.
     """
@@ -75,10 +75,10 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
                 notes.append(f"Книга с замечаниями не создана: {e}.")
                 page = render_html(report, rules, xlsx_name=None, notes=notes, responsible=responsible)
             else:
-                report.files["xlsx"] = atomic_write(xlsx_path, data)
+                report.files["xlsx"] = atomic_write(xlsx_path, data, sync=sync)
             if progress:
                 progress("Книга с замечаниями", 2, 2)
-    report.files["html"] = atomic_write(out / HTML_NAME, page)
+    report.files["html"] = atomic_write(out / HTML_NAME, page, sync=sync)
 
 
 @dataclass
@@ -187,6 +187,7 @@ _PAGES = TemplateSet("check-report", globals={"counts_text": _counts_text, "more
 def warm() -> None:
     """Compile the report page's template now (a region run does it once before its worker processes fork)."""
     get_template("report.html.j2", _PAGES)
+
 
 def render_html(report: CheckReport, rules: Rules, *, xlsx_name: str | None = None, notes: Sequence[str] = (),
                 limit: int = HTML_GROUP_LIMIT, max_groups: int = HTML_MAX_GROUPS,
