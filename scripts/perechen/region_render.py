@@ -24,6 +24,7 @@ RegionResult = Any
 
 INDEX = "index.html"
 TEMPLATE = "region.html"
+PARTS = "region-parts.html"  # the macros of a table row and of the chart
 _SET = TemplateSet("region")
 
 
@@ -68,7 +69,8 @@ def sorted_agencies(agencies: list[AgencyResult], key: str, direction: str) -> l
     """Sorted by ``key``; an agency without a value (unread workbook, nothing pending) always goes last."""
     fn = _sort_key(key)
     known = [a for a in agencies if fn(a) is not None and not (a.file_error and key != "name")]
-    unknown = [a for a in agencies if a not in known]
+    placed = {id(a) for a in known}  # by identity: comparing the results field by field cost n² dataclass __eq__
+    unknown = [a for a in agencies if id(a) not in placed]
     known.sort(key=lambda a: (fn(a), a.name.casefold()), reverse=direction == "desc")
     return known + sorted(unknown, key=lambda a: a.name.casefold())
 
@@ -123,8 +125,35 @@ def chart(agencies: list[AgencyResult]) -> dict[str, Any]:
     return {"width": label_w + bar_w + 60, "height": height, "rows": rows, "legend": legend, "desc": desc}
 
 
-def render(result: RegionResult, key: str, direction: str) -> str:
+@dataclass(frozen=True)
+class _Parts:
+    """What every view of one run shares: each agency's table row and the chart (rendered once, not once per view),
+    the totals and the lists of the banner."""
+
+    rows: dict[int, Any]  # id(agency) → its <tr>…</tr> (Markup)
+    common: dict[str, Any]
+
+
+def _parts(result: RegionResult) -> _Parts:
     agencies = result.agencies
+    macros = get_template(PARTS, _SET).module
+    rows = {id(a): macros.row(_row(a)) for a in agencies}  # type: ignore[attr-defined]
+    common = dict(
+        region=result.name, today=ru_date(result.today), total_rows=result.rows, total_errors=result.errors,
+        total_warnings=sum(a.warnings for a in agencies), total_pending=sum(a.pending for a in agencies),
+        agencies_word=plural(len(agencies), "орган", "органа", "органов"), count=len(agencies),
+        overdue=[a for a in agencies if a.overdue], failed=[a for a in agencies if a.file_error],
+        with_errors=[a for a in agencies if a.errors],
+        chart_svg=macros.chart_svg(chart(agencies)),  # type: ignore[attr-defined]
+        opendata=[(p.name, f"opendata/{p.name}") for k, p in sorted(result.files.items())
+                  if k.startswith("opendata_")])
+    return _Parts(rows=rows, common=common)
+
+
+def render(result: RegionResult, key: str, direction: str, parts: _Parts | None = None) -> str:
+    """One view: the table sorted by ``key`` in ``direction`` (``parts``: :func:`_parts` of the run, made once for
+    all views)."""
+    parts = parts or _parts(result)
     headers = []
     for c in COLUMNS:
         current = c.key == key
@@ -134,28 +163,20 @@ def render(result: RegionResult, key: str, direction: str) -> str:
                         "href": view_name(c.key, nxt),
                         "hint": "по возрастанию" if nxt == "asc" else "по убыванию"})
     order_title = next(c.title for c in COLUMNS if c.key == key)
-    overdue = [a for a in agencies if a.overdue]
-    failed = [a for a in agencies if a.file_error]
-    with_errors = [a for a in agencies if a.errors]
     return get_template(TEMPLATE, _SET).render(
-        region=result.name, today=ru_date(result.today), rows=[_row(a) for a in sorted_agencies(agencies, key,
-                                                                                                 direction)],
+        rows=[parts.rows[id(a)] for a in sorted_agencies(result.agencies, key, direction)],
         headers=headers, order_title=order_title, direction="по возрастанию" if direction == "asc" else "по убыванию",
-        total_rows=result.rows, total_errors=result.errors, total_warnings=sum(a.warnings for a in agencies),
-        total_pending=sum(a.pending for a in agencies), agencies_word=plural(len(agencies), "орган", "органа",
-                                                                              "органов"),
-        count=len(agencies), overdue=overdue, failed=failed, with_errors=with_errors, chart=chart(agencies),
-        opendata=[(p.name, f"opendata/{p.name}") for k, p in sorted(result.files.items())
-                  if k.startswith("opendata_")])
+        **parts.common)
 
 
 def write_dashboard(result: RegionResult, out: Path) -> dict[str, Path]:
     """index.html and every pre-sorted view; returns {"html": index.html}."""
     files: dict[str, Path] = {}
+    parts = _parts(result)
     for c in COLUMNS:
         for direction in ("asc", "desc"):
             name = view_name(c.key, direction)
-            path = atomic_write(out / name, render(result, c.key, direction))
+            path = atomic_write(out / name, render(result, c.key, direction, parts))
             if name == INDEX:
                 files["html"] = path
     return files
