@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from perechen import fsutil
+from perechen.models import PerechenError
 
 NOW = dt.datetime(2026, 12, 6, 2, 30, 5)
 
@@ -37,7 +38,7 @@ def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
 def test_atomic_write_without_fsync_still_replaces_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """sync=False (a region run's copies of the agencies' reports): no fsync, still a temporary name + rename."""
     synced: list[int] = []
-    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
     p = tmp_path / "report.html"
     fsutil.atomic_write(p, "старый")
     assert len(synced) == 1
@@ -52,3 +53,15 @@ def test_atomic_write_private_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
     q = fsutil.atomic_write(tmp_path / "report.html", "x")
     assert stat.S_IMODE(q.stat().st_mode) == 0o666 & ~fsutil._umask()
+
+
+def test_atomic_write_all_writes_every_file_synced_and_names_a_failure(tmp_path: Path) -> None:
+    files = [(tmp_path / f"sort-{i}.html", f"вид {i}") for i in range(12)]
+    assert fsutil.atomic_write_all(files) == [p for p, _ in files]
+    assert all(p.read_text(encoding="utf-8") == d for p, d in files)
+    assert sorted(x.name for x in tmp_path.iterdir()) == sorted(p.name for p, _ in files)  # no temporary left
+    (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(PerechenError) as e:
+        fsutil.atomic_write_all([(tmp_path / "ok.html", "x"), (tmp_path / "taken" / "index.html", "x")])
+    assert e.value.code == "write_failed" and "index.html" in e.value.message
+    assert (tmp_path / "ok.html").read_text(encoding="utf-8") == "x"

@@ -50,7 +50,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import MailConfig
-from .fsutil import atomic_write, os_reason
+from .fsutil import atomic_write, atomic_write_all, os_reason
 from .models import PerechenError, RulesError, Severity
 from .remote import RemoteSettings, is_url
 
@@ -445,10 +445,14 @@ def worker_count(n_jobs: int, limit: int | None = None) -> int:
     return max(1, min(n_jobs, os.cpu_count() or 1, limit or n_jobs))
 
 
-def read_all(items: Sequence[AgencyJob], *, workers: int | None = None) -> list[AgencyResult]:
-    """Every agency, in worker processes (see :func:`_context`); results in the jobs' order."""
+def read_all(items: Sequence[AgencyJob], *, workers: int | None = None,
+             meanwhile: Callable[[], None] | None = None) -> list[AgencyResult]:
+    """Every agency, in worker processes (see :func:`_context`); results in the jobs' order. ``meanwhile``: work of
+    this process done while the workers read (after they started), not after them."""
     n = worker_count(len(items), workers)
     if n <= 1:
+        if meanwhile is not None:
+            meanwhile()
         return [read_agency(j) for j in items]
     results: dict[str, AgencyResult] = {}
     context = _context()
@@ -456,6 +460,9 @@ def read_all(items: Sequence[AgencyJob], *, workers: int | None = None) -> list[
         _warm(items)
     with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
         futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in items]
+        if meanwhile is not None:
+            with contextlib.suppress(Exception):  # only a head start: the same work is done again, and fails, later
+                meanwhile()
         for job, fut in futures:
             try:
                 results[job.id] = fut.result()
@@ -510,7 +517,7 @@ def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail:
     # such a mail the copy is not written (a quarter of an agency's time in a region run).
     mailing = send_mail and config.mail.enabled and config.mail.attach_workbook
     items = jobs(config, today, annotated=mailing)
-    agencies = read_all(items, workers=workers)
+    agencies = read_all(items, workers=workers, meanwhile=_prepare_outputs)
     result = RegionResult(name=config.region.name, output=out, today=today, agencies=agencies,
                           workers=worker_count(len(items), workers))
     if on_agency is not None:
@@ -524,6 +531,15 @@ def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail:
         {**result.to_json(), "today": today.isoformat(), "mail": result.mail,
          "details": [_detail(a) for a in agencies]}, ensure_ascii=False, indent=2) + "\n")
     return result
+
+
+def _prepare_outputs() -> None:
+    """What the dashboard and the open data need besides the agencies' results (their templates, the consolidated
+    set's fields), made while the workers read: the steps after them add straight to the run's time."""
+    from . import region_render
+
+    region_render.warm()
+    _region_fields()
 
 
 def _detail(a: AgencyResult) -> dict[str, Any]:
@@ -542,9 +558,8 @@ REGION_STRUCTURE_VERSION = "20261206"
 def _region_fields() -> list[tuple[str, str, str]]:
     """(field, english, russian) of the consolidated set: the agency's columns, then the published ones."""
     from .opendata import PUBLISHED_FIELDS
-    from .rules import Rules
 
-    rules = Rules.load()
+    rules = _rules(None)  # the default profile, loaded once per process
     head = [("agency_id", "Agency identifier in the region's settings", "Идентификатор органа"),
             ("agency", "Executive body (agency) name", "Орган власти"),
             ("inn", "Agency taxpayer number (INN)", "ИНН органа")]
@@ -634,14 +649,14 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
     for old in folder.glob("data-*-structure-*.csv"):  # one current data file (the set is rebuilt each run)
         if old.name != data_name:
             old.unlink()
-    files = {
-        "opendata_data": atomic_write(folder / data_name, data),
-        "opendata_structure": atomic_write(folder / structure_name, structure),
-        "opendata_meta": atomic_write(folder / "meta.csv", _csv([["property", "value"], *map(list, meta)])),
-        "opendata_datapackage": atomic_write(folder / "datapackage.json", json.dumps(
-            descriptor, ensure_ascii=False, indent=2) + "\n"),
+    files: dict[str, tuple[Path, bytes | str]] = {
+        "opendata_data": (folder / data_name, data),
+        "opendata_structure": (folder / structure_name, structure),
+        "opendata_meta": (folder / "meta.csv", _csv([["property", "value"], *map(list, meta)])),
+        "opendata_datapackage": (folder / "datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2)
+                                 + "\n"),
     }
-    return files
+    return dict(zip(files, atomic_write_all(list(files.values())), strict=True))
 
 
 def _iso_date(text: str) -> bool:

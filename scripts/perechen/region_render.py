@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write_all
 from .jinja import TemplateSet, get_template
 from .text import plural, ru_date, work_days
 
@@ -171,12 +171,13 @@ def render(result: RegionResult, key: str, direction: str, parts: _Parts | None 
 
 def write_dashboard(result: RegionResult, out: Path) -> dict[str, Path]:
     """index.html and every pre-sorted view; returns {"html": index.html}."""
-    files: dict[str, Path] = {}
     parts = _parts(result)
-    for c in COLUMNS:
-        for direction in ("asc", "desc"):
-            name = view_name(c.key, direction)
-            path = atomic_write(out / name, render(result, c.key, direction, parts))
-            if name == INDEX:
-                files["html"] = path
-    return files
+    views = [(out / view_name(c.key, d), render(result, c.key, d, parts)) for c in COLUMNS for d in ("asc", "desc")]
+    atomic_write_all(views)
+    return {"html": out / INDEX}
+
+
+def warm() -> None:
+    """Compile the dashboard's templates now (a region run does it while its workers read the agencies)."""
+    get_template(TEMPLATE, _SET)
+    get_template(PARTS, _SET)
