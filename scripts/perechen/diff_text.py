@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .canonical import gc_paused
 from .diff import (
     AWAITS_ACT,
     CASES,
@@ -159,6 +160,7 @@ def pending_review_lines(report: DiffReport, *, limit: int = TEXT_LIMIT) -> list
     return out
 
 
+@gc_paused()  # see DiffReport.to_json
 def render_text(report: DiffReport, rules: Rules, *, limit: int = TEXT_LIMIT) -> str:
     header = {c.field: c.header for c in rules.schema.columns}
     lines = [baseline_line(report), ""]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import xlsx_plain
+from ..canonical import gc_paused
 from ..diff import AWAITS_ACT, CASES, Change, DiffReport, is_empty
 from ..diff_text import (
     baseline_line,
@@ -26,6 +27,7 @@ _FILL_OLD = "FDE2E1"
 _FILL_NEW = "DCF2DF"
 
 
+@gc_paused()  # see DiffReport.to_json: a collection here would walk the whole comparison
 def write_diff_reports(report: DiffReport, rules: Rules, out: Path) -> dict[str, Path]:
     """Write diff.json, diff.html and diff.xlsx into ``out``; return their paths (also kept in report.files)."""
     make_dir(out)
