@@ -477,9 +477,20 @@ def _warm(items: Sequence[AgencyJob]) -> None:
     """Before the workers fork: the modules, rules and report template every worker would load for its first agency
     (~0.1–0.2 s of CPU per worker), loaded once. A profile that cannot be loaded is left to its agency's worker, which
     names the error."""
-    from . import checks, diff, remote, store  # noqa: F401
+    import encodings.cp437  # noqa: F401
+
+    import python_calamine  # noqa: F401
+    from defusedxml import ElementTree, common  # noqa: F401
+
+    from . import checks, diff, remote, stages, store, workdays  # noqa: F401
+    from .reader import register  # noqa: F401
     from .renderers import check as check_pages
 
+    # Also imported above: what a worker imported inside functions on its first agency (~50 ms of CPU per worker, found
+    # with -X importtime) — the calamine engine, defusedxml, the zip names' codec, the reader, the working-day calendar;
+    # and the annotated copy's engine when the mails carry the copies.
+    if any(j.annotated for j in items):
+        from . import annotate  # noqa: F401
     check_pages.warm()
     folders = {_resolve(Path(j.base_dir), j.rules) if j.rules else None for j in items if not j.config}
     for folder in folders:
