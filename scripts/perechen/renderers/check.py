@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..annotate import AnnotateError, annotated_name, prepare_annotation, workers
-from ..annotate import ods as annotate_ods
-from ..annotate.comments import comment_text
 from ..errors import describe
 from ..fsutil import atomic_write
 from ..jinja import TemplateSet, get_template
@@ -40,32 +37,47 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
     The copy's parts are compressed in worker threads while the HTML page is rendered.
     """
     reg = report.register
+    responsible = Responsible(reg, report.findings)
+    if annotated and reg is not None and reg.data:
+        page = _write_with_copy(report, rules, out, responsible, progress=progress, sync=sync)
+    else:  # no copy: the OOXML engine is not even imported (a region run without mail, ~40 ms before its workers)
+        page = render_html(report, rules, responsible=responsible)
+    report.files["html"] = atomic_write(out / HTML_NAME, page, sync=sync)
+
+
+def _write_with_copy(report: CheckReport, rules: Rules, out: Path, responsible: Responsible, *,
+                     progress: Progress | None, sync: bool) -> str:
+    """The annotated copy written (when it can be made); returns the HTML page, which names it or says why not."""
+    from ..annotate import AnnotateError, annotated_name, prepare_annotation, workers
+    from ..annotate import ods as annotate_ods
+    from ..annotate.comments import comment_text
+
+    reg = report.register
+    assert reg is not None
     notes: list[str] = []
     xlsx_path: Path | None = None
     finish: Callable[[], bytes] | None = None
-    responsible = Responsible(reg, report.findings)
     with ThreadPoolExecutor(max_workers=workers()) as pool:
-        if annotated and reg is not None and reg.data:
-            if progress:
-                progress("Книга с замечаниями", 0, 2)
-            try:
-                if annotate_ods.is_ods(reg.data):  # an OpenDocument register gets an .ods copy
-                    ods_copy, notes = annotate_ods.annotate(
-                        reg.data, report.findings, sheet=reg.sheet, comment_text=comment_text,
-                        responsible=responsible.of, value_text=finding_value)
-                    finish = lambda: ods_copy  # noqa: E731
-                else:
-                    pkg, notes = prepare_annotation(reg.data, report.findings, register=reg, pool=pool,
-                                                    responsible=responsible)
-                    finish = pkg.start_output()
-            except (AnnotateError, annotate_ods.OdsAnnotateError) as e:
-                notes = [f"Книга с замечаниями не создана: {e}."]
-            except Exception as e:  # a bug must not cost the clerk the rest of the report
-                notes = [f"Книга с замечаниями не создана из-за внутренней ошибки ({describe(e)})."]
+        if progress:
+            progress("Книга с замечаниями", 0, 2)
+        try:
+            if annotate_ods.is_ods(reg.data):  # an OpenDocument register gets an .ods copy
+                ods_copy, notes = annotate_ods.annotate(
+                    reg.data, report.findings, sheet=reg.sheet, comment_text=comment_text,
+                    responsible=responsible.of, value_text=finding_value)
+                finish = lambda: ods_copy  # noqa: E731
             else:
-                xlsx_path = out / annotated_name(reg.path, reg.data)
-            if progress:
-                progress("Книга с замечаниями", 1, 2)
+                pkg, notes = prepare_annotation(reg.data, report.findings, register=reg, pool=pool,
+                                                responsible=responsible)
+                finish = pkg.start_output()
+        except (AnnotateError, annotate_ods.OdsAnnotateError) as e:
+            notes = [f"Книга с замечаниями не создана: {e}."]
+        except Exception as e:  # a bug must not cost the clerk the rest of the report
+            notes = [f"Книга с замечаниями не создана из-за внутренней ошибки ({describe(e)})."]
+        else:
+            xlsx_path = out / annotated_name(reg.path, reg.data)
+        if progress:
+            progress("Книга с замечаниями", 1, 2)
         page = render_html(report, rules, xlsx_name=xlsx_path.name if xlsx_path else None, notes=notes,
                            responsible=responsible)
         if finish is not None and xlsx_path is not None:
@@ -78,7 +90,7 @@ def write_check_reports(report: CheckReport, rules: Rules, out: Path, *, progres
                 report.files["xlsx"] = atomic_write(xlsx_path, data, sync=sync)
             if progress:
                 progress("Книга с замечаниями", 2, 2)
-    report.files["html"] = atomic_write(out / HTML_NAME, page, sync=sync)
+    return page
 
 
 @dataclass
