@@ -85,3 +85,22 @@ def test_cached_multi_values_are_the_canonical_ones() -> None:
             parts = rnd.sample(pool, rnd.randint(0, 5))
             text = rnd.choice(["; ", ";", "\n", " ;\n"]).join(parts)
             assert can._multi(c.ref_list, text) == canonical._canonical_multi(rules, c.ref_list, text), text
+
+
+def test_cached_sets_of_plain_values_are_the_canonical_ones() -> None:
+    """A cell of plain list values in any order, with repeats, «; »-joined or given as parts (a stored version's
+    list): the canonical list, the same for every order of the same values, a new list object every time."""
+    rules = Rules.load()
+    can = canonical.Canonicalizer(rules)
+    rnd = random.Random(5)
+    for c in [c for c in rules.schema.columns if c.multi and c.ref_list]:
+        assert c.ref_list is not None
+        values = list(rules.lists[c.ref_list].values)
+        for _ in range(2_000):
+            parts = [rnd.choice(values) for _ in range(rnd.randint(1, 6))]
+            want = canonical._canonical_multi(rules, c.ref_list, "\n".join(parts))
+            got = can._multi(c.ref_list, "; ".join(parts))
+            assert got == want, parts
+            got.append("x")  # the caller's own list: the cached set is not changed
+            assert can.multi_parts(c.ref_list, tuple(parts)) == want, parts
+            assert can._multi(c.ref_list, "; ".join(reversed(parts))) == want, parts

@@ -80,6 +80,10 @@ class Canonicalizer:
         self._parts: dict[tuple[str, str], tuple[str | None, int, str, str]] = {}
         self._order: dict[str, dict[str, int]] = {}
         self._plain: dict[str, dict[str, int]] = {}
+        # A multi-valued cell of plain values only (see _plain_values) written «a; b; c»: the set of its parts ->
+        # the canonical list (the list's order, no repeats), which depends on nothing else. A register's tens of
+        # thousands of distinct cells are orders and subsets of a few list values: each set is sorted once.
+        self._sets: dict[str, dict[frozenset[str], tuple[str, ...]]] = {}
 
     def value(self, field_name: str, value: Any) -> Any:
         col = self.rules.columns.get(field_name)
@@ -128,13 +132,37 @@ class Canonicalizer:
 
     def multi_parts(self, list_name: str, parts: tuple[str, ...]) -> list[str]:
         """A multi-valued cell given as its parts: ``_multi(list_name, "\\n".join(parts))``, faster."""
+        hit = self._plain_set(list_name, parts)
+        if hit is not None:
+            return list(hit)
         plain = self._plain_values(list_name)
         if all(map(plain.__contains__, parts)):
             return sorted(dict.fromkeys(parts), key=plain.__getitem__)
         return self._multi(list_name, "\n".join(parts))
 
+    def _plain_set(self, list_name: str, parts: Sequence[str]) -> tuple[str, ...] | None:
+        """The canonical list of ``parts`` when every part is a plain value of the list without a line break (then
+        they are exactly what :func:`perechen.text.split_multi` gives for the parts joined with «; » or «\\n»);
+        None otherwise."""
+        sets = self._sets.get(list_name)
+        if sets is None:
+            sets = self._sets[list_name] = {}
+        key = frozenset(parts)
+        hit = sets.get(key)
+        if hit is None:
+            plain = self._plain_values(list_name)
+            if not all(map(plain.__contains__, key)) or any("\n" in p for p in key):
+                return None
+            hit = tuple(sorted(key, key=plain.__getitem__))
+            if len(sets) < _CACHE_LIMIT:
+                sets[key] = hit
+        return hit
+
     def _multi(self, list_name: str, text: str) -> list[str]:
         """_canonical_multi with its parts cached (same result)."""
+        hit = self._plain_set(list_name, text.split("; "))
+        if hit is not None:
+            return list(hit)
         plain = self._plain_values(list_name)
         order = self._order[list_name]
         split = split_multi(text)
@@ -392,7 +420,7 @@ def publication_rows(rows: list[dict[str, Any]], baseline: PublishedVersion | No
         code = str(r.get("code") or "")
         old = base.get(code) if code else None
         if status == INCLUDED:
-            if old is not None and code not in kept and same_content(old, r):
+            if old is not None and code not in kept and (old == r or same_content(old, r)):
                 kept.add(code)
                 out.append(old)
             else:
@@ -496,7 +524,11 @@ def with_current_lists(version: PublishedVersion, rules: Rules) -> PublishedVers
             col_def = rules.columns[f]
             multi = col_def.ref_list if col_def.multi and col_def.type != "date" else None
             for k in distinct:
-                if type(k) is tuple and k and all(isinstance(x, str) for x in k):
+                # The usual case first: plain list values, already in the list's order — no list is built.
+                if type(k) is tuple and k and multi and (hit := canon._plain_set(multi, k)) is not None:
+                    if hit != k:
+                        changed[k] = list(hit)
+                elif type(k) is tuple and k and all(isinstance(x, str) for x in k):
                     nv = canon.multi_parts(multi, k) if multi else canon.value(f, "\n".join(k))
                     if nv != list(k):
                         changed[k] = nv

@@ -387,8 +387,9 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
     canonical_rows = canonicalizer(rules).register_rows(register)
     # What would be on the site now: «включено» rows, plus published rows under review in their published form.
     included_rows = publication_rows(canonical_rows, baseline)
-    by_code: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    order: list[str] = []
+    # Each code's first (row number, row), in workbook order; a code on several rows also has all of them in dups.
+    first: dict[str, tuple[int, dict[str, Any]]] = {}
+    dups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for number, c in zip(register.numbers, canonical_rows, strict=True):
         status = c.get("status")
         code = c.get("code")
@@ -401,18 +402,27 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
                                             number))
             continue
         code = str(code)
-        if code not in by_code:
-            by_code[code] = []
-            order.append(code)
-        by_code[code].append((number, c))
+        entry = (number, c)
+        seen = first.setdefault(code, entry)
+        if seen is not entry:
+            more = dups.get(code)
+            if more is None:
+                dups[code] = [seen, entry]
+            else:
+                more.append(entry)
 
     base_rows = baseline.rows_by_code if baseline is not None else {}
     current: dict[str, tuple[int, dict[str, Any]]] = {}
     pending_set: set[str] = set()
-    for code in order:
-        entries = by_code[code]
-        if len(entries) == 1:  # the usual case: the code's one row is compared
-            pick, inc = entries[0], entries
+    for code, entry in first.items():
+        entries = dups.get(code)
+        if entries is None:  # the usual case: the code's one row is compared
+            current[code] = entry
+            st = entry[1].get("status")
+            if st == INCLUDED or st == EXCLUDED:
+                continue
+            entries = [entry]
+            pick, inc = entry, entries
         else:
             inc = [e for e in entries if e[1].get("status") == INCLUDED]
             excl = [e for e in entries if e[1].get("status") == EXCLUDED]
@@ -462,8 +472,7 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
 
     # Rows in the workbook.
     exact = True  # every included row equal to its published version (then no fingerprint is needed)
-    for code in order:
-        rn, c = current[code]
+    for code, (rn, c) in current.items():
         status = c.get("status")
         old = base_rows.get(code)
         name = c.get("name")
