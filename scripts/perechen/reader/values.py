@@ -69,12 +69,16 @@ class _CellValues:
         columns_out: list[list[Any]] = []
         fields = [f for _, f in col_fields]
         js = [j for j, _ in col_fields]
-        if js and data:
+        if js and data and len(set(map(len, data))) == 1 and max(js) < len(data[0]):
+            every = list(zip(*data, strict=True))  # rows of one width: all columns at once (half the cost of picking)
+            cols: list[tuple[Any, ...]] = [every[j] for j in js]
+            del every
+        elif js and data:
             try:
                 picked = list(map(operator.itemgetter(*js), data)) if len(js) > 1 else [(r[js[0]],) for r in data]
             except IndexError:
                 picked = [tuple(r[j] if j < len(r) else None for j in js) for r in data]
-            cols: list[tuple[Any, ...]] = list(zip(*picked, strict=True))
+            cols = list(zip(*picked, strict=True))
             del picked
         else:
             cols = [() for _ in js]
