@@ -160,9 +160,9 @@ class Canonicalizer:
 
     def _multi(self, list_name: str, text: str) -> list[str]:
         """_canonical_multi with its parts cached (same result)."""
-        hit = self._plain_set(list_name, text.split("; "))
-        if hit is not None:
-            return list(hit)
+        same = self._plain_set(list_name, text.split("; "))
+        if same is not None:
+            return list(same)
         plain = self._plain_values(list_name)
         order = self._order[list_name]
         split = split_multi(text)
