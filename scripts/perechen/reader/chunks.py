@@ -285,7 +285,7 @@ class _Grid:
         if self.first:
             self.first = False
             self.rows = sheet.to_python(skip_empty_area=False)
-            self.width = max((len(r) for r in self.rows), default=0)
+            self.width = max(map(len, self.rows), default=0)
         else:
             at = sheet.start
             if at is None or not sheet.height:
@@ -297,7 +297,7 @@ class _Grid:
             if c0:
                 pad = [""] * c0
                 got = [pad + r for r in got]
-            width = max((len(r) for r in got), default=0)
+            width = max(map(len, got), default=0)
             if width < self.width:  # as wide as the grid so far (the header row's cells are in the first piece)
                 fill = [""] * (self.width - width)
                 for r in got:
