@@ -43,7 +43,8 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,12 @@ class AgencyResult:
     approval_mode: str = "inclusion"  # the agency's [approval] mode (the default when only workbook is given)
     waiting_for_act: int = 0  # "act" mode: pending changes no act approved yet (no п. 5.4 term before the act)
     findings: list[str] = field(default_factory=list)
-    placed: list[dict[str, str]] = field(default_factory=list)  # the published rows, open-data text
+    # The published rows as the consolidated open data's CSV lines (the agency's columns first, neutralised, made by
+    # the worker: a few lines of text to send back, not thousands of dicts, and no per-cell work after the workers),
+    # how many, and whether every typed «Дата изменения» among them is an ISO date.
+    placed_csv: bytes = b""
+    placed_rows: int = 0
+    placed_iso_dates: bool = True
 
     @property
     def clean(self) -> bool:
@@ -317,9 +323,14 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         from .opendata import PUBLISHED_FIELDS, cell_text
 
         res.placed_version = baseline.name
-        res.placed = [{f.field: cell_text(r.get(f.field)) for f in PUBLISHED_FIELDS} for r in baseline.rows]
         info = baseline.register.get("info") or {}
         res.inn = res.inn or re.sub(r"\s", "", str(info.get("inn") or ""))
+        head = (job.id, job.name, res.inn)
+        placed = [[*head, *(cell_text(r.get(f.field)) for f in PUBLISHED_FIELDS)] for r in baseline.rows]
+        changed = len(head) + next(i for i, f in enumerate(PUBLISHED_FIELDS) if f.field == "changed_on")
+        res.placed_csv = _csv(placed)
+        res.placed_rows = len(placed)
+        res.placed_iso_dates = all(_iso_date(r[changed]) for r in placed if r[changed])
 
 
 _RULES: dict[tuple[str, tuple[tuple[str, int, int], ...]], Any] = {}
@@ -553,10 +564,14 @@ def _prepare_outputs() -> None:
     _region_fields()
 
 
+_NOT_IN_DETAIL = ("placed_csv", "placed_rows", "placed_iso_dates")
+
+
 def _detail(a: AgencyResult) -> dict[str, Any]:
-    d = asdict(a)
-    d.pop("placed")
-    d["placed_rows"] = len(a.placed)
+    """An agency's entry of region.json's "details" (dumped at once): its fields in order, then ``placed_rows``;
+    never the placed rows themselves."""
+    d = {f.name: getattr(a, f.name) for f in dataclass_fields(a) if f.name not in _NOT_IN_DETAIL}
+    d["placed_rows"] = a.placed_rows
     return d
 
 
@@ -579,13 +594,18 @@ def _region_fields() -> list[tuple[str, str, str]]:
     return head + [(f.field, f.english, russian_description(rules, f.field)) for f in PUBLISHED_FIELDS]
 
 
+# A cell opendata.neutralise could change starts with one of these (opendata.executable: «=», «@», TAB, CR, LF, a
+# signed formula's «+»/«-», an apostrophe it doubles) or holds a DDE pipe «|»; any other cell is verbatim, unasked.
+_MAYBE_EXECUTABLE = frozenset("=@\t\r\n+-'")
+
+
 def _csv(rows: Sequence[Sequence[str]]) -> bytes:
     from .opendata import neutralise
 
     buf = io.StringIO(newline="")
     w = csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    for row in rows:
-        w.writerow([neutralise(c) for c in row])
+    maybe = _MAYBE_EXECUTABLE
+    w.writerows([c if not c or (c[0] not in maybe and "|" not in c) else neutralise(c) for c in row] for row in rows)
     return buf.getvalue().encode("utf-8")
 
 
@@ -599,12 +619,9 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
 
     fields = _region_fields()
     names = [f for f, _, _ in fields]
-    rows: list[list[str]] = []
     dates: list[dt.date] = []
     for a in result.agencies:
-        for r in a.placed:
-            rows.append([a.id, a.name, a.inn, *(r.get(n, "") for n in names[3:])])
-        if a.placed and a.placed_version:
+        if a.placed_rows and a.placed_version:
             try:  # the day of the agency's last placement: its version folder «ГГГГ-ММ-ДД_ЧЧММСС»
                 dates.append(dt.date.fromisoformat(a.placed_version[:10]))
             except ValueError:
@@ -615,7 +632,7 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
     version = updated.strftime("%Y%m%d")
     data_name = f"data-{version}-structure-{REGION_STRUCTURE_VERSION}.csv"
     structure_name = f"structure-{REGION_STRUCTURE_VERSION}.csv"
-    data = _csv([names, *rows])
+    data = b"".join([_csv([names]), *(a.placed_csv for a in result.agencies)])  # the workers' lines, in order
     structure = _csv([["field name", "english description", "russian description", "format"],
                       *([f, en, ru, "string"] for f, en, ru in fields)])
     identifier = f"region-{_slug(_translit(result.name)) or 'region'}-touchpoints"
@@ -632,7 +649,7 @@ def write_opendata(result: RegionResult, folder: Path) -> dict[str, Path]:
             ("publisherphone", ""), ("publishermbox", ""),
             (f"data-{version}-structure-{REGION_STRUCTURE_VERSION}", data_name),
             (f"structure-{REGION_STRUCTURE_VERSION}", structure_name)]
-    all_dates = all(_iso_date(r[names.index("changed_on")]) for r in rows if r[names.index("changed_on")])
+    all_dates = all(a.placed_iso_dates for a in result.agencies)
     from .opendata import PUBLISHED_FIELDS
 
     described = {o.field: o.russian for o in PUBLISHED_FIELDS}  # the consumer reads Russian (datapackage.json)
