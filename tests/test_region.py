@@ -287,6 +287,27 @@ def test_the_consolidated_csv_neutralises_exactly_what_opendata_neutralises() ->
     csv.writer(buf, lineterminator="\r\n").writerows([neutralise(c) for c in row] for row in (cells, cells[::-1]))
     assert region_module._csv([cells, cells[::-1]]) == buf.getvalue().encode("utf-8")
     assert b"'=1+2" in region_module._csv([["=1+2"]]) and region_module._csv([["текст"]]) == "текст\r\n".encode()
+    assert region_module._csv([[""]]) == b'""\r\n'  # csv.writer's lone empty cell
+
+
+def test_the_consolidated_csv_is_what_csv_writer_writes() -> None:
+    """The region's CSV joins cells itself (speed): byte for byte what csv.writer writes, on random cells."""
+    import csv
+    import io
+    import random
+
+    from perechen import region as region_module
+    from perechen.opendata import neutralise
+
+    rnd = random.Random(14)
+    alphabet = ["a", "Я", ",", '"', "\n", "\r", " ", "\t", "'", "|", "=", "+", "-", "@", "A1", "(", "!", ";"]
+    for _ in range(3000):
+        rows = [["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 6))) for _ in range(rnd.randint(1, 5))]
+                for _ in range(rnd.randint(1, 3))]
+        buf = io.StringIO(newline="")
+        csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(
+            [neutralise(c) for c in row] for row in rows)
+        assert region_module._csv(rows) == buf.getvalue().encode("utf-8"), rows
 
 
 @pytest.mark.browser

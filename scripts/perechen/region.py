@@ -599,13 +599,28 @@ def _region_fields() -> list[tuple[str, str, str]]:
 _MAYBE_EXECUTABLE = frozenset("=@\t\r\n+-'")
 
 
+def _csv_cell(c: str) -> str:
+    """One cell as csv.writer(QUOTE_MINIMAL, «,», «"», CRLF) writes it, neutralised first."""
+    if c and (c[0] in _MAYBE_EXECUTABLE or "|" in c):
+        from .opendata import neutralise
+
+        c = neutralise(c)
+    if "," in c or '"' in c or "\n" in c or "\r" in c:
+        return '"' + c.replace('"', '""') + '"'
+    return c
+
+
 def _csv(rows: Sequence[Sequence[str]]) -> bytes:
+    """The rows as CSV (UTF-8, «,», CRLF, quoted only where needed), each cell neutralised. Rows of two cells or more
+    are joined here (~3× faster than csv.writer for a worker's 2,000 published rows; tests/test_region.py compares
+    the two on random cells); a row of one cell goes through csv.writer, which quotes a lone empty cell."""
+    if all(len(r) > 1 for r in rows):
+        return "".join([",".join([_csv_cell(c) for c in r]) + "\r\n" for r in rows]).encode("utf-8")
     from .opendata import neutralise
 
     buf = io.StringIO(newline="")
     w = csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    maybe = _MAYBE_EXECUTABLE
-    w.writerows([c if not c or (c[0] not in maybe and "|" not in c) else neutralise(c) for c in row] for row in rows)
+    w.writerows([neutralise(c) for c in row] for row in rows)
     return buf.getvalue().encode("utf-8")
 
 
