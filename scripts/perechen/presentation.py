@@ -4,6 +4,7 @@ it, «… и ещё N замечаний».
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
@@ -47,9 +48,13 @@ class Responsible:
         if register is not None and wanted:
             col = register.column(RESPONSIBLE_FIELD)  # the reader's column: no Row objects built for this
             if col is not None:
-                for number, v in zip(register.numbers, col, strict=True):
-                    if number in wanted:
-                        self.by_row[number] = value_text(v)
+                numbers = register.numbers
+                for number in wanted:  # rows are in sheet order: each found by bisection, not a pass over all
+                    i = bisect.bisect_left(numbers, number)
+                    if i < len(numbers) and numbers[i] == number:
+                        self.by_row[number] = value_text(col[i])
+                    elif number in numbers:  # a register whose rows are not in sheet order
+                        self.by_row[number] = value_text(col[numbers.index(number)])
             else:
                 for r in register.rows:
                     if r.number in wanted:
