@@ -200,7 +200,7 @@ class Canonicalizer:
         with gc_paused():
             columns = [self._column(f, kind, col) for (f, kind), col in zip(self.plan, cols, strict=True)
                        if col is not None]
-            return [dict(zip(fields, t, strict=True)) for t in zip(*columns, strict=True)]
+            return list(map(dict, map(zip, repeat(fields), zip(*columns, strict=True))))  # dict(zip(fields, t)) each
 
     def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
         """Canonical rows of a read register (text values from the reader are already normalised).
@@ -215,20 +215,22 @@ class Canonicalizer:
             fields = [f for f, _ in self.plan]
             columns = [self._column(f, kind, col) for (f, kind), col in
                        zip(self.plan, _columns([r.values for r in rows], fields), strict=True)]
-            return [dict(zip(fields, t, strict=True)) for t in zip(*columns, strict=True)]
+            return list(map(dict, map(zip, repeat(fields), zip(*columns, strict=True))))  # dict(zip(fields, t)) each
 
     def _column(self, f: str, kind: int, col: Sequence[Any]) -> Sequence[Any]:
         """One field's canonical values (as :meth:`row` gives them, ``normalized=True``)."""
         # Only None, str and date values are converted per distinct value: other types (1, 1.0 and True are one
         # key of a dict; a list is no key) are rare and go cell by cell.
+        if kind == _TEXT:  # text from the reader is normalised: only "" becomes None. No dict of distinct values:
+            if not set(map(type, col)) <= _PLAIN_TYPES:  # hashing 100,000 long texts costs more than the scans
+                return [self._cell(f, kind, v) for v in col]
+            return [v or None for v in col] if "" in col else col
         try:
             distinct = dict.fromkeys(col)
         except TypeError:
             return [self._cell(f, kind, v) for v in col]
         if not set(map(type, distinct)) <= _PLAIN_TYPES:
             return [self._cell(f, kind, v) for v in col]
-        if kind == _TEXT:  # text from the reader is normalised: only "" becomes None
-            return [v or None for v in col] if "" in distinct else col
         for k in distinct:
             distinct[k] = self._cell(f, kind, k)
         out = list(map(distinct.__getitem__, col))

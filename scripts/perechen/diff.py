@@ -403,11 +403,11 @@ def compare(register: Register, rules: Rules, baseline: PublishedVersion | None,
             continue
         code = str(code)
         entry = (number, c)
-        seen = first.setdefault(code, entry)
-        if seen is not entry:
+        earlier = first.setdefault(code, entry)
+        if earlier is not entry:
             more = dups.get(code)
             if more is None:
-                dups[code] = [seen, entry]
+                dups[code] = [earlier, entry]
             else:
                 more.append(entry)
 
