@@ -18,9 +18,11 @@ None). tests/test_reader_chunks.py compares both ways on the corpus and on gener
 from __future__ import annotations
 
 import re
+import struct
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,49 +94,119 @@ def plan(xml: bytes, pkg: Package, *, min_bytes: int | None = None, piece_bytes:
     return p
 
 
-def build_package(xml: bytes, p: Plan, pkg: Package, shared_strings: bytes | None,
+@dataclass
+class RawMember:
+    """A member of the original zip copied as it is stored there (deflated bytes, CRC and sizes from its central
+    directory entry): the shared strings go into the pieces' workbook without being inflated and written again."""
+
+    info: zipfile.ZipInfo
+    data: memoryview
+
+    @classmethod
+    def of(cls, zip_bytes: bytes, info: zipfile.ZipInfo) -> RawMember | None:
+        """None for a member that cannot be copied so (encrypted, another method, a local header that is not one)."""
+        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        at = info.header_offset
+        head = zip_bytes[at:at + 30]
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            return None
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        start = at + 30 + name_len + extra_len
+        if start + info.compress_size > len(zip_bytes):
+            return None
+        return cls(info, memoryview(zip_bytes)[start:start + info.compress_size])
+
+
+class _ZipOut:
+    """A minimal zip writer for the pieces' workbook: stored members given in parts (their CRC computed here, in C)
+    and raw members copied from the original zip. No zip64: :func:`build_package` refuses more than 4 GB."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.pos = 0
+        self.entries: list[tuple[bytes, int, int, int, int, int]] = []
+
+    def _member(self, name: str, method: int, crc: int, csize: int, usize: int, parts: list[Any]) -> None:
+        nb = name.encode("ascii")
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, csize, usize, len(nb), 0) + nb
+        self.entries.append((nb, method, crc, csize, usize, self.pos))
+        self.out.write(header)
+        for part in parts:
+            self.out.write(part)
+        self.pos += len(header) + csize
+
+    def stored(self, name: str, *parts: Any) -> None:
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        size = sum(len(part) for part in parts)
+        self._member(name, zipfile.ZIP_STORED, crc, size, size, list(parts))
+
+    def raw(self, name: str, member: RawMember) -> None:
+        info = member.info
+        self._member(name, info.compress_type, info.CRC, len(member.data), info.file_size, [member.data])
+
+    def close(self) -> None:
+        start = self.pos
+        for nb, method, crc, csize, usize, offset in self.entries:
+            cd = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, csize, usize,
+                             len(nb), 0, 0, 0, 0, 0, offset) + nb
+            self.out.write(cd)
+            self.pos += len(cd)
+        n = len(self.entries)
+        self.out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, self.pos - start, start, 0))
+
+
+def build_package(xml: bytes, p: Plan, pkg: Package, shared_strings: bytes | RawMember | None,
                   styles: bytes | None, out: BinaryIO) -> None:
-    """A stored (not deflated) workbook whose sheets are the pieces, with the original strings and styles."""
+    """A stored (not deflated) workbook whose sheets are the pieces, with the original strings and styles (the
+    strings as raw deflated bytes of the original zip when given as a :class:`RawMember`)."""
     n = len(p.pieces)
     tail = _SHEET_DATA_END + b"</worksheet>"
+    shared_size = (len(shared_strings.data) if isinstance(shared_strings, RawMember)
+                   else len(shared_strings or b""))
+    if len(xml) + n * (len(p.head) + len(tail) + 200) + shared_size + len(styles or b"") >= 0xFFFF0000:
+        raise ValueError("the pieces' workbook would need zip64")  # Pieces.start: read the sheet whole
     mv = memoryview(xml)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        overrides = [f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>']
-        overrides += [f'<Override PartName="/xl/worksheets/p{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
-                      for i in range(n)]
-        rels = [f'<Relationship Id="rId{i + 1}" Type="{_NS_REL}/worksheet" Target="worksheets/p{i}.xml"/>'
-                for i in range(n)]
-        if shared_strings is not None:
-            overrides.append(f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>')
-            rels.append(f'<Relationship Id="rIdS" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>')
-        if styles is not None:
-            overrides.append(f'<Override PartName="/xl/styles.xml" ContentType="{_CT_MAIN}.styles+xml"/>')
-            rels.append(f'<Relationship Id="rIdT" Type="{_NS_REL}/styles" Target="styles.xml"/>')
-        z.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>' + "".join(overrides) + "</Types>"))
-        z.writestr("_rels/.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
-        sheets = "".join(f'<sheet name="p{i}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i in range(n))
-        pr = '<workbookPr date1904="1"/>' if pkg.date1904 else ""
-        z.writestr("xl/workbook.xml", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
-            f'xmlns:r="{_NS_REL}">{pr}<sheets>{sheets}</sheets></workbook>'))
-        z.writestr("xl/_rels/workbook.xml.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
-            + "".join(rels) + "</Relationships>"))
-        if shared_strings is not None:
-            z.writestr("xl/sharedStrings.xml", shared_strings)
-        if styles is not None:
-            z.writestr("xl/styles.xml", styles)
-        for i, (a, b) in enumerate(p.pieces):
-            with z.open(f"xl/worksheets/p{i}.xml", "w", force_zip64=True) as f:
-                f.write(p.head)
-                f.write(mv[a:b])
-                f.write(tail)
+    z = _ZipOut(out)
+    overrides = [f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>']
+    overrides += [f'<Override PartName="/xl/worksheets/p{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
+                  for i in range(n)]
+    rels = [f'<Relationship Id="rId{i + 1}" Type="{_NS_REL}/worksheet" Target="worksheets/p{i}.xml"/>'
+            for i in range(n)]
+    if shared_strings is not None:
+        overrides.append(f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>')
+        rels.append(f'<Relationship Id="rIdS" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>')
+    if styles is not None:
+        overrides.append(f'<Override PartName="/xl/styles.xml" ContentType="{_CT_MAIN}.styles+xml"/>')
+        rels.append(f'<Relationship Id="rIdT" Type="{_NS_REL}/styles" Target="styles.xml"/>')
+    z.stored("[Content_Types].xml", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>' + "".join(overrides) + "</Types>").encode())
+    z.stored("_rels/.rels", (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
+        f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>").encode())
+    sheets = "".join(f'<sheet name="p{i}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i in range(n))
+    pr = '<workbookPr date1904="1"/>' if pkg.date1904 else ""
+    z.stored("xl/workbook.xml", (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
+        f'xmlns:r="{_NS_REL}">{pr}<sheets>{sheets}</sheets></workbook>').encode())
+    z.stored("xl/_rels/workbook.xml.rels", (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG_REL}">'
+        + "".join(rels) + "</Relationships>").encode())
+    if isinstance(shared_strings, RawMember):
+        z.raw("xl/sharedStrings.xml", shared_strings)
+    elif shared_strings is not None:
+        z.stored("xl/sharedStrings.xml", shared_strings)
+    if styles is not None:
+        z.stored("xl/styles.xml", styles)
+    for i, (a, b) in enumerate(p.pieces):
+        z.stored(f"xl/worksheets/p{i}.xml", p.head, mv[a:b], tail)
+    z.close()
 
 
 class _Parser(threading.Thread):
@@ -201,8 +273,9 @@ class Pieces:
         self.xml, self.p, self.folder, self.parser = xml, p, folder, parser
 
     @classmethod
-    def start(cls, xml: bytes, p: Plan, pkg: Package) -> Pieces | None:
-        """None when the workbook cannot be written (no room in the temporary folder): read the sheet whole."""
+    def start(cls, xml: bytes, p: Plan, pkg: Package, zip_bytes: bytes | None = None) -> Pieces | None:
+        """None when the workbook cannot be written (no room in the temporary folder): read the sheet whole.
+        ``zip_bytes``: the original workbook's bytes, from which the shared strings are copied without inflating."""
         try:
             folder = tempfile.TemporaryDirectory(prefix="perechen-pieces-", ignore_cleanup_errors=True)
         except OSError:
@@ -210,7 +283,10 @@ class Pieces:
         package = Path(folder.name) / "pieces.xlsx"
         names = set(pkg.zf.namelist())
         try:  # a file, not memory: calamine then reads each piece from it when it parses that piece
-            shared = pkg.zf.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+            shared: bytes | RawMember | None = None
+            if "xl/sharedStrings.xml" in names:
+                info = pkg.zf.getinfo("xl/sharedStrings.xml")
+                shared = (RawMember.of(zip_bytes, info) if zip_bytes is not None else None) or pkg.zf.read(info)
             styles = pkg.zf.read("xl/styles.xml") if "xl/styles.xml" in names else None
             with package.open("wb") as f:
                 build_package(xml, p, pkg, shared, styles, f)

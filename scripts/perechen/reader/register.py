@@ -126,7 +126,7 @@ class _SheetReader(_CellValues):
                 # Guarded piece by piece while calamine parses (reader/chunks.py); its workbook of pieces is opened
                 # now, while the other sheets are inflated and guarded.
                 self._plans[sp.name] = plan
-                self._pieces[sp.name] = chunks.Pieces.start(xml, plan, self.pkg)
+                self._pieces[sp.name] = chunks.Pieces.start(xml, plan, self.pkg, self.data)
             if sp is largest:
                 out[sp.name] = xml
             else:
