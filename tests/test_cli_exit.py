@@ -64,3 +64,25 @@ def test_diff_json_arrives_whole(register: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert data["changes"] == []
+
+
+def test_only_the_installed_commands_own_process_runs_without_the_collector(register: Path, tmp_path: Path) -> None:
+    """cli.run (one command, then the process ends) switches automatic garbage collection off for check and diff; the
+    in-process main (the tests' CliRunner, a script calling it) leaves the caller's interpreter as it was."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from perechen.cli import main
+
+    code = ("import gc, os, sys\nfrom perechen import cli\nreal = os._exit\n"
+            "def end(c):\n    print('collector on:', gc.isenabled(), file=sys.stderr)\n    real(c)\n"
+            "os._exit = end\nsys.argv = ['perechen', 'check', sys.argv[1], '--no-report', '-q']\ncli.run()\n")
+    p = subprocess.run([sys.executable, "-c", code, str(register)], capture_output=True, text=True, encoding="utf-8",
+                       cwd=tmp_path, check=False, timeout=300)
+    assert "collector on: False" in p.stderr, p.stderr
+    assert p.returncode == 1
+    assert gc.isenabled()
+    result = CliRunner().invoke(main, ["check", str(register), "--no-report", "-q"])
+    assert result.exit_code == 1
+    assert gc.isenabled()

@@ -13,7 +13,16 @@ import sys
 import click
 
 from .commands import approve, check, diff, history, init, nightly, profile, publish, region, report, rules
-from .commands._common import CONTEXT, EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, RuCommand, RuGroup, ends_at_once
+from .commands._common import (
+    CONTEXT,
+    EXIT_CANNOT_RUN,
+    EXIT_ERRORS,
+    EXIT_OK,
+    RuCommand,
+    RuGroup,
+    ends_at_once,
+    mark_one_shot,
+)
 from .console import setup_streams
 
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_ERRORS", "EXIT_OK", "main", "run"]
@@ -44,6 +53,7 @@ def run() -> None:
     work is written and closed (``check``, ``diff``), the process then ends at once with its exit code, without the
     interpreter freeing every object of the register one by one (mypy ends the same way). Output is flushed and
     logging shut down first."""
+    mark_one_shot()
     try:
         main(prog_name="perechen")
     except SystemExit as e:

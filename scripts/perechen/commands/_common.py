@@ -8,6 +8,7 @@ this module and the standard library at import time, so ``perechen --help`` stay
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import sys
 import traceback
@@ -88,6 +89,23 @@ def today_option(fn: F) -> F:
 # Set by a command whose work is done and written once it exits (check, diff): the process may then end without
 # freeing its objects one by one (see cli.run).
 _ENDS_AT_ONCE: list[bool] = []
+
+
+# Set by cli.run (the installed command: one command, then the process ends). In-process callers (the tests'
+# CliRunner) leave it unset, and nothing here changes their interpreter.
+_ONE_SHOT: list[bool] = []
+
+
+def mark_one_shot() -> None:
+    _ONE_SHOT.append(True)
+
+
+def collector_off_for_good() -> None:
+    """In the installed command's own process only: no automatic garbage collection from here to the end. A check or
+    a diff builds a large heap of rows without reference cycles; each collection walks all of it and frees nothing,
+    and the process ends right after (cli.run) without freeing anything either."""
+    if _ONE_SHOT:
+        gc.disable()
 
 
 def end_at_once() -> None:

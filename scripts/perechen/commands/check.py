@@ -9,7 +9,16 @@ from pathlib import Path
 import click
 
 from ..console import echo_json
-from ._common import CONTEXT, config_option, end_at_once, guarded, load_config, progress_printer, today_option
+from ._common import (
+    CONTEXT,
+    collector_off_for_good,
+    config_option,
+    end_at_once,
+    guarded,
+    load_config,
+    progress_printer,
+    today_option,
+)
 
 
 @click.command("check", context_settings=CONTEXT)
@@ -33,6 +42,7 @@ def command(workbook: Path | None, fmt: str, report_dir: Path | None, no_report:
     from .. import api
     from ..report import render_text, use_color
 
+    collector_off_for_good()
     cfg = load_config(config_path)
     wb = workbook or cfg.fetch_workbook()
     report = api.check_workbook(wb, cfg, report_dir=report_dir, write_reports=not no_report,

@@ -13,6 +13,7 @@ from ._common import (
     CONTEXT,
     EXIT_ERRORS,
     EXIT_OK,
+    collector_off_for_good,
     config_option,
     end_at_once,
     guarded,
@@ -54,6 +55,7 @@ def command(workbook: Path | None, against: Path | None, fmt: str, today: dt.dat
     from .. import api
     from ..diff_text import render_text
 
+    collector_off_for_good()
     cfg = load_config(config_path)
     wb = workbook or cfg.fetch_workbook()
     rules = api.load_rules(cfg)
