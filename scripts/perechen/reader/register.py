@@ -1,6 +1,6 @@
 """Find the register sheet among the workbook's sheets and build the Register: calamine reads the values,
-the header row is found by the schema's headers, data rows become Row objects, and what the raw scan saw
-(error cells, formulas without a value, merged cells, hidden rows) becomes findings at their cells."""
+the header row is found by the schema's headers, data rows become the register's columns (models.Table), and what
+the raw scan saw (error cells, formulas without a value, merged cells, hidden rows) becomes findings at their cells."""
 
 from __future__ import annotations
 
@@ -479,7 +479,7 @@ class _Background:
 
 
 class _EarlyRows:
-    """Turns a sheet's rows into Row objects piece by piece while calamine parses the next piece (the sheet read
+    """Turns a sheet's rows into columns piece by piece while calamine parses the next piece (the sheet read
     in pieces, reader/chunks.py): the header is found in the first rows as :meth:`_SheetReader.read` finds it, and
     the rows after it converted as they come. Used by :meth:`_SheetReader._read_rows` only when the header and
     columns it finds are the same; findings about the cells are collected apart and put in the reader's order."""
