@@ -114,7 +114,8 @@ def test_file_still_being_written_then_finished_is_read(tmp_path: Path, rules: R
     p = tmp_path / "perechen.xlsx"
     t = _slow_writer(p, mc.base(), chunks=4, pause=0.03)  # done in ~0.12 s
     time.sleep(0.01)
-    reg = read_register(p, _fast(rules, retries=10, delay=0.05))
+    # A 3 s window for a ~0.12 s write: a busy machine can stall the writer thread longer than the 0.5 s once allowed.
+    reg = read_register(p, _fast(rules, retries=60, delay=0.05))
     t.join()
     assert len(reg.rows) == 8
 
@@ -157,6 +158,6 @@ def test_vanishing_file_during_excel_save_is_waited_for(tmp_path: Path, rules: R
 
     t = threading.Thread(target=finish, daemon=True)
     t.start()
-    reg = read_register(p, _fast(rules, retries=10, delay=0.05))
+    reg = read_register(p, _fast(rules, retries=60, delay=0.05))  # a 3 s window for a 0.1 s save (as above)
     t.join()
     assert len(reg.rows) == 8
