@@ -191,16 +191,11 @@ class Canonicalizer:
 
     def register_rows(self, register: Register) -> list[dict[str, Any]]:
         """:meth:`rows` of a read register, taken from the reader's columns when it still has them."""
-        fields = [f for f, _ in self.plan]
-        cols = [register.column(f) for f in fields]
-        if not fields or any(c is None for c in cols):
+        cols = [register.column(f) for f, _ in self.plan]
+        present = [c for c in cols if c is not None]
+        if not cols or len(present) < len(cols):  # the rows are Row objects now: from them
             return self.rows(register.rows)
-        if not register.n_rows:
-            return []
-        with gc_paused():
-            columns = [self._column(f, kind, col) for (f, kind), col in zip(self.plan, cols, strict=True)
-                       if col is not None]
-            return list(map(dict, map(zip, repeat(fields), zip(*columns, strict=True))))  # dict(zip(fields, t)) each
+        return self._from_columns(present) if register.n_rows else []
 
     def rows(self, rows: list[Row]) -> list[dict[str, Any]]:
         """Canonical rows of a read register (text values from the reader are already normalised).
@@ -211,10 +206,13 @@ class Canonicalizer:
         """
         if not rows:
             return []
+        return self._from_columns(_columns([r.values for r in rows], [f for f, _ in self.plan]))
+
+    def _from_columns(self, cols: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """The canonical rows of the plan's fields given as columns: each column converted, then the rows built."""
         with gc_paused():
             fields = [f for f, _ in self.plan]
-            columns = [self._column(f, kind, col) for (f, kind), col in
-                       zip(self.plan, _columns([r.values for r in rows], fields), strict=True)]
+            columns = [self._column(f, kind, col) for (f, kind), col in zip(self.plan, cols, strict=True)]
             return list(map(dict, map(zip, repeat(fields), zip(*columns, strict=True))))  # dict(zip(fields, t)) each
 
     def _column(self, f: str, kind: int, col: Sequence[Any]) -> Sequence[Any]:
@@ -385,7 +383,7 @@ def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
         published = _PUBLISHED.get(key)
         if published is None:
             kept = [k for k in key if k not in UNPUBLISHED_FIELDS and k != DATE_FIELD]
-            published = itemgetter(*kept) if len(kept) > 1 else (lambda d, k=tuple(kept): tuple(d[x] for x in k))
+            published = itemgetter(*kept) if kept else (lambda d: ())
             if len(_PUBLISHED) < 64:
                 _PUBLISHED[key] = published
         if published(a) == published(b):

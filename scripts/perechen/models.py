@@ -253,35 +253,40 @@ class Register:
         self._table = None
         self._built = {}
 
+    def _columns(self) -> Table | None:
+        """The reader's columns while they are what counts (no Row objects built yet)."""
+        return self._table if self._rows is None else None
+
     @property
     def n_rows(self) -> int:
         """How many data rows (without building them)."""
-        return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
+        table = self._columns()
+        return len(table) if table is not None else len(self.rows)
 
     @property
     def numbers(self) -> list[int]:
         """Each data row's sheet row number (read-only)."""
-        if self._rows is None and self._table is not None:
-            return self._table.numbers
-        return [r.number for r in self.rows]
+        table = self._columns()
+        return table.numbers if table is not None else [r.number for r in self.rows]
 
     def row(self, i: int) -> Row:
         """Data row i (0-based), built alone when the rows are still columns."""
-        if self._rows is None and self._table is not None:
-            r = self._built.get(i)
-            if r is None:
-                r = self._built[i] = self._table.row(i)
-            return r
-        return self.rows[i]
+        table = self._columns()
+        if table is None:
+            return self.rows[i]
+        r = self._built.get(i)
+        if r is None:
+            r = self._built[i] = table.row(i)
+        return r
 
     def column(self, field_name: str) -> list[Any] | None:
         """The reader's own column of ``field_name`` (read-only: shared, not a copy; all None for a field not on
         the sheet), or None once the rows are Row objects (take the values from them)."""
-        table = self._table
-        if self._rows is None and table is not None:
-            col = table.cols.get(field_name)
-            return col if col is not None else [None] * len(table.numbers)
-        return None
+        table = self._columns()
+        if table is None:
+            return None
+        col = table.cols.get(field_name)
+        return col if col is not None else [None] * len(table.numbers)
 
     def cell(self, field_name: str, row: int) -> str | None:
         col = self.columns.get(field_name)

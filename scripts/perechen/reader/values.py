@@ -89,7 +89,7 @@ class _CellValues:
             if f not in date_fields and self._distinct.get(f, 0.0) > 0.5 and _plain_column(col):
                 # Mostly distinct values (codes, names), all normalised texts: no set of them (the previous piece
                 # of this column was mostly distinct; a whole read or a first piece always takes the set).
-                columns_out.append(list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col))
+                columns_out.append(_as_is(col))
                 continue
             uniq = set(col)
             if col:
@@ -103,13 +103,14 @@ class _CellValues:
                 continue
             texts = [v for v in uniq if v.__class__ is str]
             only_text = len(texts) == len(uniq)
-            if only_text and _plain_texts(texts):  # every value a normalised text: the column as it is
-                columns_out.append(list(map(_EMPTY_AS_NONE.get, col, col)) if "" in uniq else list(col))
+            plain = _plain_texts(texts)
+            if only_text and plain:  # every value a normalised text: the column as it is
+                columns_out.append(_as_is(col))
                 continue
             nv_map: dict[str, Any] = {}
             changed: set[str] = set()
             mixed: dict[str, list[tuple[str, str]]] = {}
-            if _plain_texts(texts):
+            if plain:
                 nv_map = dict(zip(texts, texts, strict=True))
                 if "" in nv_map:
                     nv_map[""] = None
@@ -213,7 +214,12 @@ _PLAIN_JOINED = re.compile(r"[^\x00 \n\u0400-\u045f0-9.,;:!?()«»\"'№/%+=*#&@
 
 def _plain_column(col: tuple[Any, ...]) -> bool:
     """Every cell a text, every text normalised (:func:`_plain_texts` over the cells themselves, not their set)."""
-    return set(map(type, col)) <= {str} and _plain_texts([v for v in col if v] if "" in col else list(col))
+    return set(map(type, col)) <= {str} and _plain_texts(list(col))
+
+
+def _as_is(col: tuple[Any, ...]) -> list[Any]:
+    """A column of normalised texts as the register keeps it: an empty cell ("") as None."""
+    return list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col)
 
 
 _SPACE_OR_BREAK = repeat((" ", "\n"))  # endless: every map() below takes what it needs
