@@ -241,7 +241,7 @@ def read_agency(job: AgencyJob) -> AgencyResult:
 
 
 def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
-    from . import diff, remote, store
+    from . import remote
     from .config import Config, load_config
     from .reader import read_register
     from .stages import check_workbook
@@ -261,11 +261,15 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
     else:
         workbook = job.workbook or ""
         rules_dir = _resolve(base, job.rules) if job.rules else None
-        agency_output = _resolve(base, job.published).parent if job.published else None
-        if job.published and _resolve(base, job.published).name != store.PUBLISHED:
-            raise PerechenError("published_missing", f"Ключ published органа «{job.name}» в region.toml называет "
-                                                     f"{_resolve(base, job.published)}, а не папку «published» в "
-                                                     "папке результатов органа (output/published).")
+        agency_output = None
+        if job.published:
+            from .store import PUBLISHED
+
+            agency_output = _resolve(base, job.published).parent
+            if _resolve(base, job.published).name != PUBLISHED:
+                raise PerechenError("published_missing", f"Ключ published органа «{job.name}» в region.toml "
+                                                         f"называет {_resolve(base, job.published)}, а не папку "
+                                                         "«published» в папке результатов органа (output/published).")
         settings = RemoteSettings.model_validate(job.remote)
         if settings.cafile:
             settings = settings.model_copy(update={"cafile": str(_resolve(base, settings.cafile))})
@@ -301,6 +305,9 @@ def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
         res.findings.append(f"… и ещё {len(shown) - FINDINGS_IN_MAIL} — в отчёте органа.")
     if agency_output is None:
         return
+    # Only an agency with a published folder needs the comparison and the store (and their imports).
+    from . import diff, store
+
     res.tracked = True
     published = store.published_dir(agency_output)
     if job.published and not published.is_dir():
@@ -493,13 +500,16 @@ def _warm(items: Sequence[AgencyJob]) -> None:
     import python_calamine  # noqa: F401
     from defusedxml import ElementTree, common  # noqa: F401
 
-    from . import checks, diff, remote, stages, store, workdays  # noqa: F401
+    from . import checks, remote, stages, workdays  # noqa: F401
     from .reader import register  # noqa: F401
     from .renderers import check as check_pages
 
     # Also imported above: what a worker imported inside functions on its first agency (~50 ms of CPU per worker, found
-    # with -X importtime) — the calamine engine, defusedxml, the zip names' codec, the reader, the working-day calendar;
-    # and the annotated copy's engine when the mails carry the copies.
+    # with -X importtime) — the calamine engine, defusedxml, the zip names' codec, the reader, the working-day calendar.
+    # The comparison, the store, the journal and the open data (~40 ms before the workers start) only when an agency
+    # has a published folder (its own settings may name one); the annotated copy's engine only when mails carry it.
+    if any(j.config or j.published for j in items):
+        from . import clock, diff, journal, opendata, store  # noqa: F401
     if any(j.annotated for j in items):
         from . import annotate  # noqa: F401
     check_pages.warm()
