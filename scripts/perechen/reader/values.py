@@ -104,8 +104,8 @@ class _CellValues:
             texts = [v for v in uniq if v.__class__ is str]
             only_text = len(texts) == len(uniq)
             plain = _plain_texts(texts)
-            if only_text and plain:  # every value a normalised text: the column as it is
-                columns_out.append(_as_is(col))
+            if only_text and plain:  # every value a normalised text: the column as it is, one object per text
+                columns_out.append(_as_is(col) if len(uniq) == len(col) else _one_object_per_text(col, uniq))
                 continue
             nv_map: dict[str, Any] = {}
             changed: set[str] = set()
@@ -220,6 +220,16 @@ def _plain_column(col: tuple[Any, ...]) -> bool:
 def _as_is(col: tuple[Any, ...]) -> list[Any]:
     """A column of normalised texts as the register keeps it: an empty cell ("") as None."""
     return list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col)
+
+
+def _one_object_per_text(col: tuple[Any, ...], uniq: set[Any]) -> list[Any]:
+    """:func:`_as_is` of a column of repeated texts, equal cells given one str object (calamine makes one per cell):
+    the checks look cells up by value over and over, and a look-up of the very key object is settled by identity,
+    without comparing the texts; the register keeps one copy of a repeated text."""
+    one = {v: v for v in uniq}
+    if "" in one:
+        one[""] = None
+    return list(map(one.__getitem__, col))
 
 
 _SPACE_OR_BREAK = repeat((" ", "\n"))  # endless: every map() below takes what it needs
