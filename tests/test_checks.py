@@ -202,13 +202,24 @@ def test_one_rules_object_for_many_registers_gives_each_its_own_findings(make_wo
     b[0]["needs"] = "получение консультации; получение консультации"
     b[1]["kind"] = "телеграм-бот"
     b[2]["process"] = str(b[3]["process"]).upper()
+    # The same functions in either order: each message names the conditions in its own cell's order.
+    a[1]["written_features"] = "закреплённый ответственный сотрудник; простые и понятные ответы"
+    b[3]["written_features"] = "простые и понятные ответы; закреплённый ответственный сотрудник"
     paths = [make_workbook(a), make_workbook(b), make_workbook(good_rows)]
     shared = Rules.load(ROOT / "rules")
-    alone = [summary(run_checks(read_register(p, Rules.load(ROOT / "rules")), Rules.load(ROOT / "rules"),
-                                today=TODAY)) for p in paths]
+
+    def facts(found: list[Finding]) -> list[tuple[str, str | None, str]]:
+        return [(f.code, f.cell, f.message) for f in found]
+
+    alone = [facts(run_checks(read_register(p, Rules.load(ROOT / "rules")), Rules.load(ROOT / "rules"),
+                              today=TODAY)) for p in paths]
     assert alone[0] and alone[1] and alone[0] != alone[1]
+    said = [f[2] for found, cell in zip(alone[:2], ("N3", "N5"), strict=True) for f in found
+            if f[:2] == ("written-features-missing", cell)]
+    assert "«закреплённый ответственный сотрудник», «простые и понятные ответы» —" in said[0]
+    assert "«простые и понятные ответы», «закреплённый ответственный сотрудник» —" in said[1]
     for _ in range(2):
-        assert [summary(run_checks(read_register(p, shared), shared, today=TODAY)) for p in paths] == alone
+        assert [facts(run_checks(read_register(p, shared), shared, today=TODAY)) for p in paths] == alone
 
 
 # -- 3. kind vs channel (3.1, 4) ---------------------------------------------------------------------

@@ -32,11 +32,27 @@ class MultiMatch(NamedTuple):
     """A multi-valued cell matched against a list (immutable; a named tuple, since a register has tens of
     thousands of distinct multi-valued cells and a frozen dataclass costs ~4× as much to build)."""
 
-    items: tuple[ListItem, ...]  # matched items, in the cell's order, without repeats
+    # The matched items in the cell's order, without repeats; of a plain cell (:func:`_plain_multi`: every part an
+    # exact spelling), the list's exact spellings, its items being its parts looked up there when asked (:attr:`items`:
+    # most cells are never asked, and a tuple per cell was a quarter of the cost of matching it).
+    matched: tuple[ListItem, ...] | dict[str, ListItem]
     unknown: tuple[str, ...]  # parts not in the list
     inexact: bool  # some part matched only after normalisation / by alias
     corrected: str  # the cell rewritten with canonical spellings
     names: frozenset[str]  # the values of ``items``
+
+    @property
+    def items(self) -> tuple[ListItem, ...]:
+        """The matched items, in the cell's order, without repeats."""
+        m = self.matched
+        if isinstance(m, tuple):
+            return m
+        return tuple(map(m.__getitem__, self.corrected.split("; ")))  # a plain cell: ``corrected`` is the cell
+
+
+# A list's exact spellings (items by spelling), those a part of a split cell can be (each mapped to itself), and
+# one frozenset object for each set of names the plain multi-valued cells have named.
+_Exact = tuple[dict[str, ListItem], dict[str, str], dict[frozenset[str], frozenset[str]]]
 
 
 @dataclass
@@ -69,7 +85,7 @@ class Context:
     _keys: dict[str, str] = field(default_factory=dict)
     _base: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
     _cols: dict[str, list[Any]] = field(default_factory=dict)
-    _exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]] = field(default_factory=dict)
+    _exact: dict[str, _Exact] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # What depends only on the rules and a cell's text (list matches, split multi-valued cells, comparison
@@ -83,6 +99,7 @@ class Context:
         of distinct cells are not kept for the next run)."""
         _trim(self._match)
         _trim(self._multi)
+        _trim({name: sets for name, (_, _, sets) in self._exact.items()})
         if len(self._keys) > _SHARED_MAX:
             self._keys.clear()
 
@@ -180,7 +197,7 @@ class Context:
             m = cache[value] = self.rules.match(list_name, value)
             return m
 
-    def _exact_parts(self, list_name: str) -> tuple[dict[str, ListItem], dict[str, str]]:
+    def _exact_parts(self, list_name: str) -> _Exact:
         """The list's exact spellings, and those of them a part of a split cell can be (not empty, no «;», no
         line break, no surrounding spaces)."""
         got = self._exact.get(list_name)
@@ -188,7 +205,7 @@ class Context:
             exact = self.rules.exact_index(list_name)
             # Each such spelling mapped to itself: a cell's part is replaced by the list's own string object.
             whole = {v: v for v in exact if v and v == v.strip() and ";" not in v and "\n" not in v}
-            got = self._exact[list_name] = (exact, whole)
+            got = self._exact[list_name] = (exact, whole, {})
         return got
 
     def multi(self, list_name: str, value: str) -> MultiMatch:
@@ -202,8 +219,8 @@ class Context:
         return mm
 
     def _multi_match(self, list_name: str, value: str) -> MultiMatch:
-        exact, whole = self._exact_parts(list_name)
-        plain = _plain_multi(value, exact, whole)
+        exact, whole, sets = self._exact_parts(list_name)
+        plain = _plain_multi(value, exact, whole, sets)
         if plain is not None:
             return plain
         parts = split_multi(value)
@@ -247,7 +264,7 @@ class Context:
             bad: set[Any]
             loose: set[Any]
             if col.multi:
-                exact, whole = self._exact_parts(lname)
+                exact, whole, sets = self._exact_parts(lname)
                 cache = self._multi.setdefault(lname, {})
                 mm_of: dict[Any, MultiMatch] = {}
                 odd: list[Any] = []  # values with an unknown or inexact part (never a plain cell)
@@ -255,7 +272,7 @@ class Context:
                     text = v if isinstance(v, str) else str(v)
                     mm = cache.get(text)
                     if mm is None:
-                        mm = cache[text] = _plain_multi(text, exact, whole) or self._multi_match(lname, text)
+                        mm = cache[text] = _plain_multi(text, exact, whole, sets) or self._multi_match(lname, text)
                     mm_of[v] = mm
                     if mm.unknown or mm.inexact:
                         odd.append(v)
@@ -466,7 +483,7 @@ class _Shared(NamedTuple):
     match: dict[str, dict[str, ListMatch | None]]
     multi: dict[str, dict[str, MultiMatch]]
     keys: dict[str, str]
-    exact: dict[str, tuple[dict[str, ListItem], dict[str, str]]]
+    exact: dict[str, _Exact]
 
 
 _SHARED: weakref.WeakKeyDictionary[Rules, _Shared] = weakref.WeakKeyDictionary()
@@ -479,7 +496,7 @@ def _shared(rules: Rules) -> _Shared:
     return got
 
 
-def _trim(tables: dict[str, dict[str, Any]]) -> None:
+def _trim(tables: dict[str, dict[Any, Any]]) -> None:
     for table in tables.values():
         if len(table) > _SHARED_MAX:
             table.clear()
@@ -493,7 +510,8 @@ TRUE = (True,)
 _new_tuple = tuple.__new__
 
 
-def _plain_multi(value: str, exact: dict[str, ListItem], whole: dict[str, str]) -> MultiMatch | None:
+def _plain_multi(value: str, exact: dict[str, ListItem], whole: dict[str, str],
+                 sets: dict[frozenset[str], frozenset[str]]) -> MultiMatch | None:
     """The match of a plain multi-valued cell — «a; b; c», every part an exact spelling, none repeated — or
     None. Splitting such a cell on «; » gives the very parts split_multi gives (a list spelling has no «;», no
     line break and no surrounding spaces), and the corrected text is the cell itself. Registers hold tens of
@@ -505,7 +523,8 @@ def _plain_multi(value: str, exact: dict[str, ListItem], whole: dict[str, str]) 
         return None
     if len(names) != len(parts):  # a part repeated
         return None
-    return _new_tuple(MultiMatch, (tuple(map(exact.__getitem__, parts)), (), False, value, names))
+    names = sets.setdefault(names, names)  # one object for each set of names (cells repeat a few sets in any order)
+    return _new_tuple(MultiMatch, (exact, (), False, value, names))
 
 
 def positions(values: list[Any], wanted: Collection[Any]) -> list[int]:

@@ -85,8 +85,9 @@ def check_required_if(ctx: Context, check: Check) -> Iterator[Finding]:
     # The hit of each distinct «when» value (the first of params.when_values it holds), then its rows.
     hit_of: dict[Any, Any]
     if col.ref_list and col.multi:
-        hit_of = {v: next((it.value for it in mm.items if it.value in values), None)
-                  for v, mm in ctx.scan(when).by_value.items()}
+        # The cell's items in order only for a cell naming one of the values (mm.names: the items' values).
+        hit_of = {v: next(it.value for it in mm.items if it.value in values)
+                  for v, mm in ctx.scan(when).by_value.items() if not values.isdisjoint(mm.names)}
     elif col.ref_list:
         hit_of = {v: it.value if it is not None and it.value in values else None
                   for v, it in ctx.scan(when).by_value.items()}
@@ -236,10 +237,9 @@ def check_written_features(ctx: Context, check: Check) -> Iterator[Finding]:
         return got
 
     def missing(mm: MultiMatch | None) -> str:
-        items = mm.items if mm is not None else ()
         detail, absent_duties = missing_of_set(mm.names if mm is not None else frozenset())
         if absent_duties is not None and conditions_only:
-            conds = [it.value for it in items if it.part_of in absent_duties]
+            conds = [it.value for it in (mm.items if mm is not None else ()) if it.part_of in absent_duties]
             detail += conditions_only.replace("{conditions}", _quote_all(conds))
         return detail
 
