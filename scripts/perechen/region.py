@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -227,6 +228,22 @@ class AgencyResult:
 def read_agency(job: AgencyJob) -> AgencyResult:
     """Check one agency; every failure becomes its ``file_error`` (never raised: the others go on)."""
     res = AgencyResult(id=job.id, name=job.name, inn=job.inn or "", email=job.email or "")
+    # No automatic collection during the agency: the reader and the checks each switch the collector off while they
+    # build, and each re-enabling started a pass over everything still alive (the register, the findings) that freed
+    # nothing (~2 ms of each agency's CPU). One pass over the young objects once the agency's register is freed
+    # collects its few reference cycles (~0.4 ms).
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        _read_agency_guarded(job, res)
+    finally:
+        gc.collect(0)
+        if gc_was_on:
+            gc.enable()
+    return res
+
+
+def _read_agency_guarded(job: AgencyJob, res: AgencyResult) -> None:
     try:
         _read_agency(job, res)
     except PerechenError as e:
@@ -237,7 +254,6 @@ def read_agency(job: AgencyJob) -> AgencyResult:
         res.file_error = {"code": "internal", "message": f"Внутренняя ошибка perechen при обработке органа "
                                                          f"«{job.name}» ({type(e).__name__}). Сообщите о ней "
                                                          "сопровождающим."}
-    return res
 
 
 def _read_agency(job: AgencyJob, res: AgencyResult) -> None:
