@@ -105,7 +105,8 @@ class _CellValues:
             only_text = len(texts) == len(uniq)
             plain = _plain_texts(texts)
             if only_text and plain:  # every value a normalised text: the column as it is, one object per text
-                columns_out.append(_as_is(col) if len(uniq) == len(col) else _one_object_per_text(col, uniq))
+                columns_out.append(_as_is(col, "" in uniq) if len(uniq) == len(col)
+                                   else _one_object_per_text(col, uniq))
                 continue
             nv_map: dict[str, Any] = {}
             changed: set[str] = set()
@@ -217,9 +218,12 @@ def _plain_column(col: tuple[Any, ...]) -> bool:
     return set(map(type, col)) <= {str} and _plain_texts(list(col))
 
 
-def _as_is(col: tuple[Any, ...]) -> list[Any]:
-    """A column of normalised texts as the register keeps it: an empty cell ("") as None."""
-    return list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col)
+def _as_is(col: tuple[Any, ...], has_empty: bool | None = None) -> list[Any]:
+    """A column of normalised texts as the register keeps it: an empty cell ("") as None. ``has_empty``: whether
+    "" is among the cells, when the caller knows (from the column's set) — else the column is searched."""
+    if has_empty is None:
+        has_empty = "" in col
+    return list(map(_EMPTY_AS_NONE.get, col, col)) if has_empty else list(col)
 
 
 def _one_object_per_text(col: tuple[Any, ...], uniq: set[Any]) -> list[Any]:
@@ -232,7 +236,7 @@ def _one_object_per_text(col: tuple[Any, ...], uniq: set[Any]) -> list[Any]:
     return list(map(one.__getitem__, col))
 
 
-_SPACE_OR_BREAK = repeat((" ", "\n"))  # endless: every map() below takes what it needs
+_SPACE_OR_BREAK = repeat(" \n")  # endless: every map() below takes what it needs
 
 
 def _plain_texts(texts: list[str]) -> bool:
@@ -241,10 +245,13 @@ def _plain_texts(texts: list[str]) -> bool:
         return True
     joined = "\x00".join(texts)
     # Other whitespace (tab, no-break space …) is outside the plain characters; the ends of each text are looked at
-    # in C, text by text (one substring search over the joined texts per end costs several times more).
+    # in C, text by text: a text with a space or a line break at an end is the one strip() changes (one substring
+    # search over the joined texts per end costs several times more; startswith/endswith with a tuple, twice this).
+    # A text of plain characters only is in NFC (no plain character is a combining mark, none composes with the one
+    # before it, none is changed by NFC: tests/test_reader_values.py proves it over the whole class), so NFC is not
+    # tested again here.
     return (_PLAIN_JOINED.search(joined) is None and "  " not in joined
-            and not any(map(str.startswith, texts, _SPACE_OR_BREAK))
-            and not any(map(str.endswith, texts, _SPACE_OR_BREAK)) and unicodedata.is_normalized("NFC", joined))
+            and not any(map(operator.ne, map(str.strip, texts, _SPACE_OR_BREAK), texts)))
 
 
 def _other_value(v: Any) -> Any:
