@@ -492,7 +492,7 @@ def read_all(items: Sequence[AgencyJob], *, workers: int | None = None,
     context = _context()
     if context.get_start_method() == "fork":
         _warm(items)
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_start) as pool:
         futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in items]
         if meanwhile is not None:
             with contextlib.suppress(Exception):  # only a head start: the same work is done again, and fails, later
@@ -505,6 +505,12 @@ def read_all(items: Sequence[AgencyJob], *, workers: int | None = None,
                     "code": "worker_failed", "message": f"Обработка органа «{job.name}» прервана: рабочий процесс "
                                                         f"завершился аварийно ({type(e).__name__})."})
     return [results[j.id] for j in items]
+
+
+def _worker_start() -> None:
+    """A worker collects garbage as usual (:func:`read_agency` pauses it per agency), even when forked from the
+    installed command's process, which runs without the collector (commands._common.collector_off_for_good)."""
+    gc.enable()
 
 
 def _warm(items: Sequence[AgencyJob]) -> None:
