@@ -1,4 +1,4 @@
-"""The installed command ends at once after ``check`` and ``diff`` (cli.run: no teardown of the register's objects):
+"""The installed command ends at once after ``check``, ``diff`` and ``region`` (cli.run: no teardown of the objects):
 everything it prints still arrives whole through a pipe, with the right exit code, and nothing is left behind."""
 
 from __future__ import annotations
@@ -86,3 +86,31 @@ def test_only_the_installed_commands_own_process_runs_without_the_collector(regi
     result = CliRunner().invoke(main, ["check", str(register), "--no-report", "-q"])
     assert result.exit_code == 1
     assert gc.isenabled()
+
+
+def test_region_ends_at_once_with_every_file_written(tmp_path: Path) -> None:
+    """``perechen region`` in its own process (worker processes, no collector in the parent): the JSON arrives whole,
+    the exit code says «rule errors», every agency's report, the dashboard, the open data and region.json are there,
+    and no temporary file is left behind."""
+    region = tmp_path / "region"
+    subprocess.run([sys.executable, "-m", "bench.make_region", "--agencies", "3", "--rows", "300", "--out",
+                    str(region)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    p = _perechen(region, "region", "--config", str(region / "region.toml"), "--format", "json", "--no-mail",
+                  "--today", "2025-06-02", tmp=temp)
+    assert p.returncode == 1, p.stderr  # the generated registers carry clerks' mistakes
+    data = json.loads(p.stdout)
+    assert [a["rows"] for a in data["agencies"]] == [300, 300, 300]
+    assert all(a["file_error"] is None and a["errors"] > 0 for a in data["agencies"])
+    out = region / "region-output"
+    summary = json.loads((out / "region.json").read_text(encoding="utf-8"))
+    assert summary["rows"] == 900 and len(summary["details"]) == 3
+    for a in summary["details"]:
+        page = out / a["report"]
+        assert page.read_text(encoding="utf-8").rstrip().endswith("</html>")
+        assert json.loads((page.parent / "report.json").read_text(encoding="utf-8"))["rows"] == 300
+    assert (out / "index.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert (out / "opendata" / "datapackage.json").is_file()
+    assert list(temp.iterdir()) == []
+    assert "Traceback" not in p.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ..console import echo_json
-from ._common import CONTEXT, collector_off_for_good, guarded, today_option
+from ._common import CONTEXT, collector_off_for_good, end_at_once, guarded, today_option
 
 
 def render_text(result: object) -> str:
@@ -64,4 +64,5 @@ def command(config_path: Path | None, fmt: str, no_mail: bool, today: dt.datetim
         echo_json(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_text(result))
+    end_at_once()  # everything is written, mailed and closed; the teardown of the modules would add ~50 ms
     sys.exit(result.exit_code)
