@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, cast, overload
 
 from ..models import Finding, Register, Row, RulesError
 from ..rules import Check, ListItem, ListMatch, Rules
@@ -260,22 +260,30 @@ class Context:
             lname = col.ref_list
             vals = self.column(field_name)
             # Keyed by the cell's value, as the row loop was: of equal values (1 and 1.0) the first is matched.
-            distinct = [v for v in self.distinct(field_name) if v is not None]
+            distinct = list(self.distinct(field_name))
+            if None in self.distinct(field_name):
+                distinct.remove(None)
             bad: set[Any]
             loose: set[Any]
             if col.multi:
                 exact, whole, sets = self._exact_parts(lname)
                 cache = self._multi.setdefault(lname, {})
-                mm_of: dict[Any, MultiMatch] = {}
-                odd: list[Any] = []  # values with an unknown or inexact part (never a plain cell)
-                for v in distinct:
-                    text = v if isinstance(v, str) else str(v)
-                    mm = cache.get(text)
-                    if mm is None:
-                        mm = cache[text] = _plain_multi(text, exact, whole, sets) or self._multi_match(lname, text)
-                    mm_of[v] = mm
-                    if mm.unknown or mm.inexact:
-                        odd.append(v)
+                # Each distinct cell's match from the shared table, the new ones matched (plain ones in C but for the
+                # call), all with maps in C: a region workbook has a thousand distinct cells, most new to the table.
+                texts = distinct if {*map(type, distinct)} <= _STR else [v if isinstance(v, str) else str(v)
+                                                                          for v in distinct]
+                found = list(map(cache.get, texts))
+                new = positions(found, NONE)
+                if new:
+                    fresh = list(map(texts.__getitem__, new))
+                    made = list(map(_plain_multi, fresh, repeat(exact), repeat(whole), repeat(sets)))
+                    for k in positions(made, NONE):
+                        made[k] = self._multi_match(lname, fresh[k])
+                    cache.update(zip(fresh, cast("list[MultiMatch]", made), strict=True))
+                got = list(map(cache.__getitem__, texts)) if new else cast("list[MultiMatch]", found)
+                mm_of: dict[Any, MultiMatch] = dict(zip(distinct, got, strict=True))
+                # values with an unknown or inexact part (never a plain cell)
+                odd = list(compress(distinct, map(operator.or_, map(bool, map(_UNKNOWN, got)), map(_INEXACT, got))))
                 by_value = mm_of
                 multis = _ByRow(vals, mm_of)
                 bad = {v for v in odd if mm_of[v].unknown}
@@ -508,6 +516,9 @@ TRUE = (True,)
 
 
 _new_tuple = tuple.__new__
+_STR = {str}
+_UNKNOWN = operator.itemgetter(1)  # MultiMatch.unknown
+_INEXACT = operator.itemgetter(2)  # MultiMatch.inexact
 
 
 def _plain_multi(value: str, exact: dict[str, ListItem], whole: dict[str, str],

@@ -86,8 +86,12 @@ def check_required_if(ctx: Context, check: Check) -> Iterator[Finding]:
     hit_of: dict[Any, Any]
     if col.ref_list and col.multi:
         # The cell's items in order only for a cell naming one of the values (mm.names: the items' values).
-        hit_of = {v: next(it.value for it in mm.items if it.value in values)
-                  for v, mm in ctx.scan(when).by_value.items() if not values.isdisjoint(mm.names)}
+        by_value = ctx.scan(when).by_value
+        if len(values) == 1:  # the hit is that value
+            hit_of = dict.fromkeys((v for v, mm in by_value.items() if not values.isdisjoint(mm.names)), *values)
+        else:
+            hit_of = {v: next(it.value for it in mm.items if it.value in values)
+                      for v, mm in by_value.items() if not values.isdisjoint(mm.names)}
     elif col.ref_list:
         hit_of = {v: it.value if it is not None and it.value in values else None
                   for v, it in ctx.scan(when).by_value.items()}
