@@ -360,6 +360,39 @@ def test_agencies_are_read_in_worker_processes(tmp_path: Path, spawn: str, monke
                      for a in inline]
 
 
+def _dies_on_a3(job: AgencyJob) -> Any:
+    """A worker's read_agency whose process is killed by agency a3 (module level: the pool pickles it by name)."""
+    import signal
+
+    if job.id == "a3":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return read_agency(job)
+
+
+def test_a_killed_worker_costs_only_its_own_agency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (the system killed it, out of memory) takes down its pool; every other agency is
+    still read — also the one another worker had under way — and the results keep the jobs' order, largest-first
+    start or not. (The death is faked in the forked worker: no real workbook kills a process on demand.)"""
+    from perechen import region as region_module
+
+    if region_module._context().get_start_method() != "fork":
+        pytest.skip("the fault is injected into forked workers")
+    rules = Rules.load()
+    rows = EXAMPLE.rows()
+    toml = ["[region]\nname = \"Тест\"\noutput = \"out\""]
+    for i in range(7):  # different sizes: the pool starts them in another order than the jobs'
+        wb = _workbook(tmp_path / f"w{i}.xlsx", rules, rows[:1 + i % 4], "", "")
+        toml.append(f'[agencies.a{i}]\nname = "Орган {i}"\nworkbook = "{wb.as_posix()}"')
+    (tmp_path / "region.toml").write_text("\n".join(toml) + "\n", encoding="utf-8")
+    items = region_module.jobs(region_module.load_region(tmp_path / "region.toml"), dt.date.fromisoformat(TODAY))
+    monkeypatch.setattr(region_module, "read_agency", _dies_on_a3)
+    got = region_module.read_all(items, workers=2)
+    assert [a.id for a in got] == [f"a{i}" for i in range(7)]
+    assert [(a.file_error or {}).get("code") for a in got] == [None, None, None, "worker_failed", None, None, None]
+    assert [a.rows for a in got] == [1 + i % 4 if i != 3 else 0 for i in range(7)]
+    assert "рабочий процесс завершился аварийно" in got[3].file_error["message"]  # type: ignore[index]
+
+
 def test_a_worker_never_raises(tmp_path: Path) -> None:
     job = AgencyJob(id="x", name="Орган", base_dir=str(tmp_path), out_dir=str(tmp_path / "out"),
                     today=dt.date(2026, 12, 1), config=str(tmp_path / "нет.toml"))

@@ -36,6 +36,7 @@ import gc
 import hashlib
 import io
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -44,6 +45,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -482,29 +484,65 @@ def worker_count(n_jobs: int, limit: int | None = None) -> int:
 def read_all(items: Sequence[AgencyJob], *, workers: int | None = None,
              meanwhile: Callable[[], None] | None = None) -> list[AgencyResult]:
     """Every agency, in worker processes (see :func:`_context`); results in the jobs' order. ``meanwhile``: work of
-    this process done while the workers read (after they started), not after them."""
+    this process done while the workers read (after they started), not after them.
+
+    The largest workbooks start first (a large one started last would keep one worker busy while the others have
+    nothing left). A worker process that dies (killed, out of memory) breaks its pool: every agency it had not
+    finished is read again — those that may have been under way when it died each alone, in a pool of one worker,
+    so that only the agency that kills its worker ends as ``worker_failed``."""
     n = worker_count(len(items), workers)
     if n <= 1:
         if meanwhile is not None:
             meanwhile()
         return [read_agency(j) for j in items]
-    results: dict[str, AgencyResult] = {}
-    context = _context()
-    if context.get_start_method() == "fork":
+    if _context().get_start_method() == "fork":
         _warm(items)
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_start) as pool:
-        futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in items]
+    results: dict[str, AgencyResult] = {}
+    todo = sorted(items, key=_size, reverse=True)  # stable: the jobs' order among equal sizes
+    while todo:
+        unfinished = _pool(todo, n, results, meanwhile)
+        meanwhile = None
+        # A pool hands its jobs to its workers in order, at most 2n + 1 at a time (n under way, n + 1 queued): the
+        # agency that killed a worker is among the first 2n + 1 unfinished; the others never started.
+        suspects, todo = unfinished[:2 * n + 1], unfinished[2 * n + 1:]
+        for job in suspects:
+            if _pool([job], 1, results, None):
+                results[job.id] = AgencyResult(id=job.id, name=job.name, file_error={
+                    "code": "worker_failed", "message": f"Обработка органа «{job.name}» прервана: рабочий процесс "
+                                                        "завершился аварийно."})
+    return [results[j.id] for j in items]
+
+
+def _pool(todo: Sequence[AgencyJob], n: int, results: dict[str, AgencyResult],
+          meanwhile: Callable[[], None] | None) -> list[AgencyJob]:
+    """Read ``todo`` in a pool of ``n`` workers into ``results``; returns the jobs its broken pool did not finish."""
+    unfinished: list[AgencyJob] = []
+    with ProcessPoolExecutor(max_workers=n, mp_context=_context(), initializer=_worker_start) as pool:
+        futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in todo]
         if meanwhile is not None:
             with contextlib.suppress(Exception):  # only a head start: the same work is done again, and fails, later
                 meanwhile()
         for job, fut in futures:
             try:
                 results[job.id] = fut.result()
-            except Exception as e:  # the worker process died (out of memory, killed): this agency only
+            except BrokenProcessPool:  # a worker died: this job, and every one after it, is read again
+                unfinished.append(job)
+            except Exception as e:  # its result could not come back: this agency only
                 results[job.id] = AgencyResult(id=job.id, name=job.name, file_error={
                     "code": "worker_failed", "message": f"Обработка органа «{job.name}» прервана: рабочий процесс "
                                                         f"завершился аварийно ({type(e).__name__})."})
-    return [results[j.id] for j in items]
+    return unfinished
+
+
+def _size(job: AgencyJob) -> float:
+    """The size of the agency's workbook file, to start the largest first; a workbook on a server or named by the
+    agency's own settings is started first (a download, a settings file: unknown, possibly long)."""
+    if job.config or not job.workbook or is_url(job.workbook):
+        return math.inf
+    try:
+        return _resolve(Path(job.base_dir), job.workbook).stat().st_size
+    except OSError:
+        return 0  # its worker names the error at once
 
 
 def _worker_start() -> None:
