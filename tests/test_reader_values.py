@@ -7,8 +7,11 @@ from __future__ import annotations
 import random
 import sys
 import unicodedata
+from pathlib import Path
 
-from perechen.reader.values import _PLAIN_JOINED, _as_is, _plain_texts
+from perechen.reader import read_register
+from perechen.reader.values import _PLAIN_JOINED, _plain_texts
+from perechen.rules import Rules
 from perechen.text import normalize
 
 
@@ -63,7 +66,31 @@ def test_plain_texts_says_what_it_said_and_what_normalize_agrees_with() -> None:
             assert all(normalize(t) == t.strip() == t or t == "" for t in texts), texts
 
 
-def test_as_is_told_whether_the_column_has_an_empty_cell() -> None:
-    col = ("а", "", "б")
-    assert _as_is(col) == _as_is(col, True) == ["а", None, "б"]
-    assert _as_is(("а", "б")) == _as_is(("а", "б"), False) == ["а", "б"]
+def test_a_column_keeps_one_object_per_text_and_its_values(tmp_path: Path) -> None:
+    """Repeated texts (calamine makes one str object per cell) become one object per distinct text in the register's
+    columns, in plain columns and in columns normalize() changes alike; the values are what the cells say."""
+    import xlsxwriter
+
+    path = tmp_path / "r.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Перечень")
+    rules = Rules.load()
+    fields = ["code", "area", "process", "name", "channel", "kind"]
+    for j, f in enumerate(fields):
+        ws.write(0, j, rules.columns[f].header)
+    areas = ["Лицензирование", "Надзор", ""]
+    names = ["Приём  заявлений", " Консультация", "Выдача"]
+    for i in range(1, 61):
+        ws.write_row(i, 0, [f"ТВ-{i:03d}", areas[i % 3], f"Процесс {i % 4}", names[i % 3], "Очно", "Вид"])
+    wb.close()
+    reg = read_register(path, rules)
+    table = reg._columns()
+    assert table is not None and len(table) == 60
+    for f in ("area", "name", "channel"):
+        col = table.cols[f]
+        distinct = {id(v) for v in col if v is not None}
+        assert len(distinct) == len({v for v in col if v is not None}), f
+    assert table.cols["area"][:3] == ["Надзор", None, "Лицензирование"]
+    assert table.cols["name"][:3] == ["Консультация", "Выдача", "Приём заявлений"]
+    assert table.originals[0]["name"] == " Консультация" and table.originals[2]["name"] == "Приём  заявлений"
+    assert table.cols["code"][:2] == ["ТВ-001", "ТВ-002"]

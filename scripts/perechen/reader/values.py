@@ -91,7 +91,16 @@ class _CellValues:
                 # of this column was mostly distinct; a whole read or a first piece always takes the set).
                 columns_out.append(_as_is(col))
                 continue
-            uniq = set(col)
+            if f in date_fields:
+                uniq: Any = set(col)
+                ones: list[Any] = []
+            else:
+                # The distinct values and, in the same pass, each cell as the first cell equal to it (one str object
+                # per text: the checks look cells up by value over and over, and a look-up of the very key object is
+                # settled by identity, without comparing the texts; the register keeps one copy of a repeated text).
+                first: dict[Any, Any] = {}
+                ones = list(map(first.setdefault, col, col))
+                uniq = first.keys()
             if col:
                 self._distinct[f] = len(uniq) / len(col)
             if f in date_fields:
@@ -105,8 +114,7 @@ class _CellValues:
             only_text = len(texts) == len(uniq)
             plain = _plain_texts(texts)
             if only_text and plain:  # every value a normalised text: the column as it is, one object per text
-                columns_out.append(_as_is(col, "" in uniq) if len(uniq) == len(col)
-                                   else _one_object_per_text(col, uniq))
+                columns_out.append(list(map(_EMPTY_AS_NONE.get, ones, ones)) if "" in uniq else ones)
                 continue
             nv_map: dict[str, Any] = {}
             changed: set[str] = set()
@@ -125,7 +133,7 @@ class _CellValues:
                         mixed[v] = mx
             letter = columns[f]
             if only_text:
-                vals = list(map(nv_map.__getitem__, col))
+                vals = list(map(nv_map.__getitem__, ones))  # the keys themselves: found by identity
                 if changed or mixed:
                     notable = changed | mixed.keys()
                     for k in [k for k, v in enumerate(col) if v in notable]:
@@ -218,22 +226,9 @@ def _plain_column(col: tuple[Any, ...]) -> bool:
     return set(map(type, col)) <= {str} and _plain_texts(list(col))
 
 
-def _as_is(col: tuple[Any, ...], has_empty: bool | None = None) -> list[Any]:
-    """A column of normalised texts as the register keeps it: an empty cell ("") as None. ``has_empty``: whether
-    "" is among the cells, when the caller knows (from the column's set) — else the column is searched."""
-    if has_empty is None:
-        has_empty = "" in col
-    return list(map(_EMPTY_AS_NONE.get, col, col)) if has_empty else list(col)
-
-
-def _one_object_per_text(col: tuple[Any, ...], uniq: set[Any]) -> list[Any]:
-    """:func:`_as_is` of a column of repeated texts, equal cells given one str object (calamine makes one per cell):
-    the checks look cells up by value over and over, and a look-up of the very key object is settled by identity,
-    without comparing the texts; the register keeps one copy of a repeated text."""
-    one = {v: v for v in uniq}
-    if "" in one:
-        one[""] = None
-    return list(map(one.__getitem__, col))
+def _as_is(col: tuple[Any, ...]) -> list[Any]:
+    """A column of normalised texts as the register keeps it: an empty cell ("") as None."""
+    return list(map(_EMPTY_AS_NONE.get, col, col)) if "" in col else list(col)
 
 
 _SPACE_OR_BREAK = repeat(" \n")  # endless: every map() below takes what it needs
