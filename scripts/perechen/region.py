@@ -517,8 +517,14 @@ def _pool(todo: Sequence[AgencyJob], n: int, results: dict[str, AgencyResult],
           meanwhile: Callable[[], None] | None) -> list[AgencyJob]:
     """Read ``todo`` in a pool of ``n`` workers into ``results``; returns the jobs its broken pool did not finish."""
     unfinished: list[AgencyJob] = []
+    unsent: list[AgencyJob] = []
     with ProcessPoolExecutor(max_workers=n, mp_context=_context(), initializer=_worker_start) as pool:
-        futures: list[tuple[AgencyJob, Future[AgencyResult]]] = [(j, pool.submit(read_agency, j)) for j in todo]
+        futures: list[tuple[AgencyJob, Future[AgencyResult]]] = []
+        for j in todo:
+            try:
+                futures.append((j, pool.submit(read_agency, j)))
+            except BrokenProcessPool:  # a worker died before every job was handed over
+                unsent.append(j)
         if meanwhile is not None:
             with contextlib.suppress(Exception):  # only a head start: the same work is done again, and fails, later
                 meanwhile()
@@ -531,7 +537,7 @@ def _pool(todo: Sequence[AgencyJob], n: int, results: dict[str, AgencyResult],
                 results[job.id] = AgencyResult(id=job.id, name=job.name, file_error={
                     "code": "worker_failed", "message": f"Обработка органа «{job.name}» прервана: рабочий процесс "
                                                         f"завершился аварийно ({type(e).__name__})."})
-    return unfinished
+    return unfinished + unsent
 
 
 def _size(job: AgencyJob) -> float:
