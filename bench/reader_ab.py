@@ -9,7 +9,8 @@ slows both alike, and the reader's background threads count too), and every regi
 sheet, header row, columns, headers, the columns' values and originals, hidden rows, findings (code, cell, row,
 message, value, in order), problem and formula cells, info, sheet names, sha256. The old package is
 ``scripts/perechen/reader/`` of the revision, imported as ``perechen._old_reader`` (its relative imports of models,
-rules, text … resolve to the work tree's).
+rules, text … resolve to the work tree's). The cache of header keys (shared by both) is emptied before every read: in a
+region's worker each agency's first rows are new to it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def main() -> None:
 
     from perechen.reader import read_register
     from perechen.rules import Rules
+    from perechen.text import header_key
 
     files: list[str] = []
     for arg in args.input:
@@ -86,6 +88,7 @@ def main() -> None:
             spent = {"old": 0.0, "new": 0.0}
             for k, f in enumerate(files):
                 for name in (("old", "new") if (i + k) % 2 == 0 else ("new", "old")):
+                    header_key.cache_clear()  # as in a region's worker: an agency's first rows are new to the cache
                     c = time.process_time()
                     runs[name](f, rules)
                     spent[name] += time.process_time() - c
