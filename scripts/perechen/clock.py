@@ -23,10 +23,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import store
-from .approval import Draft, load_draft, sync_drafts
 from .canonical import INCLUDED, REVIEW_STATUSES, canonicalizer
 from .diff import CASE_PHRASES, NOT_COMPARED, DiffReport, is_empty
 from .journal import ROW_FIELD, ActRecord, Journal, ObservedChange, ObserveResult, changes_from_diff, journal_path
@@ -34,6 +33,10 @@ from .journal_rebuild import RebuildReport, approvals_dir, open_or_rebuild
 from .models import Register
 from .rules import Rules
 from .text import ru_date
+
+if TYPE_CHECKING:  # the approval module (the act's .docx and the review workbook engines, ~50 ms to import) is
+    # imported only where a draft is read: a region run reading an agency's journal never needs it
+    from .approval import Draft
 
 STAGES = ("observed", "included", "approved", "placed")
 STAGE_TITLES = {
@@ -47,6 +50,8 @@ STAGE_RANK = {s: i for i, s in enumerate(STAGES)}
 
 def open_journal(output_dir: Path, rules: Rules) -> tuple[Journal, RebuildReport | None]:
     """The journal, rebuilt when damaged or missing beside versions, in agreement with the folders of output/."""
+    from .approval import sync_drafts
+
     journal, rebuilt = open_or_rebuild(output_dir, rules)
     try:
         sync_drafts(output_dir, journal)
@@ -107,6 +112,8 @@ def sync_placements(output_dir: Path, journal: Journal) -> None:
 
 def last_approved(output_dir: Path, journal: Journal) -> tuple[ActRecord, Draft] | None:
     """The last recorded act and its frozen draft (``"act"`` mode publishes exactly these rows)."""
+    from .approval import load_draft
+
     act = journal.last_act()
     if act is None:
         return None
