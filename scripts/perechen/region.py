@@ -601,8 +601,6 @@ def _context() -> Any:
 def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail: bool = True,
                workers: int | None = None, on_agency: Callable[[AgencyResult], None] | None = None) -> RegionResult:
     """Read every agency, write the dashboard, the open data and region.json, send the mails."""
-    from . import region_render
-
     today = today or dt.date.today()
     out = config.output_dir
     try:
@@ -622,6 +620,8 @@ def run_region(config: RegionConfig, *, today: dt.date | None = None, send_mail:
         for a in agencies:
             on_agency(a)
     result.files.update(write_opendata(result, out / OPENDATA_DIR))
+    from . import region_render  # not before the workers start: _prepare_outputs imports it while they read
+
     result.files.update(region_render.write_dashboard(result, out))
     if send_mail and config.mail.enabled:
         result.mail = [r.to_dict() for r in send_region_mail(config, result)]
