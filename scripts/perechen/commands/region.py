@@ -55,9 +55,9 @@ def command(config_path: Path | None, fmt: str, no_mail: bool, today: dt.datetim
     Коды выхода: 0 — замечаний нет; 1 — у органа ошибки, просрочка размещения или нечитаемая книга;
     2 — запуск невозможен (region.toml не найден или с ошибкой).
     """
+    collector_off_for_good()  # the imports before the workers start (the facade's first) create no garbage worth a pass
     from .. import api
 
-    collector_off_for_good()  # the imports before the workers start create no garbage worth a pass (~12 ms)
     cfg = api.load_region(config_path)
     result = api.region(cfg, today=today.date() if today else None, send_mail=not no_mail)
     if fmt == "json":
