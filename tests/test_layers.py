@@ -26,8 +26,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                                   "renderers", "opendata", "act_docx"}),
     ("checks / reader", {"checks", "reader", "ods", "canonical", "report", "presentation"}),
     ("foundations", {"", "models", "errors", "rules", "config", "text", "dates", "workdays", "calendar", "fsutil",
-                     "locks", "jinja", "cells", "poryadok", "bundled", "check_params", "remote", "console",
-                     "printing", "xlsx_plain", "profiles"}),
+                     "locks", "jinja", "jinja_compiled", "cells", "poryadok", "bundled", "check_params", "remote",
+                     "console", "printing", "xlsx_plain", "profiles"}),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Templates shipped compiled (perechen.jinja.PRECOMPILED): made by tests/test_jinja_compiled.py, never edited."""

@@ -1,0 +1,110 @@
+"""The templates shipped compiled (perechen.jinja.PRECOMPILED) are what their templates compile to now, and a page
+rendered from one is the page the template compiles to; a stale or foreign module is never used.
+
+After editing such a template, rewrite its module: ``.venv/bin/python tests/test_jinja_compiled.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from perechen import jinja  # noqa: E402
+
+
+def _sets() -> dict[str, jinja.TemplateSet]:
+    """Every template set of the package by name (importing the modules that define them)."""
+    for module in ("renderers.check", "renderers.diff", "region_render", "compliance", "opendata", "dashboard"):
+        importlib.import_module(f"perechen.{module}")
+    import gc
+
+    return {o.name: o for o in gc.get_objects() if isinstance(o, jinja.TemplateSet)}
+
+
+def _module_path(set_name: str, name: str) -> Path:
+    return (ROOT / "scripts" / jinja.compiled_module(set_name, name).replace(".", "/")).with_suffix(".py")
+
+
+def write() -> None:
+    sets = _sets()
+    for set_name, name in jinja.PRECOMPILED:
+        path = _module_path(set_name, name)
+        path.write_text(jinja.compiled_source(sets[set_name], name), encoding="utf-8", newline="\n")
+        print(f"written {path.relative_to(ROOT)}")
+
+
+@pytest.mark.parametrize(("set_name", "name"), jinja.PRECOMPILED)
+def test_shipped_module_is_current(set_name: str, name: str) -> None:
+    path = _module_path(set_name, name)
+    assert path.is_file(), f"{path} is missing: run .venv/bin/python tests/test_jinja_compiled.py"
+    want = jinja.compiled_source(_sets()[set_name], name)
+    assert path.read_text(encoding="utf-8") == want, (
+        f"{path.name} is not what {name} compiles to now: run .venv/bin/python tests/test_jinja_compiled.py")
+
+
+@pytest.mark.parametrize(("set_name", "name"), jinja.PRECOMPILED)
+def test_precompiled_template_is_used_and_renders_alike(set_name: str, name: str) -> None:
+    template_set = _sets()[set_name]
+    env = jinja.environment(template_set)
+    shipped = env.get_template(name)
+    assert Path(shipped.filename or "") == _module_path(set_name, name)  # from the module, not compiled here
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, name)
+    compiled = env.from_string(source)
+    context = _context(name)
+    assert shipped.render(**context) == compiled.render(**context)
+
+
+def _context(name: str) -> dict[str, object]:
+    """A rendering of the check report page with findings (the one template shipped compiled so far)."""
+    assert name == "report.html.j2"
+    import datetime as dt
+
+    from perechen.config import Config
+    from perechen.renderers import check as pages
+    from perechen.rules import Rules
+    from perechen.stages import check_workbook
+
+    captured: dict[str, object] = {}
+    rules = Rules.load()
+    report = check_workbook(ROOT / "workbook" / "perechen.xlsx", Config(), rules=rules, write_reports=False,
+                            today=dt.date(2025, 6, 2))
+    real = pages.get_template
+
+    class _Capture:
+        def render(self, **kw: object) -> str:
+            captured.update(kw)
+            return ""
+
+    pages.get_template = lambda *a, **k: _Capture()  # type: ignore[assignment]
+    try:
+        pages.render_html(report, rules, now=dt.datetime(2025, 6, 2, 12, 0))
+    finally:
+        pages.get_template = real  # type: ignore[assignment]
+    assert captured
+    return captured
+
+
+def test_stale_module_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module made from another text of the template (or for another Jinja) is passed over: compiled anew."""
+    set_name, name = jinja.PRECOMPILED[0]
+    template_set = _sets()[set_name]
+    env = jinja.environment(template_set)
+    monkeypatch.setattr(jinja, "_source_hash", lambda source: "another text")
+    assert env.loader is not None
+    template = env.loader.load(env, name, env.make_globals(None))
+    assert Path(template.filename or "") != _module_path(set_name, name)
+    monkeypatch.undo()
+    monkeypatch.setattr(jinja, "fingerprint", lambda environment: "another jinja")
+    template = env.loader.load(env, name, env.make_globals(None))
+    assert Path(template.filename or "") != _module_path(set_name, name)
+
+
+if __name__ == "__main__":
+    write()
