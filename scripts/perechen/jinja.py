@@ -36,9 +36,10 @@ PACKAGE = "perechen"
 TEMPLATES = "templates"
 COMPILED = "perechen.jinja_compiled"  # the package of the shipped compiled templates
 
-# (template set, template) shipped compiled: the pages a command renders before it can do anything else in parallel
-# — the check report, which perechen region compiles before its workers fork.
-PRECOMPILED: tuple[tuple[str, str], ...] = (("check-report", "report.html.j2"),)
+# (template set, template) shipped compiled: the check report, which perechen region compiles before its workers
+# fork, and the region's dashboard, which its main process compiles while they read (two processes on two cores).
+PRECOMPILED: tuple[tuple[str, str], ...] = (("check-report", "report.html.j2"), ("region", "region.html"),
+                                            ("region", "region-parts.html"))
 
 
 @dataclass(frozen=True, eq=False)
