@@ -113,7 +113,7 @@ def compiled_source(template_set: TemplateSet, name: str) -> str:
     env = environment(template_set)
     assert env.loader is not None
     source, _, _ = env.loader.get_source(env, name)
-    code = env.compile(source, name, raw=True)
+    code = env.compile(source, name, raw=True, defer_init=True)  # importable: `environment` is read when it runs
     return (f"# Made by tests/test_jinja_compiled.py from perechen/templates/{name} (template set "
             f"\"{template_set.name}\") — do not edit;\n"
             "# perechen.jinja uses it only while both hashes below still hold, else compiles the template itself.\n"

@@ -7,7 +7,7 @@ ENVIRONMENT_SHA256 = '6bb95f68bdf9b2f1f6e8c1e1b27da2097bfc0e4ce45c8b823b0410cbcd
 from jinja2.runtime import LoopContext, Macro, Markup, Namespace, TemplateNotFound, TemplateReference, TemplateRuntimeError, Undefined, escape, identity, internalcode, markup_join, missing, str_join
 name = 'region.html'
 
-def root(context, missing=missing, environment=environment):
+def root(context, missing=missing):
     resolve = context.resolve_or_missing
     undefined = environment.undefined
     concat = environment.concat
