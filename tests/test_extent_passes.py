@@ -78,6 +78,28 @@ def test_searches_from_a_byte_and_through_a_prefilter_are_the_plain_searches(win
         assert extent._odd_r(text) == bool(extent._ODD_R.search(text)), text
 
 
+@pytest.mark.parametrize("size", [1, 2, 5, 17, extent._SLICE])
+def test_searches_slice_by_slice_find_the_first_match_of_the_whole_search(size: int,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard's long passes, searched slice by slice so that the main thread lets the GIL go between slices, find
+    the very match the single search finds: matches across a slice's end, lookaheads cut by it, lookbehinds before
+    it."""
+    monkeypatch.setattr(extent, "_SLICE", size)
+    rnd = random.Random(size)
+    pats = [extent._RLESS_C, extent._RLESS_ROW, extent._ODD_R_PRE, extent._beyond_prefilter(29, 200_030),
+            extent._beyond_prefilter(30, None)]
+    for text in _texts(4, 8_000, parts=60):
+        text += b'<c r="AB300000">' * rnd.randint(0, 1)
+        for pat in pats:
+            assert pat is not None
+            pos = rnd.randint(0, len(text))
+            m, want = extent._search_slices(pat, text, pos), pat.search(text, pos)
+            assert (m and m.span()) == (want and want.span()), (text, pat, pos)
+    for odd in (b'<row\tr="1">', b'<c>', b'<c r="A1" r =\t"XFD1">'):  # the whole guard, slice by slice
+        piece = b'<row r="1" spans="1:3"><c r="A1" t="s"><v>1</v></c></row>' * 50
+        assert extent.plain_markup(piece) and not extent.plain_markup(piece + odd + piece)
+
+
 def test_odd_r_past_many_harmless_prefilter_hits() -> None:
     for lead in (b"r " * 40, b"Mr Smith, printer " * 40, b"<autoFilter ref=\"A1:B2\"/>" * 40):
         assert extent._odd_r(lead + b'<c r="A1" r =\t"XFD1">')

@@ -213,3 +213,30 @@ def test_no_room_for_the_pieces_file_reads_the_sheet_whole_and_leaves_nothing(tm
     assert _outcome(path, rules) == whole
     assert spy == []  # never read in pieces
     assert list((tmp_path / "temp").iterdir()) == []  # the temporary folder is gone
+
+
+def test_the_switch_interval_is_short_while_the_pieces_are_read_and_restored_after(tmp_path: Path,
+                                                                                   spy: list[int | None],
+                                                                                   rules: Rules,
+                                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                                   ) -> None:
+    import sys
+
+    path = _register(tmp_path, 200)
+    seen: list[float] = []
+    real = chunks._Grid.add
+
+    def add(self: Any, *a: Any) -> None:
+        seen.append(sys.getswitchinterval())
+        real(self, *a)
+
+    monkeypatch.setattr(chunks._Grid, "add", add)
+    before = sys.getswitchinterval()
+    read_register(path, rules)
+    assert spy and spy[0] is not None and seen and max(seen) <= 0.0005
+    assert sys.getswitchinterval() == before
+    far = _register(tmp_path, 200, lambda xml: xml.replace(b'<row r="150"', b'<row r="150"><c r="XFD150" '
+                                                           b't="inlineStr"><is><t>x</t></is></c></row><row r="151"', 1))
+    with pytest.raises(FileError):
+        read_register(far, rules)  # the pieces gave up and the whole guard refused it: restored all the same
+    assert sys.getswitchinterval() == before
