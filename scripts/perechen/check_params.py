@@ -67,7 +67,7 @@ class RequiredParams(CheckParams):
     field_params = ("fields",)
     fields: StrList | None = None
     # Columns the order itself requires: field -> clause (cited by their findings); the rest are the agency's.
-    order_clauses: dict[str, str] = Field(default_factory=dict)
+    order_clauses: dict[str, str] = {}
     why_order: str = "п. {clause} Порядка"
     why_agency: str = "правило ведения перечня в Службе"
 
@@ -79,7 +79,7 @@ class RequiredIfParams(CheckParams):
     field_params = ("field", "when_field")
     field: str
     when_field: str
-    when_values: StrList = Field(default_factory=list)
+    when_values: StrList = []
 
 
 class ListValueParams(CheckParams):
@@ -118,15 +118,15 @@ def _need_default() -> list[_Need]:
 class BasisParams(CheckParams):
     basis_kind: str
     need: list[_Need] = Field(default_factory=_need_default)
-    words: StrList = Field(default_factory=list)
-    missing: dict[_Need, str] = Field(default_factory=dict)
+    words: StrList = []
+    missing: dict[_Need, str] = {}
     joiner: str = "; "
-    unless_words: StrList = Field(default_factory=list)  # a basis naming these is another rule's finding
+    unless_words: StrList = []  # a basis naming these is another rule's finding
 
 
 class BasisNamesDocumentParams(CheckParams):
     basis_kind: str
-    words: StrList = Field(default_factory=list)
+    words: StrList = []
 
 
 class InfoFieldsParams(CheckParams):

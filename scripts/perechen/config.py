@@ -60,7 +60,7 @@ class MailConfig(_M):
     password_env: str | None = None
     sender: str = "perechen@localhost"
     keeper: str | None = None  # the person responsible for the register (overrides «Сведения»)
-    responsible: dict[str, str] = Field(default_factory=dict)  # «Ответственный» -> e-mail
+    responsible: dict[str, str] = {}  # «Ответственный» -> e-mail
     timeout: float = 30.0
     attach_workbook: bool = True
     max_attachment_mb: float = 10.0  # a larger annotated workbook is not attached; the mail names its path

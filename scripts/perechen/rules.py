@@ -33,7 +33,7 @@ class Column(_Model):
 
     field: str
     header: str
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = []
     required: bool = False
     ref_list: str | None = Field(default=None, alias="list")
     multi: bool = False
@@ -49,7 +49,7 @@ class RegisterSpec(_Model):
     min_header_matches: int = 5
     identity_fields: list[str] = Field(default_factory=lambda: ["code", "area", "process", "name", "responsible"])
     min_identity_matches: int = 2
-    ignored_headers: list[str] = Field(default_factory=list)
+    ignored_headers: list[str] = []
 
 
 class InfoField(_Model):
@@ -102,7 +102,7 @@ class Schema(_Model):
 
 class ListItem(_Model):
     value: str
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = []
     clause: str | None = None
     channel: str | None = None
     written: bool = False
@@ -131,7 +131,7 @@ class Check(_Model):
     clause: str | None = None
     title: str
     message: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _cited(self) -> Check:
