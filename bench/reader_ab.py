@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import gc
 import glob
-import importlib
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,20 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _old_reader(rev: str, folder: Path) -> ModuleType:
-    """scripts/perechen/reader/ of ``rev`` as the package perechen._old_reader."""
-    import perechen
+    """scripts/perechen/reader/ of ``rev`` as the package perechen._old_reader (as bench/checks_ab.py imports a
+    revision's checks)."""
+    from bench.checks_ab import _old_package
 
-    names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{rev}:scripts/perechen/reader/"],
-                           check=True, capture_output=True, text=True, encoding="utf-8").stdout.split()
-    pkg = folder / "_old_reader"
-    pkg.mkdir()
-    for name in names:
-        if name.endswith(".py"):
-            src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:scripts/perechen/reader/{name}"],
-                                 check=True, capture_output=True).stdout
-            (pkg / name).write_bytes(src)
-    perechen.__path__.append(str(folder))  # perechen._old_reader found beside the work tree's modules
-    return importlib.import_module("perechen._old_reader")
+    return _old_package(rev, folder, "reader")
 
 
 def facts(reg: Any) -> tuple[Any, ...]:
